@@ -1,0 +1,549 @@
+// The I/O-agnostic core (asyncio base_events.py): ready queue, timer heap, run/stop/close,
+// futures and tasks, the exception handler, debug mode, the executor and DNS. Everything
+// that touches I/O goes through the Proactor.
+//
+// One iteration (_runOnce), as asyncio's _run_once:
+//   1. timers due by now + clockResolution move to the END of the ready queue;
+//   2. exactly the callbacks queued at that moment run (later ones wait for the next
+//      iteration), in FIFO order;
+//   3. stop requested -> the run ends; ready queue not empty -> next iteration via one
+//      setImmediate; otherwise the proactor is asked for ONE wake-up at the earliest deadline.
+// Completions arriving from the proactor end with a call to _runOnce, so callbacks they
+// queue run in the same libuv turn.
+import {
+  Handle,
+  TimerHandle,
+  captureStack,
+  type AbstractEventLoop,
+  type Callback,
+  type ExceptionContext,
+  type ExceptionHandler,
+  type TaskFactory,
+} from "./events.js";
+import { Future, isFuture } from "./futures.js";
+import { Task, type TaskCoro } from "./tasks.js";
+import { Deque } from "./deque.js";
+import { TimerHeap } from "./timer-heap.js";
+import { monotonicMs } from "./clock.js";
+import { logger, formatValue } from "./log.js";
+import { getRunningLoopOrNull, _setRunningLoop } from "./running.js";
+import { WorkerPoolExecutor, isWorkerTask, type Executor } from "./executor.js";
+import * as dns from "./dns.js";
+import type { Proactor, ProactorHost, Backend } from "./proactor.js";
+import { trackUnclosed, untrack, type ResourceState } from "./resource-warnings.js";
+import { MessageChannel, type MessagePort } from "node:worker_threads";
+
+/** Rebuild the timer heap when more than this many cancelled handles are in it ... */
+const MIN_CANCELLED_TIMERS_TO_COMPACT = 100;
+/** ... and they are more than this fraction of it. */
+const MAX_CANCELLED_TIMER_FRACTION = 0.5;
+
+export function validateCallback(callback: unknown, name = "callback"): asserts callback is Callback {
+  if (typeof callback !== "function") {
+    throw new TypeError(`The "${name}" argument must be a function. Received ${describeType(callback)}`);
+  }
+}
+
+export function validateMs(value: unknown, name: string): asserts value is number {
+  if (typeof value !== "number") {
+    throw new TypeError(`The "${name}" argument must be a number (milliseconds). Received ${describeType(value)}`);
+  }
+  if (!Number.isFinite(value)) throw new RangeError(`The "${name}" argument must be a finite number. Received ${value}`);
+}
+
+export function describeType(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value === "function") return `function ${value.name || "<anonymous>"}`;
+  if (typeof value === "object") return `an instance of ${value.constructor?.name ?? "Object"}`;
+  return `type ${typeof value} (${String(value)})`;
+}
+
+export function closedLoopError(): Error {
+  const err = new Error("Event loop is closed") as Error & { code: string };
+  err.code = "ERR_LOOP_CLOSED";
+  return err;
+}
+
+export class BaseEventLoop implements AbstractEventLoop, ProactorHost {
+  /** Debug mode: callbacks slower than this (ms) are logged. */
+  slowCallbackDuration = 100;
+
+  /** @internal */ readonly _proactor: Proactor;
+  /** @internal */ readonly _ready = new Deque<Handle>();
+  /** @internal */ readonly _timers = new TimerHeap();
+  /** @internal */ _timerCancelledCount = 0;
+  /** @internal */ _timerSeq = 0;
+  /** @internal */ _running = false;
+  /** @internal */ _stopping = false;
+  /** @internal */ _closed = false;
+  /** @internal */ _debug = false;
+  /** @internal */ _iterationScheduled = false;
+  /** @internal */ _runSettle: { resolve: () => void; reject: (e: unknown) => void } | null = null;
+  /** @internal */ _exceptionHandler: ExceptionHandler | null = null;
+  /** @internal */ _taskFactory: TaskFactory | null = null;
+  /** @internal */ _defaultExecutor: Executor | null = null;
+  /** @internal */ readonly _tasks = new Set<Task<unknown>>();
+  /** @internal */ readonly _asyncgens = new Set<AsyncGenerator<unknown, unknown, unknown>>();
+  /** @internal */ _asyncgensShutdownCalled = false;
+  /** @internal */ readonly _wakerPorts = new Set<MessagePort>();
+  /** @internal */ readonly _resource: ResourceState;
+  /** @internal */ readonly _iterate = (): void => {
+    this._iterationScheduled = false;
+    this._runOnce();
+  };
+
+  constructor(proactor: Proactor) {
+    this._proactor = proactor;
+    proactor.attach(this);
+    const env = process.env.RINGLOOP_DEBUG;
+    if (env !== undefined && env !== "" && env !== "0") this._debug = true;
+    this._resource = { what: `event loop <${new.target.name} backend=${proactor.backend}>`, debug: this._debug, cleanup: proactor.detachedCleanup() };
+    if (this._debug) this._resource.createdAt = captureStack(2);
+    trackUnclosed(this, this._resource);
+  }
+
+  get backend(): Backend {
+    return this._proactor.backend;
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /** Rejects (never throws) when the loop is closed or a loop is already running. */
+  runForever(): Promise<void> {
+    try {
+      this._checkClosed();
+      this._checkNotRunning();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    _setRunningLoop(this);
+    this._running = true;
+    this._proactor.ref();
+    return new Promise<void>((resolve, reject) => {
+      this._runSettle = { resolve, reject };
+      this._scheduleIteration();
+    });
+  }
+
+  async runUntilComplete<T>(future: Future<T> | PromiseLike<T>): Promise<T> {
+    this._checkClosed();
+    this._checkNotRunning();
+    const fut = this._ensureFuture(future);
+    const stopWhenDone = (): void => this.stop();
+    fut.addDoneCallback(stopWhenDone);
+    try {
+      await this.runForever();
+    } finally {
+      fut.removeDoneCallback(stopWhenDone);
+    }
+    if (!fut.done()) throw new Error("Event loop stopped before Future completed.");
+    return fut.result();
+  }
+
+  stop(): void {
+    this._stopping = true;
+    if (this._running) this._scheduleIteration();
+  }
+
+  isRunning(): boolean {
+    return this._running;
+  }
+
+  isClosed(): boolean {
+    return this._closed;
+  }
+
+  /** Closes the loop: pending callbacks are dropped, the backend releases everything it holds. */
+  close(): void {
+    if (this._running) throw new Error("Cannot close a running event loop");
+    if (this._closed) return;
+    this._closed = true;
+    untrack(this._resource);
+    this._ready.clear();
+    this._timers.clear();
+    this._timerCancelledCount = 0;
+    for (const port of this._wakerPorts) port.close();
+    this._wakerPorts.clear();
+    this._proactor.close();
+    const executor = this._defaultExecutor;
+    this._defaultExecutor = null;
+    // asyncio: executor.shutdown(wait=False). Failures here have nowhere better to go.
+    if (executor) executor.shutdown().catch((err) => logger.error(`default executor shutdown failed: ${formatValue(err)}`));
+  }
+
+  /**
+   * JS has no global async-generator hooks (asyncio's sys.set_asyncgen_hooks), so the loop
+   * closes the generators registered with registerAsyncgen(), as asyncio closes those it saw.
+   */
+  async shutdownAsyncgens(): Promise<void> {
+    this._asyncgensShutdownCalled = true;
+    const gens = [...this._asyncgens];
+    this._asyncgens.clear();
+    const results = await Promise.allSettled(gens.map((g) => g.return(undefined)));
+    results.forEach((r, i) => {
+      if (r.status === "rejected") {
+        this.callExceptionHandler({
+          message: "an error occurred during closing of asynchronous generator",
+          exception: r.reason,
+          asyncgen: gens[i],
+        });
+      }
+    });
+  }
+
+  /** Registers an async generator so shutdownAsyncgens() closes it; returns it. */
+  registerAsyncgen<G extends AsyncGenerator<unknown, unknown, unknown>>(gen: G): G {
+    if (gen === null || typeof gen !== "object" || typeof gen.return !== "function" || typeof gen.next !== "function") {
+      throw new TypeError(`The "gen" argument must be an async generator. Received ${describeType(gen)}`);
+    }
+    if (this._asyncgensShutdownCalled) {
+      throw new Error(`asynchronous generator was scheduled after loop.shutdownAsyncgens() call`);
+    }
+    this._asyncgens.add(gen);
+    return gen;
+  }
+
+  async shutdownDefaultExecutor(): Promise<void> {
+    const executor = this._defaultExecutor;
+    this._defaultExecutor = null;
+    if (executor) await executor.shutdown();
+  }
+
+  // ---------------------------------------------------------------- debug
+
+  setDebug(enabled: boolean): void {
+    this._debug = Boolean(enabled);
+    this._resource.debug = this._debug;
+  }
+
+  getDebug(): boolean {
+    return this._debug;
+  }
+
+  // ---------------------------------------------------------------- scheduling
+
+  time(): number {
+    return monotonicMs();
+  }
+
+  callSoon(callback: Callback, ...args: unknown[]): Handle {
+    this._checkClosed();
+    validateCallback(callback);
+    const handle = new Handle(callback, args, this);
+    this._ready.push(handle);
+    if (this._running && !this._iterationScheduled) this._scheduleIteration();
+    return handle;
+  }
+
+  /**
+   * As callSoon, and safe from any context (signal handlers, native completions, finalizers):
+   * JS never preempts, so the only extra duty is to make sure a running loop wakes up.
+   * Other threads reach the loop through threadsafeWaker().
+   */
+  callSoonThreadsafe(callback: Callback, ...args: unknown[]): Handle {
+    return this.callSoon(callback, ...args);
+  }
+
+  /**
+   * A MessagePort to hand to a Worker: each message the Worker posts to it runs
+   * onMessage(message) on this loop, as callSoonThreadsafe would. The loop's end of the
+   * channel never keeps the process alive; it closes with the loop.
+   */
+  threadsafeWaker(onMessage: (message: unknown) => void): MessagePort {
+    this._checkClosed();
+    validateCallback(onMessage, "onMessage");
+    const { port1, port2 } = new MessageChannel();
+    port1.on("message", (message: unknown) => {
+      if (!this._closed) this.callSoonThreadsafe(onMessage, message);
+    });
+    port1.unref();
+    this._wakerPorts.add(port1);
+    return port2;
+  }
+
+  callLater(delayMs: number, callback: Callback, ...args: unknown[]): TimerHandle {
+    validateMs(delayMs, "delayMs");
+    return this._callAt(this.time() + (delayMs > 0 ? delayMs : 0), callback, args);
+  }
+
+  callAt(whenMs: number, callback: Callback, ...args: unknown[]): TimerHandle {
+    validateMs(whenMs, "whenMs");
+    return this._callAt(whenMs, callback, args);
+  }
+
+  /** @internal */
+  _callAt(when: number, callback: Callback, args: unknown[]): TimerHandle {
+    this._checkClosed();
+    validateCallback(callback);
+    const handle = new TimerHandle(when, this._timerSeq++, callback, args, this);
+    this._timers.push(handle);
+    if (this._running && !this._iterationScheduled) {
+      const armed = this._proactor.timerDeadline;
+      if (armed === null || when < armed) this._proactor.setTimer(when);
+    }
+    return handle;
+  }
+
+  /** @internal */
+  _timerHandleCancelled(_handle: TimerHandle): void {
+    this._timerCancelledCount++;
+  }
+
+  // ---------------------------------------------------------------- the iteration
+
+  /** @internal */
+  _scheduleIteration(): void {
+    if (this._iterationScheduled) return;
+    this._iterationScheduled = true;
+    setImmediate(this._iterate);
+  }
+
+  /** @internal See the header comment for the order of work. */
+  _runOnce(): void {
+    if (!this._running) return;
+    const timers = this._timers;
+    if (this._timerCancelledCount > MIN_CANCELLED_TIMERS_TO_COMPACT && this._timerCancelledCount / timers.length > MAX_CANCELLED_TIMER_FRACTION) {
+      timers.filter((h) => {
+        if (h._cancelled) h._scheduled = false;
+        return !h._cancelled;
+      });
+      this._timerCancelledCount = 0;
+    }
+    if (timers.length > 0) {
+      const end = this.time() + this._proactor.clockResolution;
+      while (timers.length > 0) {
+        const top = timers.peek()!;
+        if (top._cancelled) {
+          timers.pop();
+          top._scheduled = false;
+          this._timerCancelledCount--;
+          continue;
+        }
+        if (top._when > end) break;
+        timers.pop();
+        top._scheduled = false;
+        this._ready.push(top);
+      }
+    }
+
+    const ready = this._ready;
+    let ntodo = ready.length;
+    if (this._debug) {
+      while (ntodo-- > 0) {
+        const handle = ready.shift()!;
+        if (!handle._cancelled) this._runTimed(handle);
+      }
+    } else {
+      while (ntodo-- > 0) {
+        const handle = ready.shift()!;
+        if (!handle._cancelled) handle._run();
+      }
+    }
+
+    if (this._stopping) {
+      this._finishRun();
+    } else if (ready.length > 0) {
+      this._scheduleIteration();
+    } else {
+      const next = this._nextDeadline();
+      if (next !== this._proactor.timerDeadline) this._proactor.setTimer(next);
+    }
+  }
+
+  /** @internal */
+  _runTimed(handle: Handle): void {
+    const t0 = this.time();
+    handle._run();
+    const dt = this.time() - t0;
+    if (dt >= this.slowCallbackDuration) logger.warning(`Executing ${handle} took ${dt.toFixed(3)} ms`);
+  }
+
+  /** @internal Earliest live deadline; cancelled tops are dropped on the way. */
+  _nextDeadline(): number | null {
+    const timers = this._timers;
+    while (timers.length > 0) {
+      const top = timers.peek()!;
+      if (!top._cancelled) return top._when;
+      timers.pop();
+      top._scheduled = false;
+      this._timerCancelledCount--;
+    }
+    return null;
+  }
+
+  /** @internal */
+  _finishRun(): void {
+    this._stopping = false;
+    this._running = false;
+    _setRunningLoop(null);
+    this._proactor.setTimer(null);
+    this._proactor.unref();
+    const settle = this._runSettle;
+    this._runSettle = null;
+    settle?.resolve();
+  }
+
+  // ---------------------------------------------------------------- futures and tasks
+
+  createFuture<T = unknown>(): Future<T> {
+    this._checkClosed();
+    return new Future<T>({ loop: this });
+  }
+
+  createTask<T>(coro: TaskCoro<T>, opts?: { name?: string }): Task<T> {
+    this._checkClosed();
+    if (this._taskFactory !== null) {
+      const task = this._taskFactory(this, coro, opts);
+      if (opts?.name !== undefined) task.setName(opts.name);
+      return task;
+    }
+    return new Task<T>(coro, { loop: this, name: opts?.name });
+  }
+
+  setTaskFactory(factory: TaskFactory | null): void {
+    if (factory !== null) validateCallback(factory, "factory");
+    this._taskFactory = factory;
+  }
+
+  getTaskFactory(): TaskFactory | null {
+    return this._taskFactory;
+  }
+
+  /** @internal Called by every Task of this loop; tasks leave the set when done. */
+  _registerTask(task: Task<unknown>): void {
+    this._tasks.add(task);
+    task.addDoneCallback(this._forgetTask);
+  }
+
+  /** @internal */
+  readonly _forgetTask = (task: Future<unknown>): void => {
+    this._tasks.delete(task as Task<unknown>);
+  };
+
+  /** Tasks of this loop not yet done (asyncio.all_tasks). */
+  allTasks(): Set<Task<unknown>> {
+    return new Set([...this._tasks].filter((t) => !t.done()));
+  }
+
+  /** @internal asyncio.ensure_future: a Future stays itself, anything thenable becomes a Task. */
+  _ensureFuture<T>(x: Future<T> | PromiseLike<T>): Future<T> {
+    if (isFuture(x)) {
+      if (x.getLoop() !== this) throw new Error("The future belongs to a different loop than the one specified as the loop argument");
+      return x as Future<T>;
+    }
+    if (x !== null && typeof x === "object" && typeof (x as PromiseLike<T>).then === "function") {
+      return this.createTask(x as PromiseLike<T>);
+    }
+    throw new TypeError(`An awaitable (a Promise or a Future) is required. Received ${describeType(x)}`);
+  }
+
+  // ---------------------------------------------------------------- errors
+
+  setExceptionHandler(handler: ExceptionHandler | null): void {
+    if (handler !== null) validateCallback(handler, "handler");
+    this._exceptionHandler = handler;
+  }
+
+  getExceptionHandler(): ExceptionHandler | null {
+    return this._exceptionHandler;
+  }
+
+  /** Logs the context the way asyncio's default handler does: message, keys, exception stack. */
+  defaultExceptionHandler(context: ExceptionContext): void {
+    let message = context.message || "Unhandled exception in event loop";
+    const lines: string[] = [];
+    for (const key of Object.keys(context).sort()) {
+      if (key === "message" || key === "exception") continue;
+      lines.push(`${key}: ${formatValue(context[key])}`);
+    }
+    if (context.exception !== undefined) lines.push(formatValue(context.exception));
+    if (lines.length > 0) message += "\n" + lines.join("\n");
+    logger.error(message);
+  }
+
+  /** Never throws: a failing custom handler is reported through the default one. */
+  callExceptionHandler(context: ExceptionContext): void {
+    const handler = this._exceptionHandler;
+    if (handler === null) {
+      try {
+        this.defaultExceptionHandler(context);
+      } catch (err) {
+        process.stderr.write(`ringloop: exception in default exception handler: ${formatValue(err)}\n`);
+      }
+      return;
+    }
+    try {
+      handler(this, context);
+    } catch (exc) {
+      try {
+        this.defaultExceptionHandler({ message: "Unhandled error in exception handler", exception: exc, context });
+      } catch (err) {
+        process.stderr.write(`ringloop: exception in default exception handler: ${formatValue(err)}\n`);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- executor and DNS
+
+  runInExecutor<R>(executor: Executor | null, fn: unknown, ...args: unknown[]): Promise<R> {
+    this._checkClosed();
+    if (executor === null || executor === undefined) {
+      if (!isWorkerTask(fn)) {
+        throw new TypeError(
+          "The default executor runs tasks given as { filename, name } in worker threads; " +
+            "to run a function on the loop's thread pass an InlineExecutor",
+        );
+      }
+      executor = this._defaultExecutor ??= new WorkerPoolExecutor();
+    } else {
+      validateExecutor(executor, "executor");
+    }
+    return executor.submit(fn, ...args) as Promise<R>;
+  }
+
+  setDefaultExecutor(executor: Executor): void {
+    validateExecutor(executor, "executor");
+    this._defaultExecutor = executor;
+  }
+
+  getaddrinfo(host: string | null, port: number | string | null, opts?: Parameters<typeof dns.getaddrinfo>[2]): Promise<dns.AddrInfo[]> {
+    this._checkClosed();
+    return dns.getaddrinfo(host, port, opts);
+  }
+
+  getnameinfo(addr: { host: string; port: number }, flags = 0): Promise<[string, string]> {
+    this._checkClosed();
+    return dns.getnameinfo(addr, flags);
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  /** Operations the backend has in flight (0 when idle; test teardown checks it). */
+  pendingOps(): number {
+    return this._proactor.pendingOps();
+  }
+
+  /** @internal */
+  _checkClosed(): void {
+    if (this._closed) throw closedLoopError();
+  }
+
+  /** @internal */
+  _checkNotRunning(): void {
+    if (this._running) throw new Error("This event loop is already running");
+    if (getRunningLoopOrNull() !== null) throw new Error("Cannot run the event loop while another loop is running");
+  }
+
+  toString(): string {
+    return `<${this.constructor.name} backend=${this.backend} running=${this._running} closed=${this._closed} debug=${this._debug}>`;
+  }
+}
+
+function validateExecutor(executor: unknown, name: string): asserts executor is Executor {
+  const e = executor as Executor;
+  if (e === null || typeof e !== "object" || typeof e.submit !== "function" || typeof e.shutdown !== "function") {
+    throw new TypeError(`The "${name}" argument must be an Executor ({ submit, shutdown }). Received ${describeType(executor)}`);
+  }
+}
+
+export { captureStack };

@@ -1,0 +1,135 @@
+// The binding between the TypeScript io_uring backend and the C++ addon (native/).
+//
+// This file is the ONE place the shared-memory layouts are written down; native/ring.h
+// mirrors the constants below and must change with them.
+//
+// user_data encoding (liburing style, never a pointer):
+//   user_data = (uint64(generation) << 32) | uint32(index)
+//   index      slot in the JS op table (0 .. maxOps-1)
+//   generation bumped by JS each time a slot is reused, so a stale CQE can never be
+//              delivered to the op that took the slot afterwards
+//   index == NO_OP_INDEX (0xFFFFFFFF, -1 as int32): a fire-and-forget op (cancel, timeout
+//              update); native consumes its CQE and never delivers it to JS.
+//
+// Staging (submission without a native call per op):
+//   JS writes STAGE_RECORD_INTS int32s per op into `stage` at record `control[CTRL_STAGED]`
+//   and increments control[CTRL_STAGED]. Native turns every staged record into an SQE in
+//   its uv_prepare hook (once per libuv loop iteration, before poll), submits once, and
+//   resets control[CTRL_STAGED] to 0. When the stage is full JS calls ring.submit().
+//
+// Completion (one call into JS per batch):
+//   When the ring fd polls readable, native copies every available CQE into
+//   `completions` (COMPLETION_RECORD_INTS int32s each) and calls onCompletions(count)
+//   once; it may repeat a bounded number of passes per wake-up. The records are valid
+//   only during that call.
+import { createRequire } from "node:module";
+import * as path from "node:path";
+
+export const NO_OP_INDEX = -1;
+
+/** int32s per staged submission record. */
+export const STAGE_RECORD_INTS = 16;
+/** Offsets inside a stage record. */
+export const S_OPCODE = 0; // IORING_OP_* number
+export const S_INDEX = 1; // op table index, or NO_OP_INDEX
+export const S_GEN = 2; // op generation
+export const S_FD = 3; // fd, -1 when the op has none
+export const S_FLAGS = 4; // op-specific flags (timeout flags, cancel flags, msg flags)
+export const S_LEN = 5; // length / count
+export const S_TARGET_INDEX = 6; // ASYNC_CANCEL / TIMEOUT_REMOVE target
+export const S_TARGET_GEN = 7;
+export const S_TV_SEC = 8; // TIMEOUT / TIMEOUT update: CLOCK_MONOTONIC seconds
+export const S_TV_NSEC = 9; // and nanoseconds
+// 10..15 reserved for the op families of later issues (offsets, buffer groups, ...).
+
+/** int32s per completion record. */
+export const COMPLETION_RECORD_INTS = 4;
+export const C_INDEX = 0;
+export const C_GEN = 1;
+export const C_RES = 2; // cqe->res: >= 0 result, < 0 -errno
+export const C_FLAGS = 3; // cqe->flags (IORING_CQE_F_MORE, F_BUFFER, ...)
+
+/** Offsets inside `control`. */
+export const CTRL_STAGED = 0; // records staged and not yet submitted (JS increments, native resets)
+export const CTRL_INFLIGHT = 1; // SQEs submitted whose final CQE has not arrived (native maintains)
+
+/** IORING_OP_* numbers used so far (kernel uapi). */
+export const OP_NOP = 0;
+export const OP_TIMEOUT = 11;
+export const OP_TIMEOUT_REMOVE = 12;
+export const OP_ASYNC_CANCEL = 14;
+
+/** Flags (kernel uapi). */
+export const IORING_TIMEOUT_ABS = 1 << 0;
+export const IORING_TIMEOUT_UPDATE = 1 << 1;
+export const IORING_CQE_F_MORE = 1 << 1;
+export const IORING_ASYNC_CANCEL_ALL = 1 << 0;
+
+export interface RingOptions {
+  /** SQ entries (power of two); CQ gets twice as many. */
+  entries: number;
+  /** Size of the op table; native keeps per-op storage (timespecs, later iovecs) for each index. */
+  maxOps: number;
+  /** Called once per batch of completions, with the number of records in `completions`. */
+  onCompletions: (count: number) => void;
+}
+
+export interface NativeRing {
+  readonly stage: Int32Array;
+  readonly stageCapacity: number;
+  readonly completions: Int32Array;
+  readonly completionCapacity: number;
+  readonly control: Int32Array;
+  /** Setup flags in use, e.g. ["COOP_TASKRUN", "SINGLE_ISSUER"]. */
+  readonly flags: string[];
+  readonly fd: number;
+  /** Submit everything staged now (used when the stage is full); returns SQEs submitted. */
+  submit(): number;
+  /** Ref / unref the libuv handles so a running loop keeps the process alive. */
+  ref(): void;
+  unref(): void;
+  /** Cancel everything in flight, wait for every CQE, exit the ring, close the handles. Idempotent. */
+  close(): void;
+}
+
+export interface ProbeResult {
+  /** io_uring_setup outcome: 0 or -errno. */
+  setupResult: number;
+  /** Ring flags the ring would be created with on this kernel. */
+  flags: string[];
+  features: number;
+  /** Opcode name (without IORING_OP_) -> supported. Empty when setup failed. */
+  opcodes: Record<string, boolean>;
+  kernel: string;
+}
+
+export interface NativeAddon {
+  Ring: new (opts: RingOptions) => NativeRing;
+  probe(): ProbeResult;
+  /** Build facts: liburing version, sanitizers. */
+  buildInfo: { liburing: string; sanitize: boolean };
+}
+
+export interface AddonLoad {
+  addon: NativeAddon | null;
+  path: string;
+  error: string | null;
+}
+
+let cached: AddonLoad | undefined;
+
+/** Loads the addon once. RINGLOOP_ADDON overrides the path (the ASan build in CI uses it). */
+export function loadAddon(): AddonLoad {
+  if (cached) return cached;
+  const file = process.env.RINGLOOP_ADDON
+    ? path.resolve(process.env.RINGLOOP_ADDON)
+    : path.resolve(__dirname, "../../../../build/Release/ringloop.node");
+  try {
+    const req = createRequire(__filename);
+    cached = { addon: req(file) as NativeAddon, path: file, error: null };
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    cached = { addon: null, path: file, error: e.code === "MODULE_NOT_FOUND" ? `addon not built (${file} missing)` : String(e.message) };
+  }
+  return cached;
+}

@@ -1,0 +1,190 @@
+// The JS half of the ring: the op table, staging into the shared stage array, and
+// completion dispatch. No Promise and no closure per op: an op is a slot index in
+// preallocated tables; its completion is handed to the slot's OpHandler object.
+//
+// Slot life: alloc (generation bumped) -> staged -> submitted -> CQE(s) -> final CQE (no
+// IORING_CQE_F_MORE) frees the slot. A slot is never reused before its final CQE, so the
+// handler keeps every buffer/fd the op touches alive until then (DESIGN.md, Ownership).
+import {
+  loadAddon,
+  type NativeRing,
+  STAGE_RECORD_INTS,
+  S_OPCODE,
+  S_INDEX,
+  S_GEN,
+  S_FD,
+  S_FLAGS,
+  S_LEN,
+  S_TARGET_INDEX,
+  S_TARGET_GEN,
+  S_TV_SEC,
+  S_TV_NSEC,
+  COMPLETION_RECORD_INTS,
+  C_INDEX,
+  C_GEN,
+  C_RES,
+  C_FLAGS,
+  CTRL_STAGED,
+  CTRL_INFLIGHT,
+  NO_OP_INDEX,
+  IORING_CQE_F_MORE,
+} from "./native.js";
+import { systemError } from "../system-error.js";
+
+/** Receives the completions of the ops it started. `slot` is the op's table index. */
+export interface OpHandler {
+  _complete(res: number, flags: number, slot: number): void;
+}
+
+export interface RingConfig {
+  entries: number;
+  maxOps: number;
+}
+
+export const DEFAULT_RING_CONFIG: RingConfig = { entries: 4096, maxOps: 32768 };
+
+export class Ring {
+  readonly native: NativeRing;
+  private readonly stage: Int32Array;
+  private readonly stageCapacity: number;
+  private readonly control: Int32Array;
+  private readonly completions: Int32Array;
+  private readonly gens: Int32Array;
+  private readonly handlers: (OpHandler | null)[];
+  private readonly freeSlots: Int32Array;
+  private freeCount: number;
+  /** Ops allocated and not yet finished (JS view; native keeps its own in control). */
+  private live = 0;
+
+  /**
+   * @param onBatchDone called after every batch of completions was dispatched
+   * @param onHandlerError called when a handler throws (never let it reach native code)
+   */
+  constructor(
+    config: RingConfig,
+    private readonly onBatchDone: () => void,
+    private readonly onHandlerError: (err: unknown, handler: OpHandler) => void,
+  ) {
+    const { addon, error } = loadAddon();
+    if (!addon) throw new Error(`io_uring backend unavailable: ${error}`);
+    // The native ring keeps this callback strongly; it reaches the Ring only weakly so an
+    // unclosed loop can still be garbage-collected (and its ring closed by the finalizer).
+    const self = new WeakRef(this);
+    this.native = new addon.Ring({
+      entries: config.entries,
+      maxOps: config.maxOps,
+      onCompletions: (count: number) => self.deref()?.dispatch(count),
+    });
+    this.stage = this.native.stage;
+    this.stageCapacity = this.native.stageCapacity;
+    this.control = this.native.control;
+    this.completions = this.native.completions;
+    this.gens = new Int32Array(config.maxOps);
+    this.handlers = new Array<OpHandler | null>(config.maxOps).fill(null);
+    this.freeSlots = new Int32Array(config.maxOps);
+    for (let i = 0; i < config.maxOps; i++) this.freeSlots[i] = config.maxOps - 1 - i;
+    this.freeCount = config.maxOps;
+  }
+
+  get flags(): string[] {
+    return this.native.flags;
+  }
+
+  /** Ops allocated whose final completion has not arrived. */
+  get pending(): number {
+    return this.live;
+  }
+
+  /** SQEs the kernel has not completed (native count, includes fire-and-forget ops). */
+  get inflight(): number {
+    return this.control[CTRL_INFLIGHT];
+  }
+
+  /** Takes a slot for `handler`; returns its index. The generation is read with gen(). */
+  alloc(handler: OpHandler): number {
+    if (this.freeCount === 0) throw systemError(105 /* ENOBUFS */, "io_uring op table");
+    const slot = this.freeSlots[--this.freeCount];
+    this.gens[slot] = (this.gens[slot] + 1) | 0;
+    this.handlers[slot] = handler;
+    this.live++;
+    return slot;
+  }
+
+  gen(slot: number): number {
+    return this.gens[slot];
+  }
+
+  /**
+   * Reserves the next stage record and fills the fields every op has; returns the record's
+   * offset so the caller can fill op-specific fields. A full stage is flushed first.
+   */
+  stageRecord(opcode: number, slot: number, fd: number): number {
+    let n = this.control[CTRL_STAGED];
+    if (n === this.stageCapacity) {
+      this.native.submit();
+      n = this.control[CTRL_STAGED];
+    }
+    const off = n * STAGE_RECORD_INTS;
+    const s = this.stage;
+    s[off + S_OPCODE] = opcode;
+    s[off + S_INDEX] = slot;
+    s[off + S_GEN] = slot === NO_OP_INDEX ? 0 : this.gens[slot];
+    s[off + S_FD] = fd;
+    s[off + S_FLAGS] = 0;
+    s[off + S_LEN] = 0;
+    this.control[CTRL_STAGED] = n + 1;
+    return off;
+  }
+
+  /** Stages an op that targets another op's user_data (cancel, timeout remove/update). */
+  stageTargeted(opcode: number, slot: number, targetSlot: number, flags: number): number {
+    const off = this.stageRecord(opcode, slot, -1);
+    this.stage[off + S_TARGET_INDEX] = targetSlot;
+    this.stage[off + S_TARGET_GEN] = this.gens[targetSlot];
+    this.stage[off + S_FLAGS] = flags;
+    return off;
+  }
+
+  setTimespec(off: number, sec: number, nsec: number): void {
+    this.stage[off + S_TV_SEC] = sec;
+    this.stage[off + S_TV_NSEC] = nsec;
+  }
+
+  setField(off: number, field: number, value: number): void {
+    this.stage[off + field] = value;
+  }
+
+  /** One batch from native: every record goes to its handler, then onBatchDone once. */
+  private dispatch(count: number): void {
+    const c = this.completions;
+    const gens = this.gens;
+    const handlers = this.handlers;
+    for (let i = 0, off = 0; i < count; i++, off += COMPLETION_RECORD_INTS) {
+      const slot = c[off + C_INDEX];
+      const handler = handlers[slot];
+      if (handler === null || handler === undefined || gens[slot] !== c[off + C_GEN]) continue; // stale: cannot happen while slots wait for final CQEs
+      const flags = c[off + C_FLAGS];
+      if ((flags & IORING_CQE_F_MORE) === 0) {
+        handlers[slot] = null;
+        this.freeSlots[this.freeCount++] = slot;
+        this.live--;
+      }
+      try {
+        handler._complete(c[off + C_RES], flags, slot);
+      } catch (err) {
+        this.onHandlerError(err, handler);
+      }
+    }
+    try {
+      this.onBatchDone();
+    } catch (err) {
+      this.onHandlerError(err, { _complete() {} });
+    }
+  }
+
+  close(): void {
+    this.native.close();
+    this.handlers.fill(null);
+    this.live = 0;
+  }
+}
