@@ -1,0 +1,18 @@
+// Module registration only. The JS-visible API is the contract in src/uring/native.ts.
+#include <napi.h>
+
+#include "probe.h"
+#include "ring_object.h"
+
+namespace {
+
+Napi::Object init(Napi::Env env, Napi::Object exports) {
+  exports.Set("Ring", ringloop::RingObject::define(env));
+  exports.Set("probe", Napi::Function::New<ringloop::probe>(env, "probe"));
+  exports.Set("buildInfo", ringloop::buildInfo(env));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(ringloop, init)

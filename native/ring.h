@@ -1,0 +1,225 @@
+// The ring: io_uring setup, staging records -> SQEs, submit, reap, libuv integration.
+//
+// Layouts and constants mirror src/uring/native.ts, which is THE authority: change them
+// there first, then here (the static_asserts below pin the kernel numbers).
+//
+// Threading: a Ring belongs to the Node environment (main thread or worker) that created
+// it; every method runs on that thread. SINGLE_ISSUER relies on it.
+//
+// Lifecycle:  Open --close() / env cleanup--> Closing --both uv handles closed--> Closed
+//   Open     stage flushed in the uv_prepare hook; CQEs reaped when the ring fd polls
+//            readable and delivered to onCompletions.
+//   Closing  synchronous part of close(): everything in flight is cancelled and its CQEs
+//            waited for (bounded), the ring is exited, uv_close() issued. No JS calls.
+//   Closed   JS references dropped, the env cleanup hook removed, per-op storage freed
+//            (unless the bounded wait timed out: then it is leaked on purpose).
+// The JS Ring object is kept alive (strong reference) from construction until Closed, so
+// a Ring that is never closed lives until close() or env teardown; the Ring core is
+// deleted by the JS object's finalizer, which can only run once Closed.
+//
+// Rules of the shared arrays:
+//   - Every staged record gets exactly one SQE, hence at least one CQE: a record native
+//     cannot prepare (unknown opcode, index >= maxOps, bad fields) gets an SQE the kernel
+//     completes with -EINVAL. A record that gets no SQE (submit failed) stays staged.
+//   - control[CTRL_INFLIGHT]: +1 per SQE prepared (fire-and-forget ones included), -1 at
+//     each CQE without IORING_CQE_F_MORE. Written before every onCompletions call and
+//     after every flush.
+//   - CQEs are copied out and the CQ advanced before onCompletions runs; the callback may
+//     stage, submit() or close() (the wake-up then stops at once).
+#pragma once
+
+#include <liburing.h>
+#include <napi.h>
+#include <uv.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+namespace ringloop {
+
+// ---- mirrored from src/uring/native.ts --------------------------------------------------
+constexpr uint32_t NO_OP_INDEX = 0xFFFFFFFFu;  // -1 as int32: fire and forget
+
+constexpr int STAGE_RECORD_INTS = 16;
+constexpr int S_OPCODE = 0;
+constexpr int S_INDEX = 1;
+constexpr int S_GEN = 2;
+constexpr int S_FD = 3;
+constexpr int S_FLAGS = 4;
+constexpr int S_LEN = 5;
+constexpr int S_TARGET_INDEX = 6;
+constexpr int S_TARGET_GEN = 7;
+constexpr int S_TV_SEC = 8;
+constexpr int S_TV_NSEC = 9;
+
+constexpr int COMPLETION_RECORD_INTS = 4;
+constexpr int C_INDEX = 0;
+constexpr int C_GEN = 1;
+constexpr int C_RES = 2;
+constexpr int C_FLAGS = 3;
+
+constexpr int CTRL_STAGED = 0;
+constexpr int CTRL_INFLIGHT = 1;
+constexpr int CONTROL_INTS = 4;  // 2..3 reserved
+
+constexpr int OP_NOP = 0;
+constexpr int OP_TIMEOUT = 11;
+constexpr int OP_TIMEOUT_REMOVE = 12;
+constexpr int OP_ASYNC_CANCEL = 14;
+
+static_assert(OP_NOP == IORING_OP_NOP, "native.ts OP_NOP");
+static_assert(OP_TIMEOUT == IORING_OP_TIMEOUT, "native.ts OP_TIMEOUT");
+static_assert(OP_TIMEOUT_REMOVE == IORING_OP_TIMEOUT_REMOVE, "native.ts OP_TIMEOUT_REMOVE");
+static_assert(OP_ASYNC_CANCEL == IORING_OP_ASYNC_CANCEL, "native.ts OP_ASYNC_CANCEL");
+static_assert(IORING_TIMEOUT_ABS == 1u << 0, "native.ts IORING_TIMEOUT_ABS");
+static_assert(IORING_TIMEOUT_UPDATE == 1u << 1, "native.ts IORING_TIMEOUT_UPDATE");
+static_assert(IORING_CQE_F_MORE == 1u << 1, "native.ts IORING_CQE_F_MORE");
+static_assert(IORING_ASYNC_CANCEL_ALL == 1u << 0, "native.ts IORING_ASYNC_CANCEL_ALL");
+// -----------------------------------------------------------------------------------------
+
+// user_data = (uint64(generation) << 32) | uint32(index). Fire-and-forget records
+// (index NO_OP_INDEX) always get generation 0, so no op ever carries user_data ~0ULL
+// (liburing's LIBURING_UDATA_TIMEOUT).
+constexpr uint64_t makeUserData(uint32_t index, uint32_t gen) {
+  return (uint64_t(gen) << 32) | index;
+}
+
+// Bytes of native storage per op index (timespecs now; iovecs, msghdr, sockaddr later).
+// Grow it when an op family needs more; the static_assert in Prep::slot enforces it.
+constexpr size_t kOpSlotBytes = 64;
+struct alignas(16) OpSlot {
+  unsigned char bytes[kOpSlotBytes];
+};
+
+class Ring;
+
+// What a per-opcode prep function gets. It fills `sqe` from `rec` (user_data is set by
+// the ring afterwards) and returns false if the record is invalid; the ring then turns
+// the SQE into one the kernel completes with -EINVAL, so the op still gets its CQE.
+struct Prep {
+  Ring& ring;
+  io_uring_sqe* sqe;
+  const int32_t* rec;
+  uint32_t index;  // op index (< maxOps) or NO_OP_INDEX
+
+  // Per-op storage of this op: stable address, owned by the op until its final CQE.
+  // nullptr for NO_OP_INDEX (or if allocation failed).
+  template <class T>
+  T* slot() const;
+  // Per-SQE scratch: valid until the kernel has consumed this SQE (its submission), for
+  // arguments the kernel copies at prep time (e.g. a timeout update's timespec).
+  template <class T>
+  T* scratch() const;
+  // user_data of the target op (S_TARGET_INDEX / S_TARGET_GEN).
+  uint64_t target() const {
+    uint32_t ti = uint32_t(rec[S_TARGET_INDEX]);
+    return makeUserData(ti, ti == NO_OP_INDEX ? 0 : uint32_t(rec[S_TARGET_GEN]));
+  }
+};
+
+// io_uring setup with the flag fallbacks (shared by Ring and probe()).
+struct SetupResult {
+  int err = 0;  // 0 or -errno
+  unsigned flags = 0;
+  unsigned features = 0;
+};
+SetupResult setupRing(io_uring* ring, unsigned entries);
+Napi::Array setupFlagNames(Napi::Env env, unsigned flags);
+
+class Ring {
+ public:
+  enum class State { Open, Closing, Closed };
+
+  // io_uring_setup (CQ = 2 * entries). Returns nullptr with setup.err on failure.
+  static Ring* create(unsigned entries, uint32_t maxOps, SetupResult* setup);
+  ~Ring();
+
+  // Starts the uv handles (unref'd) and the env cleanup hook. `self` is the JS Ring object
+  // (kept alive until Closed); the three arrays live in ArrayBuffers it holds.
+  bool attach(Napi::Env env, Napi::Object self, Napi::Function onCompletions,
+              int32_t* stage, int32_t* completions, int32_t* control);
+
+  // Staged records -> SQEs -> io_uring_submit. Returns SQEs submitted, or -errno when
+  // submission failed (the records that got no SQE stay staged, moved to the front).
+  int flush();
+  void ref();
+  void unref();
+  void close();
+  // The JS object is being finalized: delete now if Closed, else when Closed.
+  void releaseOwner();
+
+  int fd() const { return ring_.ring_fd; }
+  unsigned entries() const { return entries_; }
+  unsigned completionCapacity() const { return 2 * entries_; }
+  State state() const { return state_; }
+
+  void* opSlot(uint32_t index);
+  void* sqeScratch(const io_uring_sqe* sqe) {
+    return &scratch_[sqe - ring_.sq.sqes];
+  }
+
+ private:
+  Ring(unsigned entries, uint32_t maxOps) : entries_(entries), maxOps_(maxOps) {}
+
+  void prepRecord(io_uring_sqe* sqe, const int32_t* rec);
+  int submitPending(int* submitted);
+  unsigned reap();
+  void drainCompletions();
+  bool deliver(unsigned count);
+  bool cancelAndWait();
+  void finishClose();
+  void freeSlots();
+
+  static void onPrepare(uv_prepare_t* handle);
+  static void onPoll(uv_poll_t* handle, int status, int events);
+  static void onHandleClosed(uv_handle_t* handle);
+  static void onEnvCleanup(napi_async_cleanup_hook_handle handle, void* arg);
+
+  io_uring ring_{};
+  const unsigned entries_;
+  const uint32_t maxOps_;
+  State state_ = State::Open;
+  bool attached_ = false;
+  bool sqPending_ = false;    // SQEs prepared but not yet taken by the kernel
+  bool refed_ = false;
+  bool ownerGone_ = false;    // JS object finalized
+  bool leakSlots_ = false;    // close timed out: the kernel may still use op storage
+  int openHandles_ = 0;
+  int64_t inflight_ = 0;      // SQEs prepared whose final CQE has not been reaped
+
+  int32_t* stage_ = nullptr;
+  int32_t* completions_ = nullptr;
+  int32_t* control_ = nullptr;
+
+  // Per-op storage: chunks of kSlotsPerChunk slots, allocated on first use, never moved.
+  static constexpr uint32_t kChunkShift = 8;
+  static constexpr uint32_t kSlotsPerChunk = 1u << kChunkShift;
+  std::unique_ptr<OpSlot*[]> chunks_;
+  std::unique_ptr<OpSlot[]> scratch_;  // one per SQ entry
+
+  napi_env env_ = nullptr;
+  Napi::FunctionReference callback_;
+  Napi::ObjectReference self_;
+  std::unique_ptr<Napi::AsyncContext> asyncContext_;
+  napi_async_cleanup_hook_handle cleanupHook_ = nullptr;
+  uv_poll_t poll_{};
+  uv_prepare_t prepare_{};
+};
+
+template <class T>
+T* Prep::slot() const {
+  static_assert(sizeof(T) <= kOpSlotBytes && alignof(T) <= alignof(OpSlot),
+                "grow kOpSlotBytes for this op family");
+  void* p = ring.opSlot(index);
+  return p ? new (p) T() : nullptr;
+}
+
+template <class T>
+T* Prep::scratch() const {
+  static_assert(sizeof(T) <= kOpSlotBytes && alignof(T) <= alignof(OpSlot),
+                "grow kOpSlotBytes for this op family");
+  return new (ring.sqeScratch(sqe)) T();
+}
+
+}  // namespace ringloop

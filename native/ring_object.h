@@ -1,0 +1,25 @@
+// The JS-visible `Ring` class (contract: src/uring/native.ts, NativeRing / RingOptions).
+#pragma once
+
+#include <napi.h>
+
+namespace ringloop {
+
+class Ring;
+
+class RingObject : public Napi::ObjectWrap<RingObject> {
+ public:
+  static Napi::Function define(Napi::Env env);
+  explicit RingObject(const Napi::CallbackInfo& info);
+  ~RingObject() override;
+
+ private:
+  Napi::Value submit(const Napi::CallbackInfo& info);
+  void ref(const Napi::CallbackInfo& info);
+  void unref(const Napi::CallbackInfo& info);
+  void close(const Napi::CallbackInfo& info);
+
+  Ring* ring_ = nullptr;  // owned: deleted via Ring::releaseOwner()
+};
+
+}  // namespace ringloop
