@@ -21,6 +21,6 @@ const env = {
 };
 // The suite must really run on the sanitized addon, not silently on another one.
 run(process.execPath, ["-e", `const r = require("ringloop").backendReport(); const a = r.checks.find((c) => c.name === "addon");
-  if (r.backend !== "uring" || !/ASan\/UBSan/.test(a.detail)) { console.error("not the ASan addon:", JSON.stringify(r)); process.exit(1); }
+  if (r.backend !== "uring" || !a.detail.includes("ASan/UBSan")) { console.error("not the ASan addon:", JSON.stringify(r)); process.exit(1); }
   console.log("ASan run on:", a.detail);`], env);
 run(process.execPath, [path.join(root, "node_modules/ava/entrypoints/cli.mjs"), "--match", "[uring]*"], env);
