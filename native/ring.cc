@@ -190,16 +190,28 @@ unsigned Ring::reap() {
   return n;
 }
 
+// reap(), and when the CQ is empty, also the CQEs parked in the kernel: overflowed (the
+// CQ was full) or waiting for task work (COOP_TASKRUN posts them at our next syscall).
+unsigned Ring::reapWithParked() {
+  unsigned n = reap();
+  if (n == 0 && (IO_URING_READ_ONCE(*ring_.sq.kflags) &
+                 (IORING_SQ_CQ_OVERFLOW | IORING_SQ_TASKRUN))) {
+    io_uring_get_events(&ring_);
+    n = reap();
+  }
+  control_[CTRL_INFLIGHT] = int32_t(inflight_);
+  return n;
+}
+
+unsigned Ring::pollNow() {
+  if (state_ != State::Open) return 0;
+  if (control_[CTRL_STAGED] != 0 || sqPending_) flush();
+  return reapWithParked();
+}
+
 void Ring::drainCompletions() {
   for (int pass = 0; pass < kMaxPasses; ++pass) {
-    unsigned n = reap();
-    // CQEs parked in the kernel: overflowed (CQ was full) or waiting for task work.
-    if (n == 0 && (IO_URING_READ_ONCE(*ring_.sq.kflags) &
-                   (IORING_SQ_CQ_OVERFLOW | IORING_SQ_TASKRUN))) {
-      io_uring_get_events(&ring_);
-      n = reap();
-    }
-    control_[CTRL_INFLIGHT] = int32_t(inflight_);
+    unsigned n = reapWithParked();
     if (n == 0 || !deliver(n)) return;
     // What the callbacks staged goes out now, one submit for the whole batch, instead of
     // waiting a trip around libuv for the prepare hook: ops that complete inline are

@@ -143,6 +143,10 @@ class Ring {
   // Staged records -> SQEs -> io_uring_submit. Returns SQEs submitted, or -errno when
   // submission failed (the records that got no SQE stay staged, moved to the front).
   int flush();
+  // Between two loop iterations run back to back in one JS turn (no libuv poll between
+  // them): flush what is staged, then copy the completions already available into
+  // `completions` WITHOUT calling JS. Returns the number of records; JS dispatches them.
+  unsigned pollNow();
   void ref();
   void unref();
   void close();
@@ -165,6 +169,7 @@ class Ring {
   void prepRecord(io_uring_sqe* sqe, const int32_t* rec);
   int submitPending(int* submitted);
   unsigned reap();
+  unsigned reapWithParked();
   void drainCompletions();
   bool deliver(unsigned count);
   bool cancelAndWait();

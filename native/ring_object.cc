@@ -70,6 +70,7 @@ Napi::Function RingObject::define(Napi::Env env) {
   return DefineClass(env, "Ring",
                      {
                          InstanceMethod<&RingObject::submit>("submit"),
+                         InstanceMethod<&RingObject::pollNow>("pollNow"),
                          InstanceMethod<&RingObject::ref>("ref"),
                          InstanceMethod<&RingObject::unref>("unref"),
                          InstanceMethod<&RingObject::close>("close"),
@@ -141,6 +142,10 @@ RingObject::~RingObject() {
 
 Napi::Value RingObject::submit(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), ring_->flush());
+}
+
+Napi::Value RingObject::pollNow(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), ring_->pollNow());
 }
 
 void RingObject::ref(const Napi::CallbackInfo&) { ring_->ref(); }

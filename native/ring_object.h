@@ -15,6 +15,7 @@ class RingObject : public Napi::ObjectWrap<RingObject> {
 
  private:
   Napi::Value submit(const Napi::CallbackInfo& info);
+  Napi::Value pollNow(const Napi::CallbackInfo& info);
   void ref(const Napi::CallbackInfo& info);
   void unref(const Napi::CallbackInfo& info);
   void close(const Napi::CallbackInfo& info);

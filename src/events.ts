@@ -30,7 +30,7 @@ export type TaskFactory = (loop: AbstractEventLoop, coro: TaskCoro<any>, opts?: 
 export interface HandleOwner {
   callExceptionHandler(context: ExceptionContext): void;
   getDebug(): boolean;
-  /** Called by TimerHandle.cancel() so the timer heap can count dead entries. */
+  /** Called by TimerHandle.cancel() so the timer leaves the heap at once. */
   _timerHandleCancelled(handle: TimerHandle): void;
 }
 
@@ -99,8 +99,8 @@ export class TimerHandle extends Handle {
   /** @internal */ readonly _when: number;
   /** @internal Tie-breaker: equal deadlines run in the order they were scheduled. */
   /** @internal */ readonly _seq: number;
-  /** @internal True while the handle sits in the loop's heap. */
-  /** @internal */ _scheduled = true;
+  /** @internal Position in the loop's timer heap, -1 when not in it (timer-heap.ts). */
+  /** @internal */ _heapIndex = -1;
 
   constructor(when: number, seq: number, callback: Callback, args: unknown[], loop: HandleOwner) {
     super(callback, args, loop);
@@ -115,7 +115,7 @@ export class TimerHandle extends Handle {
 
   override cancel(): void {
     if (this._cancelled) return;
-    if (this._scheduled) this._loop._timerHandleCancelled(this);
+    if (this._heapIndex >= 0) this._loop._timerHandleCancelled(this);
     super.cancel();
   }
 

@@ -31,6 +31,12 @@ export interface Proactor {
   setTimer(whenMs: number | null): void;
   /** The deadline currently armed, or null (also null again once it has fired). */
   readonly timerDeadline: number | null;
+  /**
+   * Between two iterations run back to back in one JS turn: submit what is staged and hand
+   * the completions already available to their handlers, WITHOUT calling host._runOnce().
+   * A backend that cannot look at its I/O synchronously does nothing.
+   */
+  pollNow(): void;
   /** While the loop runs, the backend keeps the Node process alive; unref() lets it go. */
   ref(): void;
   unref(): void;

@@ -23,6 +23,9 @@ class FakeProactor {
     this.timerDeadline = null;
     this.host!._runOnce();
   }
+  pollNow() {
+    this.log.push("poll");
+  }
   ref() {
     this.refs++;
   }

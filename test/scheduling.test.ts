@@ -95,7 +95,7 @@ backendTest("a timer cancelled from an earlier callback of the same iteration do
   t.deepEqual(seen, ["first"]);
 });
 
-backendTest("many cancelled timers are compacted and the earliest live one still fires", async (t, { loop }) => {
+backendTest("cancelled timers leave the heap at once and the earliest live one still fires", async (t, { loop }) => {
   const handles = [];
   for (let i = 0; i < 5000; i++) handles.push(loop.callLater(1 + i / 100, () => t.fail("cancelled timer ran")));
   let fired = false;
@@ -103,10 +103,14 @@ backendTest("many cancelled timers are compacted and the earliest live one still
     fired = true;
     loop.stop();
   });
-  for (const h of handles) h.cancel();
+  const heap = (loop as unknown as { _timers: { length: number } })._timers;
+  t.is(heap.length, 5001);
+  for (let i = 0; i < handles.length; i += 2) handles[i].cancel();
+  t.is(heap.length, 2501);
+  for (let i = 1; i < handles.length; i += 2) handles[i].cancel();
+  t.is(heap.length, 1, "cancelled timers were not removed");
   await loop.runForever();
   t.true(fired);
-  t.true((loop as unknown as { _timers: { length: number } })._timers.length < 100, "cancelled timers were not removed");
 });
 
 backendTest("stop() inside a callback ends the run after the current iteration", async (t, { loop }) => {
@@ -175,4 +179,30 @@ backendTest("time() is monotonic milliseconds", async (t, { loop }) => {
   await new Promise((r) => setTimeout(r, 20));
   const b = loop.time();
   t.true(b - a >= 15 && b - a < 5000, `elapsed ${b - a} ms`);
+});
+
+backendTest("timers with random deadlines and random cancels fire in (deadline, scheduling) order", async (t, { loop }) => {
+  let seed = 12345;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const base = loop.time();
+  const expected: [number, number][] = [];
+  const fired: number[] = [];
+  const handles = [];
+  for (let i = 0; i < 2000; i++) {
+    // Deadlines in the past (all due at the first iteration) with many ties.
+    const when = base - 100 + Math.floor(rand() * 50);
+    handles.push(loop.callAt(when, () => fired.push(i)));
+    expected.push([when, i]);
+  }
+  const cancelled = new Set<number>();
+  for (let i = 0; i < 2000; i++) {
+    if (rand() < 0.4) {
+      handles[i].cancel();
+      cancelled.add(i);
+    }
+  }
+  loop.callLater(1, () => loop.stop());
+  await loop.runForever();
+  const order = expected.filter(([, i]) => !cancelled.has(i)).sort((a, b) => a[0] - b[0] || a[1] - b[1]).map(([, i]) => i);
+  t.deepEqual(fired, order);
 });

@@ -83,8 +83,14 @@ export interface NativeRing {
   /** Setup flags in use, e.g. ["COOP_TASKRUN", "SINGLE_ISSUER"]. */
   readonly flags: string[];
   readonly fd: number;
-  /** Submit everything staged now (used when the stage is full); returns SQEs submitted. */
+  /** Submit everything staged now (used when the stage is full); returns SQEs submitted or -errno. */
   submit(): number;
+  /**
+   * Flush the stage, then copy the completions already available into `completions`
+   * without calling onCompletions; returns the record count (JS dispatches them). Used
+   * between loop iterations run back to back in one JS turn.
+   */
+  pollNow(): number;
   /** Ref / unref the libuv handles so a running loop keeps the process alive. */
   ref(): void;
   unref(): void;

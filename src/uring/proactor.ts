@@ -43,6 +43,10 @@ export class UringProactor implements Proactor {
     this.timer.set(whenMs);
   }
 
+  pollNow(): void {
+    if (!this.closed) this.ring.pollNow();
+  }
+
   /** IORING_OP_NOP: completes with res 0; for the ring round-trip benchmark and tests. */
   nop(handler: OpHandler): number {
     const slot = this.ring.alloc(handler);

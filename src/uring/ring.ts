@@ -156,6 +156,21 @@ export class Ring {
 
   /** One batch from native: every record goes to its handler, then onBatchDone once. */
   private dispatch(count: number): void {
+    this.dispatchRecords(count);
+    try {
+      this.onBatchDone();
+    } catch (err) {
+      this.onHandlerError(err, { _complete() {} });
+    }
+  }
+
+  /** Flushes the stage and hands the completions already there to their handlers. */
+  pollNow(): void {
+    const n = this.native.pollNow();
+    if (n > 0) this.dispatchRecords(n);
+  }
+
+  private dispatchRecords(count: number): void {
     const c = this.completions;
     const gens = this.gens;
     const handlers = this.handlers;
@@ -174,11 +189,6 @@ export class Ring {
       } catch (err) {
         this.onHandlerError(err, handler);
       }
-    }
-    try {
-      this.onBatchDone();
-    } catch (err) {
-      this.onHandlerError(err, { _complete() {} });
     }
   }
 
