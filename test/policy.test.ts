@@ -115,3 +115,16 @@ test.serial("[fallback] without the addon the default policy falls back and says
   t.deepEqual(report.checks.map((c) => [c.name, c.ok]), [["platform", true], ["addon", false]]);
   t.is(loopBackend, "fallback");
 });
+
+test.serial("[fallback] npm install without a toolchain or liburing succeeds and says why (build script)", (t) => {
+  const script = fixture("../../scripts/build-native.mjs");
+  const noTools = spawnSync(process.execPath, [script], { env: { ...process.env, PATH: "/nonexistent" }, encoding: "utf8" });
+  t.is(noTools.status, 0, "npm ci must not fail");
+  t.regex(noTools.stderr, /ringloop: cmake not found .*the fallback backend will be used/);
+  const required = spawnSync(process.execPath, [script, "--required"], { env: { ...process.env, PATH: "/nonexistent" }, encoding: "utf8" });
+  t.is(required.status, 1, "--required fails");
+  // Without liburing's pkg-config file (the toolchain present):
+  const noUring = spawnSync(process.execPath, [script], { env: { ...process.env, PKG_CONFIG_LIBDIR: "/nonexistent", PKG_CONFIG_PATH: "" }, encoding: "utf8" });
+  t.is(noUring.status, 0);
+  t.regex(noUring.stderr, /liburing-dev not found \(apt-get install -y liburing-dev\)/);
+});
