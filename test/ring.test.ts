@@ -136,3 +136,31 @@ for (const mode of ["return", "exit", "throw"]) {
     t.true((await settleFds(before)) <= before, "worker's ring fds released");
   });
 }
+
+uringTest("[uring] ASYNC_CANCEL through the stage: the target completes with -ECANCELED, then its slot is free", async (t) => {
+  const { OP_TIMEOUT, IORING_TIMEOUT_ABS, S_FLAGS } = await import("../src/uring/native.js");
+  const { toTimespec } = await import("../src/clock.js");
+  const loop = new UringEventLoop();
+  const p = internals(loop)._proactor as Internals["_proactor"] & {
+    cancel(slot: number): void;
+    ring: { alloc(h: object): number; stageRecord(op: number, slot: number, fd: number): number; setField(o: number, f: number, v: number): void; setTimespec(o: number, s: number, n: number): void; pending: number };
+  };
+  const results: number[] = [];
+  const handler = {
+    _complete(res: number) {
+      results.push(res);
+      loop.stop();
+    },
+  };
+  const slot = p.ring.alloc(handler);
+  const off = p.ring.stageRecord(OP_TIMEOUT, slot, -1);
+  p.ring.setField(off, S_FLAGS, IORING_TIMEOUT_ABS);
+  const [sec, nsec] = toTimespec(loop.time() + 60_000);
+  p.ring.setTimespec(off, sec, nsec);
+  loop.callLater(5, () => p.cancel(slot));
+  const before = p.ring.pending;
+  await loop.runForever();
+  t.deepEqual(results, [-125]);
+  t.is(p.ring.pending, before - 1);
+  loop.close();
+});

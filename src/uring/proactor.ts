@@ -4,7 +4,7 @@
 import type { Proactor, ProactorHost } from "../proactor.js";
 import { Ring, DEFAULT_RING_CONFIG, type OpHandler, type RingConfig } from "./ring.js";
 import { RingTimer } from "./timer.js";
-import { OP_NOP } from "./native.js";
+import { OP_NOP, OP_ASYNC_CANCEL, NO_OP_INDEX } from "./native.js";
 
 export class UringProactor implements Proactor {
   readonly backend = "uring" as const;
@@ -52,6 +52,14 @@ export class UringProactor implements Proactor {
     const slot = this.ring.alloc(handler);
     this.ring.stageRecord(OP_NOP, slot, -1);
     return slot;
+  }
+
+  /**
+   * IORING_OP_ASYNC_CANCEL of the op in `slot` (fire and forget, kernel >= 5.5). The target
+   * still completes (usually -ECANCELED) and keeps its slot, buffers and fds until then.
+   */
+  cancel(slot: number): void {
+    if (!this.closed) this.ring.stageTargeted(OP_ASYNC_CANCEL, NO_OP_INDEX, slot, 0);
   }
 
   ref(): void {
