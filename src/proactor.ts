@@ -10,6 +10,91 @@
 // - close() cancels whatever is in flight and releases every handle; it is idempotent.
 import type { ExceptionContext } from "./events.js";
 
+/** An IP address as API.md writes it, or a Unix socket path ("\0name": abstract namespace). */
+export type SockAddr = { host: string; port: number; family: 4 | 6 } | string;
+
+// ---------------------------------------------------------------- streams (issue 3)
+//
+// A StreamEndpoint is one connected stream socket (TCP or Unix) as a backend sees it. The
+// stream transport (src/transports/stream.ts), written ONCE, drives it and is its sink.
+// Completions are reported to the sink from the backend's completion context (never
+// synchronously inside the call that started the operation); the transport turns them
+// into protocol calls.
+//
+// Ownership: buffers given to write() belong to the endpoint until onWriteDone; the
+// endpoint never reuses memory handed to onData. close() releases the fd only after every
+// op in flight has completed (DESIGN.md, Ownership), then calls onClosed() once.
+
+export interface StreamSink {
+  /** Bytes arrived; `data` is a fresh Buffer the receiver may keep. */
+  onData(data: Buffer): void;
+  /** readInto() finished: `nbytes` were written into the memory it was given (0 = EOF). */
+  onReadInto(nbytes: number): void;
+  /** The peer shut down its write side (recv returned 0). Reading has stopped. */
+  onEof(): void;
+  /** A read failed (ECONNRESET, ...). Reading has stopped. */
+  onReadError(err: Error): void;
+  /** The write started by write() finished: every byte sent, or `err`. */
+  onWriteDone(err: Error | null): void;
+  /** shutdownWrite() finished. */
+  onShutdownDone(err: Error | null): void;
+  /** Every op has completed and the fd is closed. */
+  onClosed(): void;
+}
+
+export interface StreamEndpoint {
+  /** The fd (-1 where the backend has none to give, e.g. a fallback socket not yet connected). */
+  readonly fd: number;
+  setSink(sink: StreamSink): void;
+  /** Deliver data continuously through onData until stopReading(), EOF or an error. */
+  startReading(): void;
+  /** Stop delivering (pauseReading). Data already on its way may still arrive once. */
+  stopReading(): void;
+  /** One read straight into `buf` (BufferedProtocol); result through onReadInto. */
+  readInto(buf: Uint8Array): void;
+  /** Send all of `chunks` (one writev/sendmsg where possible); one write in flight at a time. */
+  write(chunks: Uint8Array[]): void;
+  /** Half-close: shutdown(SHUT_WR) after the write in flight. */
+  shutdownWrite(): void;
+  /** Cancel what is in flight, then close the fd; onClosed() when done. Idempotent. */
+  close(): void;
+  /** Close without waiting for writes and with an RST (SO_LINGER 0) where possible. */
+  abort(): void;
+  sockname(): SockAddr | null;
+  peername(): SockAddr | null;
+  setNoDelay(on: boolean): void;
+}
+
+export interface ListenerSink {
+  /** A connection was accepted (the sink owns the endpoint from now on). */
+  onAccept(endpoint: StreamEndpoint): void;
+  /** Accepting failed (EMFILE...). The listener backs off and resumes by itself. */
+  onAcceptError(err: Error): void;
+}
+
+export interface ListenOptions {
+  backlog: number;
+  reuseAddress: boolean;
+  reusePort: boolean;
+  /** For IP listeners on "::": accept IPv6 only (each family gets its own socket). */
+  ipv6Only: boolean;
+}
+
+export interface Listener {
+  readonly fd: number;
+  sockname(): SockAddr;
+  /** Start (or resume) accepting; multishot where the backend has it. */
+  startAccepting(sink: ListenerSink): void;
+  stopAccepting(): void;
+  /** Stop accepting and close the socket (the path of a Unix socket is unlinked by the caller). */
+  close(): void;
+}
+
+export interface ConnectOptions {
+  localAddr?: SockAddr;
+  signal?: AbortSignal;
+}
+
 export type Backend = "uring" | "fallback";
 
 /** What a backend may call on the loop that owns it. */
@@ -43,6 +128,15 @@ export interface Proactor {
   /** Operations submitted whose final completion has not arrived (leak checks, close). */
   pendingOps(): number;
   close(): void;
+  // Streams (issue 3; optional only until both backends have them). Errors are Node-style system errors (code, errno, syscall, address, port).
+  /** Connect one stream socket to one address (no name resolution here). */
+  connectStream?(addr: SockAddr, opts: ConnectOptions): Promise<StreamEndpoint>;
+  /** Create, bind and listen one stream socket. */
+  listenStream?(addr: SockAddr, opts: ListenOptions): Listener;
+  /** Adopt an already connected stream socket fd (connectAcceptedSocket, sock options). */
+  adoptStream?(fd: number): StreamEndpoint;
+  /** Adopt an already listening socket fd (createServer({ sock })). */
+  adoptListener?(fd: number): Listener;
   /**
    * A cleanup that releases the backend's resources without referencing the loop or the
    * proactor, run when a loop is garbage-collected unclosed; null when nothing needs it.
