@@ -3,12 +3,14 @@
 
 #include "probe.h"
 #include "ring_object.h"
+#include "sockets.h"
 
 namespace {
 
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("Ring", ringloop::RingObject::define(env));
   exports.Set("probe", Napi::Function::New<ringloop::probe>(env, "probe"));
+  exports.Set("sockets", ringloop::socketFunctions(env));
   exports.Set("buildInfo", ringloop::buildInfo(env));
   return exports;
 }

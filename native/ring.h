@@ -52,6 +52,7 @@ constexpr int S_TARGET_INDEX = 6;
 constexpr int S_TARGET_GEN = 7;
 constexpr int S_TV_SEC = 8;
 constexpr int S_TV_NSEC = 9;
+constexpr int S_BUF_GROUP = 10;  // RECV: provided-buffer group (multishot), -1 = the slot's buffer
 
 constexpr int COMPLETION_RECORD_INTS = 4;
 constexpr int C_INDEX = 0;
@@ -67,11 +68,27 @@ constexpr int OP_NOP = 0;
 constexpr int OP_TIMEOUT = 11;
 constexpr int OP_TIMEOUT_REMOVE = 12;
 constexpr int OP_ASYNC_CANCEL = 14;
+constexpr int OP_SENDMSG = 9;
+constexpr int OP_POLL_ADD = 6;
+constexpr int OP_ACCEPT = 13;
+constexpr int OP_CONNECT = 16;
+constexpr int OP_RECV = 27;
+constexpr int OP_SHUTDOWN = 34;
+constexpr int SEND_MAX_IOV = 4;  // iovecs per SENDMSG op (JS merges the rest)
 
 static_assert(OP_NOP == IORING_OP_NOP, "native.ts OP_NOP");
 static_assert(OP_TIMEOUT == IORING_OP_TIMEOUT, "native.ts OP_TIMEOUT");
 static_assert(OP_TIMEOUT_REMOVE == IORING_OP_TIMEOUT_REMOVE, "native.ts OP_TIMEOUT_REMOVE");
 static_assert(OP_ASYNC_CANCEL == IORING_OP_ASYNC_CANCEL, "native.ts OP_ASYNC_CANCEL");
+static_assert(OP_SENDMSG == IORING_OP_SENDMSG, "native.ts OP_SENDMSG");
+static_assert(OP_POLL_ADD == IORING_OP_POLL_ADD, "native.ts OP_POLL_ADD");
+static_assert(OP_ACCEPT == IORING_OP_ACCEPT, "native.ts OP_ACCEPT");
+static_assert(OP_CONNECT == IORING_OP_CONNECT, "native.ts OP_CONNECT");
+static_assert(OP_RECV == IORING_OP_RECV, "native.ts OP_RECV");
+static_assert(OP_SHUTDOWN == IORING_OP_SHUTDOWN, "native.ts OP_SHUTDOWN");
+static_assert(IORING_CQE_F_BUFFER == 1u << 0, "native.ts IORING_CQE_F_BUFFER");
+static_assert(IORING_CQE_BUFFER_SHIFT == 16, "native.ts IORING_CQE_BUFFER_SHIFT");
+static_assert(IORING_ASYNC_CANCEL_FD == 1u << 1, "native.ts IORING_ASYNC_CANCEL_FD");
 static_assert(IORING_TIMEOUT_ABS == 1u << 0, "native.ts IORING_TIMEOUT_ABS");
 static_assert(IORING_TIMEOUT_UPDATE == 1u << 1, "native.ts IORING_TIMEOUT_UPDATE");
 static_assert(IORING_CQE_F_MORE == 1u << 1, "native.ts IORING_CQE_F_MORE");
@@ -85,9 +102,9 @@ constexpr uint64_t makeUserData(uint32_t index, uint32_t gen) {
   return (uint64_t(gen) << 32) | index;
 }
 
-// Bytes of native storage per op index (timespecs now; iovecs, msghdr, sockaddr later).
+// Bytes of native storage per op index (timespec, sockaddr, msghdr + SEND_MAX_IOV iovecs).
 // Grow it when an op family needs more; the static_assert in Prep::slot enforces it.
-constexpr size_t kOpSlotBytes = 64;
+constexpr size_t kOpSlotBytes = 128;
 struct alignas(16) OpSlot {
   unsigned char bytes[kOpSlotBytes];
 };
@@ -111,6 +128,10 @@ struct Prep {
   // arguments the kernel copies at prep time (e.g. a timeout update's timespec).
   template <class T>
   T* scratch() const;
+  // Per-op storage already filled by a native method before the record was staged
+  // (RingObject::prepConnect / prepSend / prepRecv); not re-initialized.
+  template <class T>
+  T* filled() const;
   // user_data of the target op (S_TARGET_INDEX / S_TARGET_GEN).
   uint64_t target() const {
     uint32_t ti = uint32_t(rec[S_TARGET_INDEX]);
@@ -154,6 +175,8 @@ class Ring {
   void releaseOwner();
 
   int fd() const { return ring_.ring_fd; }
+  io_uring* raw() { return &ring_; }
+  uint32_t maxOps() const { return maxOps_; }
   unsigned entries() const { return entries_; }
   unsigned completionCapacity() const { return 2 * entries_; }
   State state() const { return state_; }
@@ -218,6 +241,13 @@ T* Prep::slot() const {
                 "grow kOpSlotBytes for this op family");
   void* p = ring.opSlot(index);
   return p ? new (p) T() : nullptr;
+}
+
+template <class T>
+T* Prep::filled() const {
+  static_assert(sizeof(T) <= kOpSlotBytes && alignof(T) <= alignof(OpSlot),
+                "grow kOpSlotBytes for this op family");
+  return static_cast<T*>(ring.opSlot(index));
 }
 
 template <class T>

@@ -74,6 +74,11 @@ Napi::Function RingObject::define(Napi::Env env) {
                          InstanceMethod<&RingObject::ref>("ref"),
                          InstanceMethod<&RingObject::unref>("unref"),
                          InstanceMethod<&RingObject::close>("close"),
+                         InstanceMethod<&RingObject::prepConnect>("prepConnect"),
+                         InstanceMethod<&RingObject::prepSend>("prepSend"),
+                         InstanceMethod<&RingObject::prepRecv>("prepRecv"),
+                         InstanceMethod<&RingObject::setupBufRing>("setupBufRing"),
+                         InstanceMethod<&RingObject::cancelSync>("cancelSync"),
                      });
 }
 

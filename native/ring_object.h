@@ -19,6 +19,12 @@ class RingObject : public Napi::ObjectWrap<RingObject> {
   void ref(const Napi::CallbackInfo& info);
   void unref(const Napi::CallbackInfo& info);
   void close(const Napi::CallbackInfo& info);
+  // ring_stream.cc
+  Napi::Value prepConnect(const Napi::CallbackInfo& info);
+  Napi::Value prepSend(const Napi::CallbackInfo& info);
+  Napi::Value prepRecv(const Napi::CallbackInfo& info);
+  Napi::Value setupBufRing(const Napi::CallbackInfo& info);
+  Napi::Value cancelSync(const Napi::CallbackInfo& info);
 
   Ring* ring_ = nullptr;  // owned: deleted via Ring::releaseOwner()
 };

@@ -11,6 +11,12 @@ bool prepNop(const Prep& p);            // ops/nop.cc
 bool prepTimeout(const Prep& p);        // ops/timeout.cc
 bool prepTimeoutRemove(const Prep& p);  // ops/timeout.cc
 bool prepAsyncCancel(const Prep& p);    // ops/cancel.cc
+bool prepAcceptMultishot(const Prep& p);  // ops/accept.cc
+bool prepConnect(const Prep& p);        // ops/connect.cc
+bool prepSendmsg(const Prep& p);        // ops/send.cc
+bool prepRecv(const Prep& p);           // ops/recv.cc
+bool prepShutdown(const Prep& p);       // ops/shutdown.cc
+bool prepPollAdd(const Prep& p);        // ops/poll.cc
 
 // false: unknown opcode or invalid record (the ring completes it with -EINVAL).
 inline bool prepOp(const Prep& p) {
@@ -23,6 +29,18 @@ inline bool prepOp(const Prep& p) {
       return prepTimeoutRemove(p);
     case OP_ASYNC_CANCEL:
       return prepAsyncCancel(p);
+    case OP_ACCEPT:
+      return prepAcceptMultishot(p);
+    case OP_CONNECT:
+      return prepConnect(p);
+    case OP_SENDMSG:
+      return prepSendmsg(p);
+    case OP_RECV:
+      return prepRecv(p);
+    case OP_SHUTDOWN:
+      return prepShutdown(p);
+    case OP_POLL_ADD:
+      return prepPollAdd(p);
     default:
       return false;
   }

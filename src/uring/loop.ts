@@ -8,6 +8,10 @@ export interface UringLoopOptions {
   entries?: number;
   /** Op table size: operations in flight at once (default 32768). */
   maxOps?: number;
+  /** Provided receive buffers shared by all connections (power of two, default 512). */
+  bufCount?: number;
+  /** Bytes per receive buffer (default 16384). */
+  bufSize?: number;
 }
 
 export class UringEventLoop extends BaseEventLoop {
@@ -15,7 +19,17 @@ export class UringEventLoop extends BaseEventLoop {
 
   constructor(opts: UringLoopOptions = {}) {
     if (opts === null || typeof opts !== "object") throw new TypeError("The \"opts\" argument must be an object");
-    super(new UringProactor({ entries: opts.entries ?? DEFAULT_RING_CONFIG.entries, maxOps: opts.maxOps ?? DEFAULT_RING_CONFIG.maxOps }));
+    const { bufCount = DEFAULT_RING_CONFIG.bufCount, bufSize = DEFAULT_RING_CONFIG.bufSize } = opts;
+    for (const [name, v] of [["bufCount", bufCount], ["bufSize", bufSize]] as const) {
+      if (typeof v !== "number") throw new TypeError(`The "opts.${name}" property must be of type number. Received type ${typeof v}`);
+    }
+    if (!Number.isInteger(bufCount) || bufCount < 1 || bufCount > 32768 || (bufCount & (bufCount - 1)) !== 0) {
+      throw new RangeError(`The "opts.bufCount" property must be a power of two >= 1 and <= 32768. Received ${String(bufCount)}`);
+    }
+    if (!Number.isInteger(bufSize) || bufSize < 1 || bufSize > 1 << 24) {
+      throw new RangeError(`The "opts.bufSize" property must be an integer >= 1 and <= 16777216. Received ${String(bufSize)}`);
+    }
+    super(new UringProactor({ entries: opts.entries ?? DEFAULT_RING_CONFIG.entries, maxOps: opts.maxOps ?? DEFAULT_RING_CONFIG.maxOps, bufCount, bufSize }));
   }
 
   /** io_uring setup flags this loop's ring runs with. */

@@ -40,7 +40,8 @@ export const S_TARGET_INDEX = 6; // ASYNC_CANCEL / TIMEOUT_REMOVE target
 export const S_TARGET_GEN = 7;
 export const S_TV_SEC = 8; // TIMEOUT / TIMEOUT update: CLOCK_MONOTONIC seconds
 export const S_TV_NSEC = 9; // and nanoseconds
-// 10..15 reserved for the op families of later issues (offsets, buffer groups, ...).
+export const S_BUF_GROUP = 10; // RECV: provided-buffer group (multishot), -1 = the op's own buffer (prepRecv)
+// 11..15 reserved for the op families of later issues (offsets, ...).
 
 /** int32s per completion record. */
 export const COMPLETION_RECORD_INTS = 4;
@@ -58,12 +59,67 @@ export const OP_NOP = 0;
 export const OP_TIMEOUT = 11;
 export const OP_TIMEOUT_REMOVE = 12;
 export const OP_ASYNC_CANCEL = 14;
+export const OP_SENDMSG = 9;
+export const OP_POLL_ADD = 6;
+export const POLLOUT = 4;
+export const OP_ACCEPT = 13;
+export const OP_CONNECT = 16;
+export const OP_RECV = 27;
+export const OP_SHUTDOWN = 34;
+
+/** iovecs per SENDMSG op (per-op storage); JS merges chunks beyond it. */
+export const SEND_MAX_IOV = 4;
 
 /** Flags (kernel uapi). */
 export const IORING_TIMEOUT_ABS = 1 << 0;
 export const IORING_TIMEOUT_UPDATE = 1 << 1;
 export const IORING_CQE_F_MORE = 1 << 1;
 export const IORING_ASYNC_CANCEL_ALL = 1 << 0;
+export const IORING_ASYNC_CANCEL_FD = 1 << 1;
+export const IORING_CQE_F_BUFFER = 1 << 0;
+export const IORING_CQE_BUFFER_SHIFT = 16;
+export const MSG_NOSIGNAL = 0x4000;
+export const SHUT_WR = 1;
+
+/** Socket option codes of NativeSockets.setOpt (native/sockets.cc). */
+export const SOCKOPT_REUSEADDR = 1;
+export const SOCKOPT_REUSEPORT = 2;
+export const SOCKOPT_V6ONLY = 3;
+export const SOCKOPT_NODELAY = 4;
+export const SOCKOPT_LINGER0 = 5;
+export const SOCKOPT_KEEPALIVE = 6;
+
+/** Family codes of NativeSockets: 4 = AF_INET, 6 = AF_INET6, 0 = AF_UNIX. */
+export type FamilyCode = 4 | 6 | 0;
+/** Address as native returns it: {host, port, family} for IP, the path for Unix. */
+export type NativeAddr = { host: string; port: number; family: 4 | 6 } | string;
+
+/** A provided buffer ring (NativeRing.setupBufRing). */
+export interface NativeBufRing {
+  /** io_uring_buf entries (16 bytes each); the ring tail is the uint16 at byte 14. */
+  readonly entries: ArrayBuffer;
+  /** count * size bytes; buffer `bid` starts at bid * size. */
+  readonly data: ArrayBuffer;
+  /** Address of `data` in the process (for the entries' addr field). */
+  readonly dataAddr: number;
+}
+
+/**
+ * Synchronous socket syscalls (native/sockets.cc). Each returns >= 0 or -errno. Sockets are
+ * always SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC.
+ */
+export interface NativeSockets {
+  socket(family: FamilyCode): number;
+  setOpt(fd: number, opt: number, on: number): number;
+  /** `host` is the IP literal, or the path for family 0 (leading NUL: abstract). */
+  bind(fd: number, family: FamilyCode, host: string, port: number): number;
+  listen(fd: number, backlog: number): number;
+  sockName(fd: number): NativeAddr | number;
+  peerName(fd: number): NativeAddr | number;
+  close(fd: number): number;
+  /** [family code (-1: other), SOCK_* type, listening 0/1], and sets O_NONBLOCK | FD_CLOEXEC. */
+  inspect(fd: number): [number, number, number] | number;
+}
 
 export interface RingOptions {
   /** SQ entries (power of two); CQ gets twice as many. */
@@ -96,6 +152,22 @@ export interface NativeRing {
   unref(): void;
   /** Cancel everything in flight, wait for every CQE, exit the ring, close the handles. Idempotent. */
   close(): void;
+  // Per-op storage of the stream ops, written before the op's record is staged (the slot
+  // must not have an op in flight). Each returns >= 0 or -errno.
+  /** CONNECT: the address (family code, IP literal or Unix path, port). */
+  prepConnect(slot: number, family: FamilyCode, host: string, port: number): number;
+  /** SENDMSG: 1..SEND_MAX_IOV chunks; returns their total length. */
+  prepSend(slot: number, chunks: Uint8Array[]): number;
+  /** RECV into `buf` (single shot). */
+  prepRecv(slot: number, buf: Uint8Array): number;
+  /**
+   * IORING_REGISTER_SYNC_CANCEL (kernel 6.0): flush the stage, cancel the op (slot, gen) and
+   * return once the kernel has finished it: 0, or -ENOENT when it had already finished.
+   * The op's final CQE is still delivered later. Bounded wait (1 s: then -ETIME).
+   */
+  cancelSync(slot: number, gen: number): number;
+  /** Registers buffer group `group`: `count` (power of two) buffers of `size` bytes. */
+  setupBufRing(count: number, size: number, group: number): NativeBufRing | number;
 }
 
 export interface ProbeResult {
@@ -112,6 +184,7 @@ export interface ProbeResult {
 export interface NativeAddon {
   Ring: new (opts: RingOptions) => NativeRing;
   probe(): ProbeResult;
+  sockets: NativeSockets;
   /** Build facts: liburing version, sanitizers. */
   buildInfo: { liburing: string; sanitize: boolean };
 }

@@ -1,5 +1,9 @@
 // Opcodes the io_uring backend needs from the kernel (checked by the default policy's
 // probe). Each later op family adds its opcodes here; an opcode listed in OPTIONAL_OPCODES
 // may be missing, and that op alone falls back (DESIGN.md, Backend choice).
-export const NEEDED_OPCODES = ["NOP", "TIMEOUT", "TIMEOUT_REMOVE", "ASYNC_CANCEL"] as const;
+export const NEEDED_OPCODES = [
+  "NOP", "TIMEOUT", "TIMEOUT_REMOVE", "ASYNC_CANCEL",
+  // streams (issue 3): multishot ACCEPT 5.19, multishot RECV with a buffer ring 6.0
+  "ACCEPT", "CONNECT", "RECV", "SENDMSG", "SHUTDOWN", "POLL_ADD",
+] as const;
 export const OPTIONAL_OPCODES = [] as const;

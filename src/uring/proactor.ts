@@ -1,12 +1,15 @@
 // UringProactor: the Proactor over one io_uring ring per loop, living inside Node's libuv
 // loop (native/ring.cc). Ops are staged into shared memory and submitted once per libuv
 // iteration; completions arrive in batches and end with one host._runOnce().
-import type { Proactor, ProactorHost } from "../proactor.js";
+import type { ConnectOptions, ListenOptions, Listener, Proactor, ProactorHost, SockAddr, StreamEndpoint } from "../proactor.js";
 import { Ring, DEFAULT_RING_CONFIG, type OpHandler, type RingConfig } from "./ring.js";
 import { RingTimer } from "./timer.js";
 import { OP_NOP, OP_ASYNC_CANCEL, NO_OP_INDEX } from "./native.js";
+import { BufRing } from "./bufring.js";
+import type { StreamContext } from "./stream.js";
+import { connectStream, listenStream, adoptStream, adoptListener } from "./stream-setup.js";
 
-export class UringProactor implements Proactor {
+export class UringProactor implements Proactor, StreamContext {
   readonly backend = "uring" as const;
   /** IORING_TIMEOUT_ABS fires at or after the deadline, never before. */
   readonly clockResolution = 0;
@@ -15,8 +18,13 @@ export class UringProactor implements Proactor {
   private host: ProactorHost | null = null;
   private refed = false;
   private closed = false;
+  private readonly config: RingConfig;
+  private buffers: BufRing | null = null;
+  /** Endpoints and listeners whose fd is open, by fd (closed with the proactor). */
+  private readonly open = new Map<number, { _forceClose(): void }>();
 
   constructor(config: RingConfig = DEFAULT_RING_CONFIG) {
+    this.config = config;
     this.ring = new Ring(
       config,
       () => this.host?._runOnce(),
@@ -62,6 +70,43 @@ export class UringProactor implements Proactor {
     if (!this.closed) this.ring.stageTargeted(OP_ASYNC_CANCEL, NO_OP_INDEX, slot, 0);
   }
 
+  // ---- streams (src/uring/stream-setup.ts does the socket work)
+
+  connectStream(addr: SockAddr, opts: ConnectOptions): Promise<StreamEndpoint> {
+    return connectStream(this, addr, opts);
+  }
+
+  listenStream(addr: SockAddr, opts: ListenOptions): Listener {
+    return listenStream(this, addr, opts);
+  }
+
+  adoptStream(fd: number): StreamEndpoint {
+    return adoptStream(this, fd);
+  }
+
+  adoptListener(fd: number): Listener {
+    return adoptListener(this, fd);
+  }
+
+  /** @internal StreamContext: the loop's buffer ring for multishot recv (group 0), made on first use. */
+  bufRing(): BufRing {
+    if (this.buffers === null) {
+      this.buffers = new BufRing(this.ring.native, this.config.bufCount ?? DEFAULT_RING_CONFIG.bufCount, this.config.bufSize ?? DEFAULT_RING_CONFIG.bufSize, 0);
+    }
+    return this.buffers;
+  }
+
+  /** @internal StreamContext: track an endpoint or listener while its fd is open. */
+  track(fd: number, owner: { _forceClose(): void }): void {
+    if (this.closed) throw new Error("the io_uring proactor is closed");
+    this.open.set(fd, owner);
+  }
+
+  /** @internal StreamContext */
+  released(fd: number): void {
+    this.open.delete(fd);
+  }
+
   ref(): void {
     if (this.refed || this.closed) return;
     this.refed = true;
@@ -89,5 +134,8 @@ export class UringProactor implements Proactor {
     this.closed = true;
     this.host = null;
     this.ring.close();
+    // The ring waited for every op's final CQE; the fds still open are released now.
+    for (const owner of this.open.values()) owner._forceClose();
+    this.open.clear();
   }
 }

@@ -39,9 +39,13 @@ export interface OpHandler {
 export interface RingConfig {
   entries: number;
   maxOps: number;
+  /** Provided buffers for multishot recv (power of two), set up on the first stream read. */
+  bufCount?: number;
+  /** Bytes per provided buffer. */
+  bufSize?: number;
 }
 
-export const DEFAULT_RING_CONFIG: RingConfig = { entries: 4096, maxOps: 32768 };
+export const DEFAULT_RING_CONFIG = { entries: 4096, maxOps: 32768, bufCount: 512, bufSize: 16384 };
 
 export class Ring {
   readonly native: NativeRing;
@@ -52,6 +56,8 @@ export class Ring {
   private readonly gens: Int32Array;
   private readonly handlers: (OpHandler | null)[];
   private readonly freeSlots: Int32Array;
+  /** 1 = the op was finished in the kernel by cancelSync(); its CQE is still to come. */
+  private readonly finished: Uint8Array;
   private freeCount: number;
   /** Ops allocated and not yet finished (JS view; native keeps its own in control). */
   private live = 0;
@@ -82,6 +88,7 @@ export class Ring {
     this.gens = new Int32Array(config.maxOps);
     this.handlers = new Array<OpHandler | null>(config.maxOps).fill(null);
     this.freeSlots = new Int32Array(config.maxOps);
+    this.finished = new Uint8Array(config.maxOps);
     for (let i = 0; i < config.maxOps; i++) this.freeSlots[i] = config.maxOps - 1 - i;
     this.freeCount = config.maxOps;
   }
@@ -108,6 +115,22 @@ export class Ring {
     this.handlers[slot] = handler;
     this.live++;
     return slot;
+  }
+
+  /**
+   * Cancels the op in `slot` synchronously (IORING_REGISTER_SYNC_CANCEL, kernel 6.0). On
+   * success the op owns nothing any more and stops counting as pending; its final CQE still
+   * reaches the handler later (which must expect it). Returns false when the kernel could
+   * not confirm it (the caller then waits for the CQE as usual).
+   */
+  cancelSync(slot: number): boolean {
+    const r = this.native.cancelSync(slot, this.gens[slot]);
+    if (r !== 0 && r !== -2 /* ENOENT: already finished */) return false;
+    if (this.finished[slot] === 0 && this.handlers[slot] !== null) {
+      this.finished[slot] = 1;
+      this.live--;
+    }
+    return true;
   }
 
   gen(slot: number): number {
@@ -182,7 +205,8 @@ export class Ring {
       if ((flags & IORING_CQE_F_MORE) === 0) {
         handlers[slot] = null;
         this.freeSlots[this.freeCount++] = slot;
-        this.live--;
+        if (this.finished[slot] === 1) this.finished[slot] = 0;
+        else this.live--;
       }
       try {
         handler._complete(c[off + C_RES], flags, slot);
@@ -195,6 +219,7 @@ export class Ring {
   close(): void {
     this.native.close();
     this.handlers.fill(null);
+    this.finished.fill(0);
     this.live = 0;
   }
 }

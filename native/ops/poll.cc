@@ -1,0 +1,15 @@
+// IORING_OP_POLL_ADD, single shot. Minimum kernel: 5.1.
+// Record: S_FD = the fd, S_FLAGS = poll mask (POLLOUT = 4, ...). Completes with the revents
+// mask (> 0), or -errno (-ECANCELED after a cancel). Owns nothing while in flight.
+// Used when a SENDMSG on a non-blocking socket comes back with -EAGAIN (seen on AF_UNIX
+// stream sockets whose peer queue is full): wait for POLLOUT, then send again.
+#include "ops.h"
+
+namespace ringloop {
+
+bool prepPollAdd(const Prep& p) {
+  io_uring_prep_poll_add(p.sqe, p.rec[S_FD], unsigned(p.rec[S_FLAGS]));
+  return true;
+}
+
+}  // namespace ringloop

@@ -1,0 +1,27 @@
+// Per-op storage layouts of the stream ops, filled by RingObject::prep* before the record
+// is staged and read by the prep functions in ops/{connect,send,recv}.cc.
+#pragma once
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "../ring.h"
+#include "../sockaddr.h"
+
+namespace ringloop {
+
+struct ConnectSlot {
+  SockAddrBox addr;
+};
+
+struct SendSlot {
+  msghdr msg;
+  iovec iov[SEND_MAX_IOV];
+};
+
+struct RecvSlot {
+  void* buf;
+  uint32_t len;
+};
+
+}  // namespace ringloop

@@ -1,0 +1,194 @@
+// RingObject methods of the stream ops: fill an op's per-op storage before JS stages its
+// record (prepConnect / prepSend / prepRecv), and set up the provided buffer ring that
+// multishot RECV picks from (setupBufRing). Contract: src/uring/native.ts, NativeRing.
+//
+// Ownership: the storage written here belongs to the op in `slot` until its final CQE;
+// JS never calls prep* for a slot whose op is in flight (a slot is only reused after its
+// final CQE). The bytes prepSend / prepRecv point to are kept alive by the JS op record.
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <new>
+
+#include "ops/stream_slots.h"
+#include "ring.h"
+#include "ring_object.h"
+
+namespace ringloop {
+
+namespace {
+
+bool slotArg(const Napi::CallbackInfo& info, Ring* ring, uint32_t* slot) {
+  if (!ring || ring->state() != Ring::State::Open || info.Length() < 1 || !info[0].IsNumber()) {
+    return false;
+  }
+  double d = info[0].As<Napi::Number>().DoubleValue();
+  if (!(d >= 0 && d < ring->maxOps())) return false;
+  *slot = uint32_t(d);
+  return true;
+}
+
+bool bytesOf(Napi::Value v, void** data, size_t* len) {
+  if (!v.IsTypedArray()) return false;
+  Napi::TypedArray ta = v.As<Napi::TypedArray>();
+  if (ta.TypedArrayType() != napi_uint8_array) return false;
+  Napi::Uint8Array u8 = v.As<Napi::Uint8Array>();
+  *data = u8.Data();
+  *len = u8.ByteLength();
+  return true;
+}
+
+void unmapFinalizer(napi_env, void* data, void* hint) {
+  munmap(data, reinterpret_cast<size_t>(hint));
+}
+
+}  // namespace
+
+// prepConnect(slot, family, host | path, port) -> 0 | -EINVAL
+Napi::Value RingObject::prepConnect(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t slot;
+  if (!slotArg(info, ring_, &slot)) return Napi::Number::New(env, -EINVAL);
+  void* mem = ring_->opSlot(slot);
+  if (!mem) return Napi::Number::New(env, -ENOMEM);
+  auto* cs = new (mem) ConnectSlot();  // zeroed first (see prepSend): len 0 = refused
+  if (info.Length() < 4 || !info[1].IsNumber() || !info[2].IsString() || !info[3].IsNumber()) {
+    return Napi::Number::New(env, -EINVAL);
+  }
+  int r = fillSockAddr(info[1].As<Napi::Number>().Int32Value(),
+                       info[2].As<Napi::String>().Utf8Value(),
+                       info[3].As<Napi::Number>().Int32Value(), &cs->addr);
+  if (r != 0) cs->addr.len = 0;
+  return Napi::Number::New(env, r);
+}
+
+// prepSend(slot, chunks: Uint8Array[]) -> total bytes | -EINVAL (more than SEND_MAX_IOV
+// chunks, or a chunk that is not a Uint8Array)
+Napi::Value RingObject::prepSend(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t slot;
+  if (!slotArg(info, ring_, &slot) || info.Length() < 2 || !info[1].IsArray()) {
+    return Napi::Number::New(env, -EINVAL);
+  }
+  void* mem = ring_->opSlot(slot);
+  if (!mem) return Napi::Number::New(env, -ENOMEM);
+  // Zeroed first: a record staged after a refused prep then fails with -EINVAL instead of
+  // sending what an earlier op of this slot pointed to.
+  auto* ss = new (mem) SendSlot();
+  Napi::Array chunks = info[1].As<Napi::Array>();
+  uint32_t n = chunks.Length();
+  if (n == 0 || n > uint32_t(SEND_MAX_IOV)) return Napi::Number::New(env, -EINVAL);
+  double total = 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    void* data;
+    size_t len;
+    if (!bytesOf(chunks.Get(i), &data, &len)) {
+      ss->msg.msg_iov = nullptr;  // prepSendmsg refuses it: the op completes with -EINVAL
+      return Napi::Number::New(env, -EINVAL);
+    }
+    ss->iov[i].iov_base = data;
+    ss->iov[i].iov_len = len;
+    total += double(len);
+  }
+  ss->msg.msg_iov = ss->iov;
+  ss->msg.msg_iovlen = n;
+  return Napi::Number::New(env, total);
+}
+
+// prepRecv(slot, buf: Uint8Array) -> 0 | -EINVAL
+Napi::Value RingObject::prepRecv(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t slot;
+  void* data;
+  size_t len;
+  if (!slotArg(info, ring_, &slot)) return Napi::Number::New(env, -EINVAL);
+  void* mem = ring_->opSlot(slot);
+  if (!mem) return Napi::Number::New(env, -ENOMEM);
+  auto* rs = new (mem) RecvSlot();  // zeroed first (see prepSend)
+  if (info.Length() < 2 || !bytesOf(info[1], &data, &len) || len == 0 || len > 0x7fffffff) {
+    return Napi::Number::New(env, -EINVAL);
+  }
+  rs->buf = data;
+  rs->len = uint32_t(len);
+  return Napi::Number::New(env, 0);
+}
+
+// cancelSync(slot, gen) -> 0 | -errno. IORING_REGISTER_SYNC_CANCEL (kernel 6.0): flushes
+// the stage (the target may still be staged), then cancels the op with that user_data and
+// returns once the kernel has finished it (bounded: 1 s). 0 or -ENOENT (already finished):
+// the op owns nothing any more, though its final CQE is still delivered later.
+Napi::Value RingObject::cancelSync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t slot;
+  if (!slotArg(info, ring_, &slot) || info.Length() < 2 || !info[1].IsNumber()) {
+    return Napi::Number::New(env, -EINVAL);
+  }
+  int r = ring_->flush();
+  if (r < 0) return Napi::Number::New(env, r);
+  io_uring_sync_cancel_reg reg{};
+  reg.addr = makeUserData(slot, uint32_t(info[1].As<Napi::Number>().Int32Value()));
+  reg.timeout.tv_sec = 1;
+  reg.timeout.tv_nsec = 0;
+  return Napi::Number::New(env, io_uring_register_sync_cancel(ring_->raw(), &reg));
+}
+
+// setupBufRing(count, size, group) -> { entries: ArrayBuffer, data: ArrayBuffer,
+// dataAddr: number } | -errno. Provided buffer ring (kernel 5.19), mmap'd and registered
+// here (liburing 2.3 has no io_uring_setup_buf_ring). `count` is a power of two <= 32768;
+// every buffer starts in the ring. Both regions are unmapped by their ArrayBuffers'
+// finalizers; the Ring object holds those ArrayBuffers (property bufRing<group>) and is
+// itself held until the ring is Closed, so the kernel never outlives the memory.
+// JS recycles buffer `bid` by writing entry (tail & (count-1)) = {addr, len, bid} and
+// storing tail + 1 (uint16 at byte 14) with Atomics.store.
+Napi::Value RingObject::setupBufRing(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!ring_ || ring_->state() != Ring::State::Open || info.Length() < 3) {
+    return Napi::Number::New(env, -EINVAL);
+  }
+  uint32_t count = info[0].As<Napi::Number>().Uint32Value();
+  uint32_t size = info[1].As<Napi::Number>().Uint32Value();
+  uint32_t group = info[2].As<Napi::Number>().Uint32Value();
+  if (count == 0 || count > 32768 || (count & (count - 1)) || size == 0 || size > (1u << 24) ||
+      group > 0xffff) {
+    return Napi::Number::New(env, -EINVAL);
+  }
+  size_t page = size_t(sysconf(_SC_PAGESIZE));
+  size_t ringBytes = (size_t(count) * sizeof(io_uring_buf) + page - 1) & ~(page - 1);
+  size_t dataBytes = (size_t(count) * size + page - 1) & ~(page - 1);
+  void* ringMem = mmap(nullptr, ringBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (ringMem == MAP_FAILED) return Napi::Number::New(env, -errno);
+  void* dataMem = mmap(nullptr, dataBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (dataMem == MAP_FAILED) {
+    int e = errno;
+    munmap(ringMem, ringBytes);
+    return Napi::Number::New(env, -e);
+  }
+  auto* br = static_cast<io_uring_buf_ring*>(ringMem);
+  io_uring_buf_ring_init(br);
+  for (uint32_t i = 0; i < count; ++i) {
+    io_uring_buf_ring_add(br, static_cast<char*>(dataMem) + size_t(i) * size, size,
+                          uint16_t(i), int(count - 1), int(i));
+  }
+  io_uring_buf_ring_advance(br, int(count));
+  io_uring_buf_reg reg{};
+  reg.ring_addr = reinterpret_cast<uint64_t>(ringMem);
+  reg.ring_entries = count;
+  reg.bgid = uint16_t(group);
+  int r = io_uring_register_buf_ring(ring_->raw(), &reg, 0);
+  if (r < 0) {
+    munmap(ringMem, ringBytes);
+    munmap(dataMem, dataBytes);
+    return Napi::Number::New(env, r);
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("entries", Napi::ArrayBuffer::New(env, ringMem, ringBytes, unmapFinalizer,
+                                            reinterpret_cast<void*>(ringBytes)));
+  out.Set("data", Napi::ArrayBuffer::New(env, dataMem, dataBytes, unmapFinalizer,
+                                         reinterpret_cast<void*>(dataBytes)));
+  out.Set("dataAddr", Napi::Number::New(env, double(reinterpret_cast<uintptr_t>(dataMem))));
+  info.This().As<Napi::Object>().Set("bufRing" + std::to_string(group), out);
+  return out;
+}
+
+}  // namespace ringloop

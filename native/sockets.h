@@ -1,0 +1,12 @@
+// Synchronous socket syscalls (they never block on non-blocking sockets, so they do not
+// go through the ring). Every function returns >= 0 or -errno; src/uring/sockets.ts turns
+// -errno into a system error. Contract: src/uring/native.ts, NativeSockets.
+#pragma once
+
+#include <napi.h>
+
+namespace ringloop {
+
+Napi::Object socketFunctions(Napi::Env env);
+
+}  // namespace ringloop
