@@ -1,8 +1,13 @@
 // FallbackProactor: the Proactor over Node's own libuv modules (net, dgram, fs, ...), with no
 // native code, so it works wherever Node does. Timers: ONE Node timeout for the earliest
 // deadline, re-armed as it changes. Keep-alive while running: one ref'd interval.
-import type { Proactor, ProactorHost } from "../src/proactor.js";
+// Streams: FallbackStreamEndpoint (net.Socket) and FallbackListener (net.Server); listen is
+// asynchronous in node:net, so listenStream/adoptListener return Promises.
+import * as net from "node:net";
+import type { ConnectOptions, Listener, ListenOptions, Proactor, ProactorHost, SockAddr, StreamEndpoint } from "../src/proactor.js";
 import { monotonicMs } from "../src/clock.js";
+import { FallbackStreamEndpoint, type FallbackHost } from "./stream.js";
+import { FallbackListener } from "./listener.js";
 
 /** Longest delay Node's setTimeout takes (2^31-1 ms); later deadlines re-arm on the way. */
 const MAX_TIMEOUT_MS = 0x7fffffff;
@@ -69,6 +74,74 @@ export class FallbackProactor implements Proactor {
     return 0;
   }
 
+  /** Sockets and servers still open; close() releases them. */
+  private readonly live = new Set<net.Socket | net.Server>();
+
+  private readonly streamHost: FallbackHost = {
+    // After each completion delivered to a sink: one loop iteration, as the seam requires.
+    notify: () => this.host?._runOnce(),
+    track: (handle) => {
+      if (this.live.has(handle)) return;
+      this.live.add(handle);
+      handle.once("close", () => this.live.delete(handle));
+    },
+  };
+
+  connectStream(addr: SockAddr, opts: ConnectOptions): Promise<StreamEndpoint> {
+    return new Promise((resolve, reject) => {
+      const signal = opts.signal;
+      if (signal?.aborted) {
+        reject(abortError(signal));
+        return;
+      }
+      let socket: net.Socket;
+      if (typeof addr === "string") {
+        socket = net.connect({ path: addr, allowHalfOpen: true });
+      } else {
+        const local = typeof opts.localAddr === "object" ? opts.localAddr : undefined;
+        socket = net.connect({ host: addr.host, port: addr.port, family: addr.family, allowHalfOpen: true, localAddress: local?.host, localPort: local?.port || undefined, autoSelectFamily: false });
+      }
+      socket.pause();
+      this.streamHost.track(socket);
+      const cleanup = (): void => {
+        socket.removeListener("connect", onConnect);
+        socket.removeListener("error", onError);
+        signal?.removeEventListener("abort", onAbort);
+      };
+      const onConnect = (): void => {
+        cleanup();
+        resolve(new FallbackStreamEndpoint(socket, this.streamHost, typeof addr === "string" ? { sockname: "", peername: addr } : null));
+      };
+      const onError = (err: Error): void => {
+        cleanup();
+        socket.destroy();
+        reject(err);
+      };
+      const onAbort = (): void => {
+        cleanup();
+        socket.destroy();
+        reject(abortError(signal!));
+      };
+      socket.once("connect", onConnect);
+      socket.once("error", onError);
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  listenStream(addr: SockAddr, opts: ListenOptions): Promise<Listener> {
+    return FallbackListener.listen(addr, opts, this.streamHost);
+  }
+
+  adoptStream(fd: number): StreamEndpoint {
+    const socket = new net.Socket({ fd, allowHalfOpen: true, readable: true, writable: true, pauseOnCreate: true } as net.SocketConstructorOpts);
+    const tcp = socket.remoteAddress !== undefined || socket.localAddress !== undefined;
+    return new FallbackStreamEndpoint(socket, this.streamHost, tcp ? null : { sockname: null, peername: null });
+  }
+
+  adoptListener(fd: number): Promise<Listener> {
+    return FallbackListener.listen({ fd }, { backlog: 100, reuseAddress: true, reusePort: false, ipv6Only: false }, this.streamHost);
+  }
+
   detachedCleanup(): null {
     // Every Node handle it holds is unref'd when the loop is not running.
     return null;
@@ -79,6 +152,21 @@ export class FallbackProactor implements Proactor {
     this.setTimer(null);
     this.unref();
     this.closed = true;
+    for (const handle of this.live) {
+      if (handle instanceof net.Server) handle.close();
+      else handle.destroy();
+    }
+    this.live.clear();
     this.host = null;
   }
+}
+
+function abortError(signal: AbortSignal): Error {
+  const r: unknown = signal.reason;
+  if (r instanceof Error) return r;
+  // As Node's own AbortError: an Error (a DOMException is not one), the reason as cause.
+  const err = new Error("The operation was aborted", { cause: r }) as Error & { code: string };
+  err.name = "AbortError";
+  err.code = "ABORT_ERR";
+  return err;
 }

@@ -38,6 +38,10 @@ import { WorkerPoolExecutor, isWorkerTask, type Executor } from "./executor.js";
 import * as dns from "./dns.js";
 import type { Proactor, ProactorHost, Backend } from "./proactor.js";
 import { trackUnclosed, untrack, type ResourceState } from "./resource-warnings.js";
+import * as streams from "./streams.js";
+import type { Server } from "./server.js";
+import type { StreamTransport } from "./transports/stream.js";
+import type { BaseProtocol } from "./protocols.js";
 /** Iterations run back to back in one JS turn before yielding to libuv (see header). */
 const MAX_CHAINED_ITERATIONS = 16;
 const MAX_CHAIN_MS = 1;
@@ -92,6 +96,9 @@ export class BaseEventLoop implements AbstractEventLoop, ProactorHost {
   /** @internal */ _asyncgensShutdownCalled = false;
   /** @internal */ readonly _wakerPorts = new Set<MessagePort>();
   /** @internal */ readonly _resource: ResourceState;
+  /** @internal Transports with writes queued (transports/stream.ts), flushed at the end of the iteration. */
+  /** @internal */ _flushQueue: Array<{ _flush(): void }> = [];
+  /** @internal */ _inIteration = false;
   /** @internal Iterations chained in this JS turn, and when the chain began. */
   /** @internal */ _chained = 0;
   /** @internal */ _chainStart = 0;
@@ -175,6 +182,7 @@ export class BaseEventLoop implements AbstractEventLoop, ProactorHost {
     untrack(this._resource);
     this._ready.clear();
     this._timers.clear();
+    this._flushQueue = [];
     for (const port of this._wakerPorts) port.close();
     this._wakerPorts.clear();
     this._proactor.close();
@@ -336,6 +344,7 @@ export class BaseEventLoop implements AbstractEventLoop, ProactorHost {
 
     const ready = this._ready;
     let ntodo = ready.length;
+    this._inIteration = true;
     if (this._debug) {
       while (ntodo-- > 0) {
         const handle = ready.shift()!;
@@ -347,6 +356,8 @@ export class BaseEventLoop implements AbstractEventLoop, ProactorHost {
         if (!handle._cancelled) handle._run();
       }
     }
+    if (this._flushQueue.length > 0) this._runFlushes();
+    this._inIteration = false;
 
     if (this._stopping) {
       this._finishRun();
@@ -355,6 +366,30 @@ export class BaseEventLoop implements AbstractEventLoop, ProactorHost {
     } else {
       const next = this._nextDeadline();
       if (next !== this._proactor.timerDeadline) this._proactor.setTimer(next);
+    }
+  }
+
+  /**
+   * @internal Writes queued by transports go out here, one endpoint write per transport
+   * per iteration. A request made outside an iteration (a Promise reaction, a Node
+   * callback) makes sure one runs; one made while a completion is being delivered
+   * (`inCompletion`) needs none, since the backend calls _runOnce() after every batch.
+   */
+  _requestFlush(flusher: { _flush(): void }, inCompletion = false): void {
+    this._flushQueue.push(flusher);
+    if (!inCompletion && !this._inIteration && this._running) this._scheduleIteration();
+  }
+
+  /** @internal */
+  _runFlushes(): void {
+    const queue = this._flushQueue;
+    this._flushQueue = [];
+    for (let i = 0; i < queue.length; i++) {
+      try {
+        queue[i]._flush();
+      } catch (exception) {
+        this.callExceptionHandler({ message: "Exception while flushing a transport's writes", exception, transport: queue[i] });
+      }
     }
   }
 
@@ -515,6 +550,44 @@ export class BaseEventLoop implements AbstractEventLoop, ProactorHost {
   getnameinfo(addr: { host: string; port: number }, flags = 0): Promise<[string, string]> {
     this._checkClosed();
     return dns.getnameinfo(addr, flags);
+  }
+
+  // ---------------------------------------------------------------- streams (streams.ts)
+
+  createConnection<P extends BaseProtocol>(
+    protocolFactory: () => P,
+    host?: string | null,
+    port?: number | string | null,
+    opts?: streams.CreateConnectionOptions,
+  ): Promise<[StreamTransport, P]> {
+    this._checkClosed();
+    return streams.createConnection(this, protocolFactory, host, port, opts) as Promise<[StreamTransport, P]>;
+  }
+
+  createServer(
+    protocolFactory: () => BaseProtocol,
+    host?: string | string[] | null,
+    port?: number | string | null,
+    opts?: streams.CreateServerOptions,
+  ): Promise<Server> {
+    this._checkClosed();
+    return streams.createServer(this, protocolFactory, host, port, opts);
+  }
+
+  createUnixConnection<P extends BaseProtocol>(protocolFactory: () => P, path?: string | null, opts?: { ssl?: unknown; sock?: number; signal?: AbortSignal }): Promise<[StreamTransport, P]> {
+    this._checkClosed();
+    return streams.createUnixConnection(this, protocolFactory, path, opts) as Promise<[StreamTransport, P]>;
+  }
+
+  createUnixServer(protocolFactory: () => BaseProtocol, path?: string | null, opts?: streams.CreateUnixServerOptions): Promise<Server> {
+    this._checkClosed();
+    return streams.createUnixServer(this, protocolFactory, path, opts);
+  }
+
+  /** `sock` is a connected stream socket's fd (the Socket class arrives later); the transport owns it from now on. */
+  connectAcceptedSocket<P extends BaseProtocol>(protocolFactory: () => P, sock: number, opts?: { ssl?: unknown }): Promise<[StreamTransport, P]> {
+    this._checkClosed();
+    return streams.connectAcceptedSocket(this, protocolFactory, sock, opts) as Promise<[StreamTransport, P]>;
   }
 
   // ---------------------------------------------------------------- helpers

@@ -1,14 +1,18 @@
-// The `ringloop` command. Subcommands: doctor (this issue); echo and serve come with the
-// streams and files issues.
+// The `ringloop` command. Subcommands: doctor, echo (cli-echo.ts); serve comes with the
+// files issue.
 import { backendReport, uringAvailability } from "./policy.js";
 import { loadAddon } from "./uring/native.js";
 import { NEEDED_OPCODES } from "./uring/opcodes.js";
+import { echo } from "./cli-echo.js";
 
 const USAGE = `usage: ringloop <command> [options]
 
 commands:
   doctor [--json]   kernel, whether io_uring works here (and if not, why), ring flags,
                     opcodes, and the backend the default policy picks
+  echo [--host H] [--port P] [--backend uring|fallback]
+                    TCP echo server on ringloop transports (default 127.0.0.1:8007;
+                    --port 0 picks a free port); stops on SIGINT/SIGTERM
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -16,6 +20,8 @@ export async function main(argv: string[]): Promise<number> {
   switch (command) {
     case "doctor":
       return doctor(rest);
+    case "echo":
+      return echo(rest);
     case undefined:
     case "-h":
     case "--help":

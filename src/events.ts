@@ -4,6 +4,10 @@ import type { Future } from "./futures.js";
 import type { Task, TaskCoro } from "./tasks.js";
 import type { Executor } from "./executor.js";
 import type { AddrInfo } from "./dns.js";
+import type { Server } from "./server.js";
+import type { StreamTransport } from "./transports/stream.js";
+import type { BaseProtocol } from "./protocols.js";
+import type { CreateConnectionOptions, CreateServerOptions, CreateUnixServerOptions } from "./streams.js";
 
 export type Callback = (...args: any[]) => unknown;
 
@@ -156,6 +160,11 @@ export interface AbstractEventLoop extends HandleOwner {
   setDefaultExecutor(executor: Executor): void;
   getaddrinfo(host: string | null, port: number | string | null, opts?: { family?: 0 | 4 | 6; type?: number; proto?: number; flags?: number }): Promise<AddrInfo[]>;
   getnameinfo(addr: { host: string; port: number }, flags?: number): Promise<[string, string]>;
+  createConnection<P extends BaseProtocol>(protocolFactory: () => P, host?: string | null, port?: number | string | null, opts?: CreateConnectionOptions): Promise<[StreamTransport, P]>;
+  createServer(protocolFactory: () => BaseProtocol, host?: string | string[] | null, port?: number | string | null, opts?: CreateServerOptions): Promise<Server>;
+  createUnixConnection<P extends BaseProtocol>(protocolFactory: () => P, path?: string | null, opts?: { ssl?: unknown; sock?: number; signal?: AbortSignal }): Promise<[StreamTransport, P]>;
+  createUnixServer(protocolFactory: () => BaseProtocol, path?: string | null, opts?: CreateUnixServerOptions): Promise<Server>;
+  connectAcceptedSocket<P extends BaseProtocol>(protocolFactory: () => P, sock: number, opts?: { ssl?: unknown }): Promise<[StreamTransport, P]>;
   setExceptionHandler(handler: ExceptionHandler | null): void;
   getExceptionHandler(): ExceptionHandler | null;
   defaultExceptionHandler(context: ExceptionContext): void;

@@ -1,6 +1,7 @@
 // The public surface: exactly the names of ../shared/API.md (and a few documented extras).
 // Delivered so far: the loop core, policies, futures/tasks, executors, DNS, protocol base
-// classes and transport types. Server, Socket and socket() arrive with the streams issue.
+// classes and transport types, streams (Server, the stream transport). Socket and socket()
+// arrive with the socket issue.
 export { getRunningLoop } from "./running.js";
 export {
   getEventLoop,
@@ -44,4 +45,8 @@ export type { AddrInfo } from "./dns.js";
 export { BaseProtocol, Protocol, BufferedProtocol, DatagramProtocol, SubprocessProtocol, type Address } from "./protocols.js";
 export { PIPE, DEVNULL, STDOUT } from "./transports.js";
 export type { BaseTransport, ReadTransport, WriteTransport, Transport, DatagramTransport, SubprocessTransport } from "./transports.js";
-export type { Backend } from "./proactor.js";
+export type { Backend, SockAddr } from "./proactor.js";
+export { Server, type ProtocolFactory } from "./server.js";
+export type { StreamTransport } from "./transports/stream.js";
+export type { TransportSocket } from "./transports/socket.js";
+export type { CreateConnectionOptions, CreateServerOptions, CreateUnixServerOptions } from "./streams.js";

@@ -18,7 +18,7 @@ import { _setDefaultLoopGetter } from "./futures.js";
 import type { Backend } from "./proactor.js";
 
 export interface BackendCheck {
-  name: "platform" | "addon" | "sysctl" | "io_uring_setup" | "opcodes" | "override";
+  name: "platform" | "kernel" | "addon" | "sysctl" | "io_uring_setup" | "opcodes" | "override";
   ok: boolean;
   detail: string;
 }
@@ -52,6 +52,12 @@ export function uringAvailability(): UringAvailability {
   if (process.platform !== "linux") return fail({ name: "platform", ok: false, detail: `io_uring needs Linux, this is ${process.platform}` });
   checks.push({ name: "platform", ok: true, detail: "linux" });
 
+  const release = os.release();
+  if (!kernelAtLeast(release, MIN_KERNEL)) {
+    return fail({ name: "kernel", ok: false, detail: `${release} is older than ${MIN_KERNEL.join(".")} (${MIN_KERNEL_WHY})` });
+  }
+  checks.push({ name: "kernel", ok: true, detail: `${release} >= ${MIN_KERNEL.join(".")}` });
+
   const load = loadAddon();
   if (!load.addon) return fail({ name: "addon", ok: false, detail: load.error ?? "not loaded" });
   checks.push({ name: "addon", ok: true, detail: `loaded ${load.path} (liburing ${load.addon.buildInfo.liburing}${load.addon.buildInfo.sanitize ? ", ASan/UBSan" : ""})` });
@@ -81,6 +87,21 @@ export function uringAvailability(): UringAvailability {
   checks.push({ name: "opcodes", ok: true, detail: `all ${NEEDED_OPCODES.length} needed opcodes supported (${NEEDED_OPCODES.join(", ")})` });
 
   return (availability = { ok: true, reason: "io_uring works here", checks, flags: probe.flags, opcodes: probe.opcodes });
+}
+
+/**
+ * Oldest kernel the backend runs on: what the opcode probe cannot see (multishot recv with
+ * provided buffer rings, synchronous cancel by fd) needs 6.0; SINGLE_ISSUER is 6.0 too.
+ */
+export const MIN_KERNEL: [number, number] = [6, 0];
+const MIN_KERNEL_WHY = "needs multishot recv with provided buffer rings and cancel by fd";
+
+/** "6.18.44-fc-v669" >= [6, 0]; an unparsable release counts as too old. */
+export function kernelAtLeast(release: string, [major, minor]: [number, number]): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(release);
+  if (!m) return false;
+  const maj = Number(m[1]);
+  return maj > major || (maj === major && Number(m[2]) >= minor);
 }
 
 function readSysctl(file: string): string | null {

@@ -19,7 +19,9 @@ export type SockAddr = { host: string; port: number; family: 4 | 6 } | string;
 // stream transport (src/transports/stream.ts), written ONCE, drives it and is its sink.
 // Completions are reported to the sink from the backend's completion context (never
 // synchronously inside the call that started the operation); the transport turns them
-// into protocol calls.
+// into protocol calls. The backend's host._runOnce() after each batch is load-bearing here:
+// writes a protocol makes inside onData/onReadInto are flushed by that iteration (the
+// transport schedules no iteration of its own for them).
 //
 // Ownership: buffers given to write() belong to the endpoint until onWriteDone; the
 // endpoint never reuses memory handed to onData. close() releases the fd only after every
@@ -128,15 +130,18 @@ export interface Proactor {
   /** Operations submitted whose final completion has not arrived (leak checks, close). */
   pendingOps(): number;
   close(): void;
-  // Streams (issue 3; optional only until both backends have them). Errors are Node-style system errors (code, errno, syscall, address, port).
+  // Streams. Errors are Node-style system errors (code, errno, syscall, address, port).
   /** Connect one stream socket to one address (no name resolution here). */
-  connectStream?(addr: SockAddr, opts: ConnectOptions): Promise<StreamEndpoint>;
-  /** Create, bind and listen one stream socket. */
-  listenStream?(addr: SockAddr, opts: ListenOptions): Listener;
+  connectStream(addr: SockAddr, opts: ConnectOptions): Promise<StreamEndpoint>;
+  /**
+   * Create, bind and listen one stream socket. A backend whose listen is asynchronous
+   * (node:net) returns a Promise; the caller awaits either.
+   */
+  listenStream(addr: SockAddr, opts: ListenOptions): Listener | Promise<Listener>;
   /** Adopt an already connected stream socket fd (connectAcceptedSocket, sock options). */
-  adoptStream?(fd: number): StreamEndpoint;
+  adoptStream(fd: number): StreamEndpoint;
   /** Adopt an already listening socket fd (createServer({ sock })). */
-  adoptListener?(fd: number): Listener;
+  adoptListener(fd: number): Listener | Promise<Listener>;
   /**
    * A cleanup that releases the backend's resources without referencing the loop or the
    * proactor, run when a loop is garbage-collected unclosed; null when nothing needs it.

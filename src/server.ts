@@ -1,0 +1,212 @@
+// Server (asyncio base_events.Server, 3.12 semantics): owns the listeners, makes a
+// transport + protocol per accepted connection, and counts the live connections.
+// close() stops listening (connections stay up: closeClients()/abortClients() end them);
+// waitClosed() settles once the server is closed AND its last connection is gone.
+//
+// Accept errors (EMFILE, ENFILE, ENOBUFS, ENOMEM): the listener backs off and resumes by
+// itself (ACCEPT_RETRY_DELAY_MS in each backend); the server reports ONE exception-handler
+// call per episode, an episode ending with the next successful accept.
+import * as fs from "node:fs";
+import type { Listener, ListenerSink, StreamEndpoint, StreamSink } from "./proactor.js";
+import type { ExceptionContext, Handle } from "./events.js";
+import type { Future } from "./futures.js";
+import { CancelledError } from "./exceptions.js";
+import { StreamTransport, type TransportLoop, type TransportOwner } from "./transports/stream.js";
+import { TransportSocket, isIpAddr } from "./transports/socket.js";
+
+export interface ServerLoop extends TransportLoop {
+  createFuture<T = unknown>(): Future<T>;
+  callSoon(cb: (...args: any[]) => unknown, ...args: unknown[]): Handle;
+  callExceptionHandler(context: ExceptionContext): void;
+}
+
+export type ProtocolFactory = () => unknown;
+
+/** A Unix socket file the server created: removed on close if it is still the same file. */
+export interface UnixPathOwner {
+  path: string;
+  ino: number;
+  dev: number;
+}
+
+/** A sink that only waits for onClosed (endpoints nobody will use). */
+export function discardEndpoint(endpoint: StreamEndpoint): Promise<void> {
+  return new Promise((resolve) => {
+    const sink: StreamSink = {
+      onData() {},
+      onReadInto() {},
+      onEof() {},
+      onReadError() {},
+      onWriteDone() {},
+      onShutdownDone() {},
+      onClosed: () => resolve(),
+    };
+    endpoint.setSink(sink);
+    endpoint.close();
+  });
+}
+
+export class Server implements TransportOwner {
+  private readonly loop: ServerLoop;
+  private listeners: Listener[] | null;
+  private readonly socketList: TransportSocket[];
+  private readonly protocolFactory: ProtocolFactory;
+  private readonly unixPath: UnixPathOwner | null;
+  private serving = false;
+  private readonly clients = new Set<StreamTransport>();
+  private waiters: Array<Future<void>> | null = [];
+  private servingForever: Future<void> | null = null;
+  private acceptErrorReported = false;
+  private readonly sink: ListenerSink;
+
+  /** @internal Made by loop.createServer / createUnixServer. */
+  constructor(loop: ServerLoop, listeners: Listener[], protocolFactory: ProtocolFactory, unixPath: UnixPathOwner | null = null) {
+    this.loop = loop;
+    this.listeners = listeners;
+    this.socketList = listeners.map((l) => new TransportSocket(l.fd, l.sockname()));
+    this.protocolFactory = protocolFactory;
+    this.unixPath = unixPath;
+    this.sink = { onAccept: (ep) => this.onAccept(ep), onAcceptError: (err) => this.onAcceptError(err) };
+  }
+
+  getLoop(): ServerLoop {
+    return this.loop;
+  }
+
+  isServing(): boolean {
+    return this.serving;
+  }
+
+  /** The listening sockets; empty once closed (asyncio returns ()). */
+  get sockets(): TransportSocket[] {
+    return this.listeners === null ? [] : this.socketList.slice();
+  }
+
+  async startServing(): Promise<void> {
+    this.startServingNow();
+    // asyncio: await sleep(0), so a connection may be accepted before this resolves.
+    await new Promise<void>((resolve) => this.loop.callSoon(resolve));
+  }
+
+  private startServingNow(): void {
+    if (this.serving || this.listeners === null) return;
+    this.serving = true;
+    for (const l of this.listeners) l.startAccepting(this.sink);
+  }
+
+  /** Serves until the server is closed (then rejects with CancelledError) or `signal` aborts. */
+  async serveForever(opts: { signal?: AbortSignal } = {}): Promise<never> {
+    if (this.servingForever !== null) throw new Error(`server ${this} is already being awaited on serveForever()`);
+    if (this.listeners === null) throw new Error(`server ${this} is closed`);
+    const signal = opts?.signal;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError(`The "opts.signal" argument must be an AbortSignal`);
+    this.startServingNow();
+    const fut = this.loop.createFuture<void>();
+    this.servingForever = fut;
+    const onAbort = (): void => {
+      fut.cancel();
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+    if (signal?.aborted) fut.cancel();
+    try {
+      await fut;
+      throw new CancelledError();
+    } catch (err) {
+      // asyncio then awaits wait_closed(), which (3.12) also waits for every connection;
+      // here the connections are the caller's business (closeClients, waitClosed).
+      this.close();
+      throw err;
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+      this.servingForever = null;
+    }
+  }
+
+  close(): void {
+    const listeners = this.listeners;
+    if (listeners === null) return;
+    this.listeners = null;
+    this.serving = false;
+    for (const l of listeners) l.close();
+    if (this.unixPath !== null) removeSocketFile(this.unixPath);
+    if (this.servingForever !== null && !this.servingForever.done()) this.servingForever.cancel();
+    if (this.clients.size === 0) this.wakeup();
+  }
+
+  /** Settles when the server is closed and every connection it accepted has ended. */
+  async waitClosed(): Promise<void> {
+    if (this.waiters === null) return;
+    const fut = this.loop.createFuture<void>();
+    this.waiters.push(fut);
+    await fut;
+  }
+
+  closeClients(): void {
+    for (const t of [...this.clients]) t.close();
+  }
+
+  abortClients(): void {
+    for (const t of [...this.clients]) t.abort();
+  }
+
+  /** @internal */
+  _attach(transport: StreamTransport): void {
+    this.clients.add(transport);
+  }
+
+  /** @internal */
+  _detach(transport: StreamTransport): void {
+    this.clients.delete(transport);
+    if (this.clients.size === 0 && this.listeners === null) this.wakeup();
+  }
+
+  private wakeup(): void {
+    const waiters = this.waiters;
+    this.waiters = null;
+    if (waiters === null) return;
+    for (const w of waiters) if (!w.done()) w.setResult(undefined);
+  }
+
+  private onAccept(endpoint: StreamEndpoint): void {
+    this.acceptErrorReported = false;
+    if (this.listeners === null) {
+      void discardEndpoint(endpoint);
+      return;
+    }
+    let protocol: unknown;
+    try {
+      protocol = this.protocolFactory();
+      if (protocol === null || typeof protocol !== "object") throw new TypeError(`protocolFactory() must return a protocol object. Received ${protocol === null ? "null" : typeof protocol}`);
+    } catch (exc) {
+      this.loop.callExceptionHandler({ message: "Error on transport creation for incoming connection", exception: exc, socket: this.socketList[0] });
+      void discardEndpoint(endpoint);
+      return;
+    }
+    if (isIpAddr(endpoint.sockname())) endpoint.setNoDelay(true);
+    new StreamTransport(this.loop, endpoint, protocol, StreamTransport.extraFor(endpoint), this);
+  }
+
+  private onAcceptError(err: Error): void {
+    if (this.acceptErrorReported) return;
+    this.acceptErrorReported = true;
+    this.loop.callExceptionHandler({ message: "socket.accept() out of system resource", exception: err, socket: this.socketList[0] });
+  }
+
+  toString(): string {
+    const names = this.socketList.map((s) => {
+      const a = s.getsockname();
+      return typeof a === "string" ? JSON.stringify(a) : a === null ? "?" : `${a.family === 6 ? `[${a.host}]` : a.host}:${a.port}`;
+    });
+    return `<Server sockets=(${names.join(", ")})>`;
+  }
+}
+
+/** Unlinks the server's socket file unless someone replaced it meanwhile (asyncio 3.13 cleanup_socket). */
+function removeSocketFile(owner: UnixPathOwner): void {
+  try {
+    const st = fs.lstatSync(owner.path);
+    if (st.isSocket() && st.ino === owner.ino && st.dev === owner.dev) fs.unlinkSync(owner.path);
+  } catch {
+    // Already gone (libuv unlinks the pipes it bound when it closes them).
+  }
+}

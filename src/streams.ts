@@ -1,0 +1,438 @@
+// The loop's stream methods (asyncio base_events create_connection, create_server,
+// create_unix_*, connect_accepted_socket), written once over the Proactor seam.
+//
+// createConnection: getaddrinfo, then every address in turn; with happyEyeballsDelay,
+// RFC 8305: addresses interleaved by family (first family first) and attempts staggered
+// by the delay, the next one starting early when one fails; the first success wins and the
+// others are aborted (a late success is closed). Errors are aggregated as asyncio does:
+// one error -> it; all with the same message -> the first; else an Error "Multiple
+// exceptions: ..." with `errors`.
+import * as fs from "node:fs";
+import type { Proactor, SockAddr, StreamEndpoint, Listener } from "./proactor.js";
+import type { AddrInfo } from "./dns.js";
+import { AI_PASSIVE, SOCK_STREAM } from "./dns.js";
+import { NotImplementedError } from "./exceptions.js";
+import { systemError, errno } from "./system-error.js";
+import { StreamTransport } from "./transports/stream.js";
+import { Server, discardEndpoint, type ServerLoop, type ProtocolFactory, type UnixPathOwner } from "./server.js";
+import type { TimerHandle } from "./events.js";
+import { isIpAddr } from "./transports/socket.js";
+
+export interface StreamLoop extends ServerLoop {
+  readonly _proactor: Proactor;
+  getaddrinfo(host: string | null, port: number | string | null, opts?: { family?: 0 | 4 | 6; type?: number; flags?: number }): Promise<AddrInfo[]>;
+  callLater(delayMs: number, cb: (...args: any[]) => unknown, ...args: unknown[]): TimerHandle;
+}
+
+export interface CreateConnectionOptions {
+  ssl?: unknown;
+  serverHostname?: string;
+  family?: 0 | 4 | 6;
+  localAddr?: { host: string | null; port?: number } | null;
+  happyEyeballsDelay?: number | null;
+  /** interleave (asyncio): how many addresses of the first family go before the other; default 1 with happyEyeballsDelay. */
+  interleave?: number;
+  sock?: number;
+  signal?: AbortSignal;
+}
+
+export interface CreateServerOptions {
+  family?: 0 | 4 | 6;
+  backlog?: number;
+  reuseAddress?: boolean;
+  reusePort?: boolean;
+  ssl?: unknown;
+  sock?: number;
+  startServing?: boolean;
+}
+
+export interface CreateUnixServerOptions {
+  backlog?: number;
+  ssl?: unknown;
+  sock?: number;
+  startServing?: boolean;
+}
+
+// ---------------------------------------------------------------- validation
+
+function describe(v: unknown): string {
+  if (v === null) return "null";
+  if (typeof v === "object") return `an instance of ${v.constructor?.name ?? "Object"}`;
+  return `type ${typeof v} (${String(v)})`;
+}
+
+function checkFactory(f: unknown): asserts f is ProtocolFactory {
+  if (typeof f !== "function") throw new TypeError(`The "protocolFactory" argument must be a function. Received ${describe(f)}`);
+}
+
+function checkOpts<T>(opts: unknown): T {
+  if (opts === undefined) return {} as T;
+  if (opts === null || typeof opts !== "object") throw new TypeError(`The "opts" argument must be an object. Received ${describe(opts)}`);
+  return opts as T;
+}
+
+function checkNoSsl(opts: { ssl?: unknown; serverHostname?: unknown }, method: string): void {
+  if (opts.ssl !== undefined && opts.ssl !== null && opts.ssl !== false) {
+    throw new NotImplementedError(`${method}: ssl is not available yet; connect without it and upgrade the transport with loop.startTls() (arrives with the TLS issue)`);
+  }
+  if (opts.serverHostname !== undefined && opts.serverHostname !== null) {
+    throw new TypeError(`The "opts.serverHostname" option is only meaningful with ssl`);
+  }
+}
+
+function checkFd(fd: unknown, name: string): asserts fd is number {
+  if (typeof fd !== "number" || !Number.isInteger(fd)) {
+    throw new TypeError(`The "${name}" argument must be a file descriptor (an integer; the Socket class arrives later). Received ${describe(fd)}`);
+  }
+  if (fd < 0) throw new RangeError(`The "${name}" argument must be a file descriptor >= 0. Received ${fd}`);
+}
+
+function checkFamily(family: unknown): 0 | 4 | 6 {
+  if (family === undefined) return 0;
+  if (family !== 0 && family !== 4 && family !== 6) throw new TypeError(`The "opts.family" option must be 0, 4 or 6. Received ${describe(family)}`);
+  return family;
+}
+
+function checkSignal(signal: unknown): AbortSignal | undefined {
+  if (signal === undefined) return undefined;
+  if (!(signal instanceof AbortSignal)) throw new TypeError(`The "opts.signal" option must be an AbortSignal. Received ${describe(signal)}`);
+  return signal;
+}
+
+function checkBool(v: unknown, name: string, dflt: boolean): boolean {
+  if (v === undefined) return dflt;
+  if (typeof v !== "boolean") throw new TypeError(`The "opts.${name}" option must be a boolean. Received ${describe(v)}`);
+  return v;
+}
+
+function checkBacklog(v: unknown): number {
+  if (v === undefined) return 100;
+  if (typeof v !== "number" || !Number.isInteger(v)) throw new TypeError(`The "opts.backlog" option must be an integer. Received ${describe(v)}`);
+  if (v < 0) throw new RangeError(`The "opts.backlog" option must be >= 0. Received ${v}`);
+  return v;
+}
+
+function checkPath(path: unknown): asserts path is string {
+  if (typeof path !== "string") throw new TypeError(`The "path" argument must be a string. Received ${describe(path)}`);
+  if (path.length === 0) throw new RangeError(`The "path" argument must not be empty`);
+}
+
+function abortReason(signal: AbortSignal): Error {
+  const r: unknown = signal.reason;
+  if (r instanceof Error) return r;
+  // As Node's own AbortError: an Error (a DOMException is not one), the reason as cause.
+  const err = new Error("The operation was aborted", { cause: r }) as Error & { code: string };
+  err.name = "AbortError";
+  err.code = "ABORT_ERR";
+  return err;
+}
+
+// ---------------------------------------------------------------- connections
+
+/** Wraps a connected endpoint in a transport; resolves once connectionMade has run. */
+async function makeTransport(loop: StreamLoop, endpoint: StreamEndpoint, protocolFactory: ProtocolFactory, tcp: boolean): Promise<[StreamTransport, unknown]> {
+  let protocol: unknown;
+  try {
+    protocol = protocolFactory();
+    if (protocol === null || typeof protocol !== "object") throw new TypeError(`protocolFactory() must return a protocol object. Received ${describe(protocol)}`);
+  } catch (err) {
+    await discardEndpoint(endpoint);
+    throw err;
+  }
+  if (tcp) endpoint.setNoDelay(true);
+  const transport = new StreamTransport(loop, endpoint, protocol, StreamTransport.extraFor(endpoint));
+  // The transport scheduled connectionMade with callSoon; this callback runs after it.
+  await new Promise<void>((resolve) => loop.callSoon(resolve));
+  return [transport, protocol];
+}
+
+/** asyncio's aggregation of connect errors. */
+export function aggregateErrors(errors: Error[]): Error {
+  if (errors.length === 1) return errors[0];
+  const model = String(errors[0]);
+  if (errors.every((e) => String(e) === model)) return errors[0];
+  const err = new Error(`Multiple exceptions: ${errors.map((e) => String(e)).join(", ")}`) as Error & { errors: Error[] };
+  err.errors = errors;
+  return err;
+}
+
+/** RFC 8305 section 4: alternate families, `first` addresses of the first family up front. */
+export function interleaveAddrinfos(infos: AddrInfo[], first = 1): AddrInfo[] {
+  const byFamily = new Map<number, AddrInfo[]>();
+  for (const i of infos) {
+    const list = byFamily.get(i.family);
+    if (list) list.push(i);
+    else byFamily.set(i.family, [i]);
+  }
+  const lists = [...byFamily.values()];
+  const out: AddrInfo[] = [];
+  if (lists.length > 0 && first > 1) out.push(...lists[0].splice(0, first - 1));
+  for (let i = 0; lists.some((l) => i < l.length); i++) for (const l of lists) if (i < l.length) out.push(l[i]);
+  return out;
+}
+
+type Attempt = (signal: AbortSignal) => Promise<StreamEndpoint>;
+
+/**
+ * asyncio.staggered.staggered_race: attempt i+1 starts `delayMs` after attempt i started,
+ * or at once when attempt i fails. The first success wins; the rest are aborted, and one
+ * that still succeeds is closed. All failed -> their errors in attempt order.
+ */
+export function staggeredRace(loop: StreamLoop, attempts: Attempt[], delayMs: number | null, signal?: AbortSignal): Promise<StreamEndpoint> {
+  return new Promise((resolve, reject) => {
+    const errors: Array<Error | undefined> = new Array(attempts.length);
+    const controllers: AbortController[] = [];
+    let started = 0;
+    let failed = 0;
+    let settled = false;
+    let timer: TimerHandle | null = null;
+
+    const finish = (): void => {
+      settled = true;
+      timer?.cancel();
+      timer = null;
+      signal?.removeEventListener("abort", onAbort);
+      for (const c of controllers) c.abort();
+    };
+    const onAbort = (): void => {
+      if (settled) return;
+      finish();
+      reject(abortReason(signal!));
+    };
+    const startNext = (): void => {
+      timer?.cancel();
+      timer = null;
+      if (settled || started >= attempts.length) return;
+      const index = started++;
+      const controller = new AbortController();
+      controllers.push(controller);
+      attempts[index](controller.signal).then(
+        (endpoint) => {
+          if (settled) {
+            void discardEndpoint(endpoint);
+            return;
+          }
+          finish();
+          resolve(endpoint);
+        },
+        (err: unknown) => {
+          errors[index] = err instanceof Error ? err : new Error(String(err));
+          failed++;
+          if (settled) return;
+          if (failed === attempts.length) {
+            finish();
+            reject(aggregateErrors(errors as Error[]));
+          } else if (index === started - 1) {
+            startNext();
+          }
+        },
+      );
+      if (delayMs !== null && started < attempts.length) timer = loop.callLater(delayMs, startNext);
+    };
+    if (signal?.aborted) {
+      reject(abortReason(signal));
+      return;
+    }
+    signal?.addEventListener("abort", onAbort, { once: true });
+    if (attempts.length === 0) {
+      finish();
+      reject(new Error("getaddrinfo() returned empty list"));
+      return;
+    }
+    startNext();
+  });
+}
+
+export async function createConnection(
+  loop: StreamLoop,
+  protocolFactory: unknown,
+  host?: string | null,
+  port?: number | string | null,
+  optsIn?: CreateConnectionOptions,
+): Promise<[StreamTransport, unknown]> {
+  checkFactory(protocolFactory);
+  const opts = checkOpts<CreateConnectionOptions>(optsIn);
+  checkNoSsl(opts, "createConnection");
+  const family = checkFamily(opts.family);
+  const signal = checkSignal(opts.signal);
+  const delay = opts.happyEyeballsDelay ?? null;
+  if (delay !== null && (typeof delay !== "number" || !(delay >= 0))) throw new TypeError(`The "opts.happyEyeballsDelay" option must be a number >= 0 (ms). Received ${describe(delay)}`);
+  const interleave = opts.interleave ?? (delay !== null ? 1 : 0);
+  if (typeof interleave !== "number" || !Number.isInteger(interleave) || interleave < 0) throw new TypeError(`The "opts.interleave" option must be an integer >= 0. Received ${describe(interleave)}`);
+  const p = loop._proactor;
+  const hostGiven = host !== undefined && host !== null;
+  const portGiven = port !== undefined && port !== null;
+  if (opts.sock !== undefined) {
+    if (hostGiven || portGiven) throw new TypeError("host/port and sock can not be specified at the same time");
+    checkFd(opts.sock, "opts.sock");
+    const ep = p.adoptStream(opts.sock);
+    return makeTransport(loop, ep, protocolFactory, isIpAddr(ep.sockname()));
+  }
+  if (!hostGiven && !portGiven) throw new TypeError("host and port was not specified and no sock specified");
+  if (signal?.aborted) throw abortReason(signal);
+
+  const infos = await loop.getaddrinfo(host ?? null, port ?? null, { family, type: SOCK_STREAM });
+  if (infos.length === 0) throw new Error("getaddrinfo() returned empty list");
+  let localInfos: AddrInfo[] | null = null;
+  if (opts.localAddr !== undefined && opts.localAddr !== null) {
+    const la = opts.localAddr;
+    if (typeof la !== "object") throw new TypeError(`The "opts.localAddr" option must be { host, port }. Received ${describe(la)}`);
+    localInfos = await loop.getaddrinfo(la.host ?? null, la.port ?? 0, { family, type: SOCK_STREAM, flags: AI_PASSIVE });
+    if (localInfos.length === 0) throw new Error("getaddrinfo() returned empty list");
+  }
+  const ordered = interleave > 0 ? interleaveAddrinfos(infos, interleave) : infos;
+  const attempts: Attempt[] = ordered.map((info) => (attemptSignal) => {
+    const addr: SockAddr = { host: info.host, port: info.port, family: info.family };
+    let localAddr: SockAddr | undefined;
+    if (localInfos !== null) {
+      const local = localInfos.find((l) => l.family === info.family);
+      if (local === undefined) return Promise.reject(new Error(`no matching local address with family=${info.family} found`));
+      localAddr = { host: local.host, port: local.port, family: local.family };
+    }
+    return p.connectStream(addr, { localAddr, signal: attemptSignal });
+  });
+  const endpoint = await staggeredRace(loop, attempts, delay, signal);
+  return makeTransport(loop, endpoint, protocolFactory, true);
+}
+
+export async function createUnixConnection(loop: StreamLoop, protocolFactory: unknown, path?: string | null, optsIn?: { ssl?: unknown; sock?: number; signal?: AbortSignal }): Promise<[StreamTransport, unknown]> {
+  checkFactory(protocolFactory);
+  const opts = checkOpts<{ ssl?: unknown; sock?: number; signal?: AbortSignal; serverHostname?: string }>(optsIn);
+  checkNoSsl(opts, "createUnixConnection");
+  const signal = checkSignal(opts.signal);
+  const p = loop._proactor;
+  let ep: StreamEndpoint;
+  if (opts.sock !== undefined) {
+    if (path !== undefined && path !== null) throw new TypeError("path and sock can not be specified at the same time");
+    checkFd(opts.sock, "opts.sock");
+    ep = p.adoptStream(opts.sock);
+  } else {
+    if (path === undefined || path === null) throw new TypeError("no path and sock were specified");
+    checkPath(path);
+    if (signal?.aborted) throw abortReason(signal);
+    ep = await p.connectStream(path, { signal });
+  }
+  return makeTransport(loop, ep, protocolFactory, false);
+}
+
+export async function connectAcceptedSocket(loop: StreamLoop, protocolFactory: unknown, sock: unknown, optsIn?: { ssl?: unknown }): Promise<[StreamTransport, unknown]> {
+  checkFactory(protocolFactory);
+  const opts = checkOpts<{ ssl?: unknown }>(optsIn);
+  checkNoSsl(opts, "connectAcceptedSocket");
+  checkFd(sock, "sock");
+  const ep = loop._proactor.adoptStream(sock);
+  return makeTransport(loop, ep, protocolFactory, isIpAddr(ep.sockname()));
+}
+
+// ---------------------------------------------------------------- servers
+
+function closeAll(listeners: Listener[]): void {
+  for (const l of listeners) l.close();
+}
+
+export async function createServer(
+  loop: StreamLoop,
+  protocolFactory: unknown,
+  host?: string | string[] | null,
+  port?: number | string | null,
+  optsIn?: CreateServerOptions,
+): Promise<Server> {
+  checkFactory(protocolFactory);
+  const opts = checkOpts<CreateServerOptions>(optsIn);
+  checkNoSsl(opts, "createServer");
+  const family = checkFamily(opts.family);
+  const backlog = checkBacklog(opts.backlog);
+  const reuseAddress = checkBool(opts.reuseAddress, "reuseAddress", true);
+  const reusePort = checkBool(opts.reusePort, "reusePort", false);
+  const startServing = checkBool(opts.startServing, "startServing", true);
+  const p = loop._proactor;
+  const listeners: Listener[] = [];
+  if (opts.sock !== undefined) {
+    if ((host !== undefined && host !== null) || (port !== undefined && port !== null)) throw new TypeError("host/port and sock can not be specified at the same time");
+    checkFd(opts.sock, "opts.sock");
+    listeners.push(await p.adoptListener(opts.sock));
+  } else {
+    let hosts: Array<string | null>;
+    if (host === undefined || host === null || host === "") hosts = [null];
+    else if (typeof host === "string") hosts = [host];
+    else if (Array.isArray(host)) {
+      hosts = host.map((h, i) => {
+        if (typeof h !== "string") throw new TypeError(`The "host[${i}]" argument must be a string. Received ${describe(h)}`);
+        return h;
+      });
+    } else throw new TypeError(`The "host" argument must be a string, an array of strings or null. Received ${describe(host)}`);
+    const resolved = await Promise.all(hosts.map((h) => loop.getaddrinfo(h, port ?? 0, { family, type: SOCK_STREAM, flags: AI_PASSIVE })));
+    const seen = new Set<string>();
+    const infos = resolved.flat().filter((i) => {
+      const key = `${i.family}|${i.host}|${i.port}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+    if (infos.length === 0) throw new Error("getaddrinfo() returned empty list");
+    try {
+      for (const info of infos) {
+        listeners.push(await p.listenStream({ host: info.host, port: info.port, family: info.family }, { backlog, reuseAddress, reusePort, ipv6Only: info.family === 6 }));
+      }
+    } catch (err) {
+      closeAll(listeners);
+      throw err;
+    }
+  }
+  const server = new Server(loop, listeners, protocolFactory);
+  if (startServing) await server.startServing();
+  return server;
+}
+
+/** asyncio: a socket file at the path with nothing listening is stale and removed; a live one is EADDRINUSE. */
+async function removeStaleSocket(p: Required<Pick<Proactor, "connectStream">>, path: string): Promise<void> {
+  let st: fs.Stats;
+  try {
+    st = await fs.promises.lstat(path);
+  } catch {
+    return;
+  }
+  if (!st.isSocket()) return; // bind fails with EADDRINUSE
+  let ep: StreamEndpoint;
+  try {
+    ep = await p.connectStream(path, {});
+  } catch (err) {
+    if ((err as { code?: string }).code === "ECONNREFUSED") await fs.promises.unlink(path).catch(() => {});
+    return;
+  }
+  await discardEndpoint(ep);
+  throw systemError(errno.EADDRINUSE, "listen", { address: path });
+}
+
+export async function createUnixServer(loop: StreamLoop, protocolFactory: unknown, path?: string | null, optsIn?: CreateUnixServerOptions): Promise<Server> {
+  checkFactory(protocolFactory);
+  const opts = checkOpts<CreateUnixServerOptions>(optsIn);
+  checkNoSsl(opts, "createUnixServer");
+  const backlog = checkBacklog(opts.backlog);
+  const startServing = checkBool(opts.startServing, "startServing", true);
+  const p = loop._proactor;
+  let listener: Listener;
+  let owner: UnixPathOwner | null = null;
+  if (opts.sock !== undefined) {
+    if (path !== undefined && path !== null) throw new TypeError("path and sock can not be specified at the same time");
+    checkFd(opts.sock, "opts.sock");
+    listener = await p.adoptListener(opts.sock);
+  } else {
+    if (path === undefined || path === null) throw new TypeError("path was not specified, and no sock specified");
+    checkPath(path);
+    const abstract = path[0] === "\0";
+    if (!abstract) await removeStaleSocket(p, path);
+    listener = await p.listenStream(path, { backlog, reuseAddress: false, reusePort: false, ipv6Only: false });
+    if (!abstract) {
+      try {
+        const st = fs.lstatSync(path);
+        owner = { path, ino: st.ino, dev: st.dev };
+      } catch {
+        owner = null;
+      }
+    }
+  }
+  const server = new Server(loop, [listener], protocolFactory, owner);
+  if (startServing) await server.startServing();
+  return server;
+}
