@@ -97,7 +97,7 @@ uringTest("[uring] the default policy picks io_uring here and says why; RINGLOOP
   const { report, loopBackend } = childReport({ RINGLOOP_BACKEND: undefined });
   t.is(report.backend, "uring", JSON.stringify(report));
   t.is(report.reason, "io_uring works here");
-  t.deepEqual(report.checks.map((c) => c.name), ["platform", "addon", "sysctl", "io_uring_setup", "opcodes"]);
+  t.deepEqual(report.checks.map((c) => c.name), ["platform", "kernel", "addon", "sysctl", "io_uring_setup", "opcodes"]);
   t.true(report.checks.every((c) => c.ok));
   t.is(loopBackend, "uring");
   const forced = childReport({ RINGLOOP_BACKEND: "uring" });
@@ -112,7 +112,7 @@ test.serial("[fallback] without the addon the default policy falls back and says
   const { report, loopBackend } = childReport({ RINGLOOP_BACKEND: undefined, RINGLOOP_ADDON: "/nonexistent/ringloop.node" });
   t.is(report.backend, "fallback");
   t.regex(report.reason, /^io_uring unusable, addon: addon not built/);
-  t.deepEqual(report.checks.map((c) => [c.name, c.ok]), [["platform", true], ["addon", false]]);
+  t.deepEqual(report.checks.map((c) => [c.name, c.ok]), [["platform", true], ["kernel", true], ["addon", false]]);
   t.is(loopBackend, "fallback");
 });
 
@@ -127,4 +127,15 @@ test.serial("[fallback] npm install without a toolchain or liburing succeeds and
   const noUring = spawnSync(process.execPath, [script], { env: { ...process.env, PKG_CONFIG_LIBDIR: "/nonexistent", PKG_CONFIG_PATH: "" }, encoding: "utf8" });
   t.is(noUring.status, 0);
   t.regex(noUring.stderr, /liburing-dev not found \(apt-get install -y liburing-dev\)/);
+});
+
+test.serial("[fallback] the kernel check: releases before 6.0 are refused, unparsable ones too", async (t) => {
+  const { kernelAtLeast, MIN_KERNEL } = await import("../src/policy.js");
+  t.deepEqual(MIN_KERNEL, [6, 0]);
+  t.true(kernelAtLeast("6.18.44-fc-v669", MIN_KERNEL));
+  t.true(kernelAtLeast("6.0.0", MIN_KERNEL));
+  t.true(kernelAtLeast("7.1", MIN_KERNEL));
+  t.false(kernelAtLeast("5.19.17-generic", MIN_KERNEL));
+  t.false(kernelAtLeast("4.9", MIN_KERNEL));
+  t.false(kernelAtLeast("weird", MIN_KERNEL));
 });
