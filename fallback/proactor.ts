@@ -6,6 +6,7 @@
 import * as net from "node:net";
 import type { ConnectOptions, Listener, ListenOptions, Proactor, ProactorHost, SockAddr, StreamEndpoint } from "../src/proactor.js";
 import { monotonicMs } from "../src/clock.js";
+import { abortReason } from "../src/exceptions.js";
 import { FallbackStreamEndpoint, type FallbackHost } from "./stream.js";
 import { FallbackListener } from "./listener.js";
 
@@ -91,7 +92,7 @@ export class FallbackProactor implements Proactor {
     return new Promise((resolve, reject) => {
       const signal = opts.signal;
       if (signal?.aborted) {
-        reject(abortError(signal));
+        reject(abortReason(signal));
         return;
       }
       let socket: net.Socket;
@@ -120,7 +121,7 @@ export class FallbackProactor implements Proactor {
       const onAbort = (): void => {
         cleanup();
         socket.destroy();
-        reject(abortError(signal!));
+        reject(abortReason(signal!));
       };
       socket.once("connect", onConnect);
       socket.once("error", onError);
@@ -159,14 +160,4 @@ export class FallbackProactor implements Proactor {
     this.live.clear();
     this.host = null;
   }
-}
-
-function abortError(signal: AbortSignal): Error {
-  const r: unknown = signal.reason;
-  if (r instanceof Error) return r;
-  // As Node's own AbortError: an Error (a DOMException is not one), the reason as cause.
-  const err = new Error("The operation was aborted", { cause: r }) as Error & { code: string };
-  err.name = "AbortError";
-  err.code = "ABORT_ERR";
-  return err;
 }

@@ -44,3 +44,17 @@ export function isCancellation(err: unknown): boolean {
   if (err instanceof CancelledError) return true;
   return typeof err === "object" && err !== null && (err as { name?: unknown }).name === "AbortError";
 }
+
+/**
+ * Why an aborted operation failed: the signal's reason when it is an Error, else an Error
+ * shaped like Node's own AbortError (name "AbortError", code "ABORT_ERR", the reason as
+ * cause). A DOMException reason is not an Error in Node 20, hence the wrapping.
+ */
+export function abortReason(signal: AbortSignal): Error {
+  const r: unknown = signal.reason;
+  if (r instanceof Error) return r;
+  const err = new Error("The operation was aborted", { cause: r }) as Error & { code: string };
+  err.name = "AbortError";
+  err.code = "ABORT_ERR";
+  return err;
+}

@@ -11,7 +11,7 @@ import * as fs from "node:fs";
 import type { Proactor, SockAddr, StreamEndpoint, Listener } from "./proactor.js";
 import type { AddrInfo } from "./dns.js";
 import { AI_PASSIVE, SOCK_STREAM } from "./dns.js";
-import { NotImplementedError } from "./exceptions.js";
+import { NotImplementedError, abortReason } from "./exceptions.js";
 import { systemError, errno } from "./system-error.js";
 import { StreamTransport } from "./transports/stream.js";
 import { Server, discardEndpoint, type ServerLoop, type ProtocolFactory, type UnixPathOwner } from "./server.js";
@@ -115,16 +115,6 @@ function checkBacklog(v: unknown): number {
 function checkPath(path: unknown): asserts path is string {
   if (typeof path !== "string") throw new TypeError(`The "path" argument must be a string. Received ${describe(path)}`);
   if (path.length === 0) throw new RangeError(`The "path" argument must not be empty`);
-}
-
-function abortReason(signal: AbortSignal): Error {
-  const r: unknown = signal.reason;
-  if (r instanceof Error) return r;
-  // As Node's own AbortError: an Error (a DOMException is not one), the reason as cause.
-  const err = new Error("The operation was aborted", { cause: r }) as Error & { code: string };
-  err.name = "AbortError";
-  err.code = "ABORT_ERR";
-  return err;
 }
 
 // ---------------------------------------------------------------- connections

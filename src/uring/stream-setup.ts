@@ -4,6 +4,7 @@
 // address and port, or TypeError / RangeError naming the argument.
 import type { ConnectOptions, Listener, ListenOptions, SockAddr, StreamEndpoint } from "../proactor.js";
 import { systemError } from "../system-error.js";
+import { abortReason } from "../exceptions.js";
 import { OP_CONNECT, OP_ASYNC_CANCEL, NO_OP_INDEX, SOCKOPT_REUSEADDR, SOCKOPT_REUSEPORT, SOCKOPT_V6ONLY, type FamilyCode } from "./native.js";
 import type { OpHandler } from "./ring.js";
 import { UringStreamEndpoint, type StreamContext } from "./stream.js";
@@ -68,7 +69,7 @@ class ConnectOp implements OpHandler {
       return;
     }
     closeFd(this.fd);
-    this.reject(this.aborted ? this.signal?.reason : systemError(res, "connect", errorExtra(this.addr)));
+    this.reject(this.aborted && this.signal ? abortReason(this.signal) : systemError(res, "connect", errorExtra(this.addr)));
   }
 }
 
@@ -77,7 +78,7 @@ export function connectStream(ctx: StreamContext, addr: SockAddr, opts: ConnectO
     const a = resolveAddr(addr, "addr");
     const signal = opts?.signal;
     if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('The "opts.signal" property must be an instance of AbortSignal');
-    if (signal?.aborted) throw signal.reason;
+    if (signal?.aborted) throw abortReason(signal);
     const local = opts?.localAddr !== undefined ? resolveAddr(opts.localAddr, "opts.localAddr") : null;
     if (local !== null && local.family !== a.family) {
       throw new TypeError(`The "opts.localAddr" family (${local.family || "unix"}) does not match the address family (${a.family || "unix"})`);
