@@ -482,7 +482,8 @@ uringTest("[uring] closing the loop with endpoints and listeners still open rele
 
 withLoop("Unix socket, slow reader that half-closed first: a send answered -EAGAIN waits for POLLOUT, nothing lost", async (_loop, p) => {
   // Seen with socat as the client: after the peer's EOF, io_uring hands SENDMSG's -EAGAIN
-  // back instead of waiting (AF_UNIX, O_NONBLOCK socket).
+  // back instead of waiting (AF_UNIX, O_NONBLOCK socket). A one-chunk write goes out as
+  // SEND, which the kernel retries by itself; two chunks force the SENDMSG path.
   const where = path.join(os.tmpdir(), `ringloop-eagain-${process.pid}.sock`);
   try {
     const listener = p.listenStream(where, LISTEN);
@@ -497,7 +498,7 @@ withLoop("Unix socket, slow reader that half-closed first: a send answered -EAGA
     await server.until(() => server.eof);
     const data = randomBytes(4 << 20);
     const polls = streamStats.sendPolls;
-    server.send([data]);
+    server.send([data.subarray(0, 2 << 20), data.subarray(2 << 20)]);
     await new Promise((r) => setTimeout(r, 50)); // the client's queue fills up meanwhile
     ep.startReading();
     await c.until(() => c.received === data.length);

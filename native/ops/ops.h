@@ -14,6 +14,7 @@ bool prepAsyncCancel(const Prep& p);    // ops/cancel.cc
 bool prepAcceptMultishot(const Prep& p);  // ops/accept.cc
 bool prepConnect(const Prep& p);        // ops/connect.cc
 bool prepSendmsg(const Prep& p);        // ops/send.cc
+bool prepSend(const Prep& p);           // ops/send.cc
 bool prepRecv(const Prep& p);           // ops/recv.cc
 bool prepShutdown(const Prep& p);       // ops/shutdown.cc
 bool prepPollAdd(const Prep& p);        // ops/poll.cc
@@ -35,6 +36,8 @@ inline bool prepOp(const Prep& p) {
       return prepConnect(p);
     case OP_SENDMSG:
       return prepSendmsg(p);
+    case OP_SEND:
+      return prepSend(p);
     case OP_RECV:
       return prepRecv(p);
     case OP_SHUTDOWN:

@@ -60,6 +60,7 @@ export const OP_TIMEOUT = 11;
 export const OP_TIMEOUT_REMOVE = 12;
 export const OP_ASYNC_CANCEL = 14;
 export const OP_SENDMSG = 9;
+export const OP_SEND = 26;
 export const OP_POLL_ADD = 6;
 export const POLLOUT = 4;
 export const OP_ACCEPT = 13;

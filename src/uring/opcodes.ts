@@ -4,6 +4,6 @@
 export const NEEDED_OPCODES = [
   "NOP", "TIMEOUT", "TIMEOUT_REMOVE", "ASYNC_CANCEL",
   // streams (issue 3): multishot ACCEPT 5.19, multishot RECV with a buffer ring 6.0
-  "ACCEPT", "CONNECT", "RECV", "SENDMSG", "SHUTDOWN", "POLL_ADD",
+  "ACCEPT", "CONNECT", "RECV", "SEND", "SENDMSG", "SHUTDOWN", "POLL_ADD",
 ] as const;
 export const OPTIONAL_OPCODES = [] as const;

@@ -11,7 +11,7 @@
 //             cancelled recv still delivers (data, EOF, error) is held, not given to the
 //             sink: after stopReading() the sink hears nothing until startReading(), which
 //             replays the held items from one NOP completion, in order, before re-arming.
-//   send      ONE SENDMSG for all chunks of a write() (<= SEND_MAX_IOV iovecs, the tail
+//   send      ONE SENDMSG for all chunks of a write() (SEND when there is one chunk) (<= SEND_MAX_IOV iovecs, the tail
 //             merged); a short send re-issues the rest; the chunks stay referenced until
 //             the final CQE.
 //   readInto  single-shot RECV into the caller's buffer (kept referenced until the CQE).
@@ -25,7 +25,7 @@
 import type { SockAddr, StreamEndpoint, StreamSink } from "../proactor.js";
 import { systemError } from "../system-error.js";
 import {
-  OP_RECV, OP_SENDMSG, OP_SHUTDOWN, OP_NOP, OP_ASYNC_CANCEL, OP_POLL_ADD, POLLOUT,
+  OP_RECV, OP_SENDMSG, OP_SEND, OP_SHUTDOWN, OP_NOP, OP_ASYNC_CANCEL, OP_POLL_ADD, POLLOUT,
   S_BUF_GROUP, S_FLAGS, NO_OP_INDEX, SEND_MAX_IOV, MSG_NOSIGNAL, SHUT_WR,
   IORING_CQE_F_MORE, IORING_CQE_F_BUFFER, IORING_CQE_BUFFER_SHIFT,
   IORING_ASYNC_CANCEL_FD, IORING_ASYNC_CANCEL_ALL,
@@ -203,7 +203,9 @@ export class UringStreamEndpoint implements StreamEndpoint, OpHandler {
     // A refused prep (a chunk that is not a Uint8Array) leaves the slot's storage zeroed:
     // the op then completes with -EINVAL through onWriteDone.
     ring.native.prepSend(slot, chunks);
-    const off = ring.stageRecord(OP_SENDMSG, slot, this.fd);
+    // One chunk (the common case: the transport coalesces into staging) -> SEND, cheaper
+    // in the kernel than SENDMSG's msghdr + iovec import.
+    const off = ring.stageRecord(chunks.length === 1 ? OP_SEND : OP_SENDMSG, slot, this.fd);
     ring.setField(off, S_FLAGS, MSG_NOSIGNAL);
   }
 
