@@ -42,31 +42,13 @@ import * as streams from "./streams.js";
 import type { Server } from "./server.js";
 import type { StreamTransport } from "./transports/stream.js";
 import type { BaseProtocol } from "./protocols.js";
+import { MessageChannel, type MessagePort } from "node:worker_threads";
+import { describeType, validateCallback, validateMs } from "./validate.js";
+
 /** Iterations run back to back in one JS turn before yielding to libuv (see header). */
 const MAX_CHAINED_ITERATIONS = 16;
 const MAX_CHAIN_MS = 1;
 
-import { MessageChannel, type MessagePort } from "node:worker_threads";
-
-export function validateCallback(callback: unknown, name = "callback"): asserts callback is Callback {
-  if (typeof callback !== "function") {
-    throw new TypeError(`The "${name}" argument must be a function. Received ${describeType(callback)}`);
-  }
-}
-
-export function validateMs(value: unknown, name: string): asserts value is number {
-  if (typeof value !== "number") {
-    throw new TypeError(`The "${name}" argument must be a number (milliseconds). Received ${describeType(value)}`);
-  }
-  if (!Number.isFinite(value)) throw new RangeError(`The "${name}" argument must be a finite number. Received ${value}`);
-}
-
-export function describeType(value: unknown): string {
-  if (value === null) return "null";
-  if (typeof value === "function") return `function ${value.name || "<anonymous>"}`;
-  if (typeof value === "object") return `an instance of ${value.constructor?.name ?? "Object"}`;
-  return `type ${typeof value} (${String(value)})`;
-}
 
 export function closedLoopError(): Error {
   const err = new Error("Event loop is closed") as Error & { code: string };

@@ -5,6 +5,7 @@
 // States: PENDING -> FINISHED (result or exception) | CANCELLED. No other transitions.
 import { CancelledError, InvalidStateError } from "./exceptions.js";
 import { captureStack, type AbstractEventLoop } from "./events.js";
+import { validateCallback } from "./validate.js";
 
 const enum State {
   Pending,
@@ -92,7 +93,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
   }
 
   addDoneCallback(callback: DoneCallback<T>): void {
-    if (typeof callback !== "function") throw new TypeError("The \"callback\" argument must be a function");
+    validateCallback(callback);
     if (this._state !== State.Pending) {
       this._loop.callSoon(callback, this);
     } else if (this._callbacks === null) {

@@ -3,7 +3,8 @@
 // executor are shut down, and the loop is closed, whatever happened.
 import { getRunningLoopOrNull } from "./running.js";
 import { newEventLoop, setEventLoop } from "./policy.js";
-import { describeType, type BaseEventLoop } from "./base-events.js";
+import type { BaseEventLoop } from "./base-events.js";
+import { describeType } from "./validate.js";
 
 export interface RunOptions {
   /** Debug mode for the new loop (RINGLOOP_DEBUG=1 also turns it on). */

@@ -12,6 +12,7 @@ import type { Proactor, SockAddr, StreamEndpoint, Listener } from "./proactor.js
 import type { AddrInfo } from "./dns.js";
 import { AI_PASSIVE, SOCK_STREAM } from "./dns.js";
 import { NotImplementedError, abortReason } from "./exceptions.js";
+import { describeType, validateCallback } from "./validate.js";
 import { systemError, errno } from "./system-error.js";
 import { StreamTransport } from "./transports/stream.js";
 import { Server, discardEndpoint, type ServerLoop, type ProtocolFactory, type UnixPathOwner } from "./server.js";
@@ -55,19 +56,13 @@ export interface CreateUnixServerOptions {
 
 // ---------------------------------------------------------------- validation
 
-function describe(v: unknown): string {
-  if (v === null) return "null";
-  if (typeof v === "object") return `an instance of ${v.constructor?.name ?? "Object"}`;
-  return `type ${typeof v} (${String(v)})`;
-}
-
 function checkFactory(f: unknown): asserts f is ProtocolFactory {
-  if (typeof f !== "function") throw new TypeError(`The "protocolFactory" argument must be a function. Received ${describe(f)}`);
+  validateCallback(f, "protocolFactory");
 }
 
 function checkOpts<T>(opts: unknown): T {
   if (opts === undefined) return {} as T;
-  if (opts === null || typeof opts !== "object") throw new TypeError(`The "opts" argument must be an object. Received ${describe(opts)}`);
+  if (opts === null || typeof opts !== "object") throw new TypeError(`The "opts" argument must be an object. Received ${describeType(opts)}`);
   return opts as T;
 }
 
@@ -82,38 +77,38 @@ function checkNoSsl(opts: { ssl?: unknown; serverHostname?: unknown }, method: s
 
 function checkFd(fd: unknown, name: string): asserts fd is number {
   if (typeof fd !== "number" || !Number.isInteger(fd)) {
-    throw new TypeError(`The "${name}" argument must be a file descriptor (an integer; the Socket class arrives later). Received ${describe(fd)}`);
+    throw new TypeError(`The "${name}" argument must be a file descriptor (an integer; the Socket class arrives later). Received ${describeType(fd)}`);
   }
   if (fd < 0) throw new RangeError(`The "${name}" argument must be a file descriptor >= 0. Received ${fd}`);
 }
 
 function checkFamily(family: unknown): 0 | 4 | 6 {
   if (family === undefined) return 0;
-  if (family !== 0 && family !== 4 && family !== 6) throw new TypeError(`The "opts.family" option must be 0, 4 or 6. Received ${describe(family)}`);
+  if (family !== 0 && family !== 4 && family !== 6) throw new TypeError(`The "opts.family" option must be 0, 4 or 6. Received ${describeType(family)}`);
   return family;
 }
 
 function checkSignal(signal: unknown): AbortSignal | undefined {
   if (signal === undefined) return undefined;
-  if (!(signal instanceof AbortSignal)) throw new TypeError(`The "opts.signal" option must be an AbortSignal. Received ${describe(signal)}`);
+  if (!(signal instanceof AbortSignal)) throw new TypeError(`The "opts.signal" option must be an AbortSignal. Received ${describeType(signal)}`);
   return signal;
 }
 
 function checkBool(v: unknown, name: string, dflt: boolean): boolean {
   if (v === undefined) return dflt;
-  if (typeof v !== "boolean") throw new TypeError(`The "opts.${name}" option must be a boolean. Received ${describe(v)}`);
+  if (typeof v !== "boolean") throw new TypeError(`The "opts.${name}" option must be a boolean. Received ${describeType(v)}`);
   return v;
 }
 
 function checkBacklog(v: unknown): number {
   if (v === undefined) return 100;
-  if (typeof v !== "number" || !Number.isInteger(v)) throw new TypeError(`The "opts.backlog" option must be an integer. Received ${describe(v)}`);
+  if (typeof v !== "number" || !Number.isInteger(v)) throw new TypeError(`The "opts.backlog" option must be an integer. Received ${describeType(v)}`);
   if (v < 0) throw new RangeError(`The "opts.backlog" option must be >= 0. Received ${v}`);
   return v;
 }
 
 function checkPath(path: unknown): asserts path is string {
-  if (typeof path !== "string") throw new TypeError(`The "path" argument must be a string. Received ${describe(path)}`);
+  if (typeof path !== "string") throw new TypeError(`The "path" argument must be a string. Received ${describeType(path)}`);
   if (path.length === 0) throw new RangeError(`The "path" argument must not be empty`);
 }
 
@@ -124,7 +119,7 @@ async function makeTransport(loop: StreamLoop, endpoint: StreamEndpoint, protoco
   let protocol: unknown;
   try {
     protocol = protocolFactory();
-    if (protocol === null || typeof protocol !== "object") throw new TypeError(`protocolFactory() must return a protocol object. Received ${describe(protocol)}`);
+    if (protocol === null || typeof protocol !== "object") throw new TypeError(`protocolFactory() must return a protocol object. Received ${describeType(protocol)}`);
   } catch (err) {
     await discardEndpoint(endpoint);
     throw err;
@@ -246,9 +241,9 @@ export async function createConnection(
   const family = checkFamily(opts.family);
   const signal = checkSignal(opts.signal);
   const delay = opts.happyEyeballsDelay ?? null;
-  if (delay !== null && (typeof delay !== "number" || !(delay >= 0))) throw new TypeError(`The "opts.happyEyeballsDelay" option must be a number >= 0 (ms). Received ${describe(delay)}`);
+  if (delay !== null && (typeof delay !== "number" || !(delay >= 0))) throw new TypeError(`The "opts.happyEyeballsDelay" option must be a number >= 0 (ms). Received ${describeType(delay)}`);
   const interleave = opts.interleave ?? (delay !== null ? 1 : 0);
-  if (typeof interleave !== "number" || !Number.isInteger(interleave) || interleave < 0) throw new TypeError(`The "opts.interleave" option must be an integer >= 0. Received ${describe(interleave)}`);
+  if (typeof interleave !== "number" || !Number.isInteger(interleave) || interleave < 0) throw new TypeError(`The "opts.interleave" option must be an integer >= 0. Received ${describeType(interleave)}`);
   const p = loop._proactor;
   const hostGiven = host !== undefined && host !== null;
   const portGiven = port !== undefined && port !== null;
@@ -266,7 +261,7 @@ export async function createConnection(
   let localInfos: AddrInfo[] | null = null;
   if (opts.localAddr !== undefined && opts.localAddr !== null) {
     const la = opts.localAddr;
-    if (typeof la !== "object") throw new TypeError(`The "opts.localAddr" option must be { host, port }. Received ${describe(la)}`);
+    if (typeof la !== "object") throw new TypeError(`The "opts.localAddr" option must be { host, port }. Received ${describeType(la)}`);
     localInfos = await loop.getaddrinfo(la.host ?? null, la.port ?? 0, { family, type: SOCK_STREAM, flags: AI_PASSIVE });
     if (localInfos.length === 0) throw new Error("getaddrinfo() returned empty list");
   }
@@ -347,10 +342,10 @@ export async function createServer(
     else if (typeof host === "string") hosts = [host];
     else if (Array.isArray(host)) {
       hosts = host.map((h, i) => {
-        if (typeof h !== "string") throw new TypeError(`The "host[${i}]" argument must be a string. Received ${describe(h)}`);
+        if (typeof h !== "string") throw new TypeError(`The "host[${i}]" argument must be a string. Received ${describeType(h)}`);
         return h;
       });
-    } else throw new TypeError(`The "host" argument must be a string, an array of strings or null. Received ${describe(host)}`);
+    } else throw new TypeError(`The "host" argument must be a string, an array of strings or null. Received ${describeType(host)}`);
     const resolved = await Promise.all(hosts.map((h) => loop.getaddrinfo(h, port ?? 0, { family, type: SOCK_STREAM, flags: AI_PASSIVE })));
     const seen = new Set<string>();
     const infos = resolved.flat().filter((i) => {
