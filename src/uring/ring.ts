@@ -29,7 +29,7 @@ import {
   NO_OP_INDEX,
   IORING_CQE_F_MORE,
 } from "./native.js";
-import { systemError } from "../system-error.js";
+import { systemError, errno } from "../system-error.js";
 
 /** Receives the completions of the ops it started. `slot` is the op's table index. */
 export interface OpHandler {
@@ -109,7 +109,7 @@ export class Ring {
 
   /** Takes a slot for `handler`; returns its index. The generation is read with gen(). */
   alloc(handler: OpHandler): number {
-    if (this.freeCount === 0) throw systemError(105 /* ENOBUFS */, "io_uring op table");
+    if (this.freeCount === 0) throw systemError(errno.ENOBUFS, "io_uring op table");
     const slot = this.freeSlots[--this.freeCount];
     this.gens[slot] = (this.gens[slot] + 1) | 0;
     this.handlers[slot] = handler;

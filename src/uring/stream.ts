@@ -23,7 +23,7 @@
 // their final CQEs; the sink hears nothing more but onClosed) --all CQEs in, fd closed,
 // one NOP round trip--> closed (onClosed, once).
 import type { SockAddr, StreamEndpoint, StreamSink } from "../proactor.js";
-import { systemError } from "../system-error.js";
+import { systemError, errno } from "../system-error.js";
 import {
   OP_RECV, OP_SENDMSG, OP_SEND, OP_SHUTDOWN, OP_NOP, OP_ASYNC_CANCEL, OP_POLL_ADD, POLLOUT,
   S_BUF_GROUP, S_FLAGS, NO_OP_INDEX, SEND_MAX_IOV, MSG_NOSIGNAL, SHUT_WR,
@@ -35,10 +35,7 @@ import type { OpHandler, Ring } from "./ring.js";
 import type { BufRing } from "./bufring.js";
 import { nativeSockets, toSockAddr } from "./sockets.js";
 
-const ENOBUFS = 105;
-const ECANCELED = 125;
-const ENOTCONN = 107;
-const EAGAIN = 11;
+const { ENOBUFS, ECANCELED, ENOTCONN, EAGAIN } = errno;
 
 /** What an endpoint needs from its proactor. */
 export interface StreamContext {

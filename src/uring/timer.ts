@@ -8,8 +8,9 @@
 import type { OpHandler, Ring } from "./ring.js";
 import { OP_TIMEOUT, OP_TIMEOUT_REMOVE, IORING_TIMEOUT_ABS, IORING_TIMEOUT_UPDATE, NO_OP_INDEX, S_LEN } from "./native.js";
 import { toTimespec } from "../clock.js";
+import { errno } from "../system-error.js";
 
-const ETIME = 62;
+const { ETIME } = errno;
 
 export class RingTimer implements OpHandler {
   private slot = -1;
