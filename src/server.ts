@@ -112,9 +112,10 @@ export class Server implements TransportOwner {
       await fut;
       throw new CancelledError();
     } catch (err) {
-      // asyncio then awaits wait_closed(), which (3.12) also waits for every connection;
-      // here the connections are the caller's business (closeClients, waitClosed).
+      // asyncio (3.12): close, then wait_closed(), which also waits for every connection
+      // to end; a caller that wants it sooner calls closeClients()/abortClients().
       this.close();
+      await this.waitClosed();
       throw err;
     } finally {
       signal?.removeEventListener("abort", onAbort);

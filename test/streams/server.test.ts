@@ -1,7 +1,8 @@
 // The Server object (asyncio 3.12+ semantics): close() stops accepting but leaves
 // connections open, waitClosed() settles when the last one is gone; closeClients()
 // closes them gracefully, abortClients() at once; startServing: false defers listening;
-// serveForever() ends cancelled, with the server closed, when its Task is cancelled.
+// serveForever() ends cancelled, with the server closed and its connections gone, when its
+// Task is cancelled.
 import * as net from "node:net";
 import { CancelledError } from "ringloop";
 import { backendTest, sleep } from "../helpers/backends.js";
@@ -106,6 +107,24 @@ backendTest("streams: serveForever() ends cancelled when its Task is cancelled, 
     t.false(server.isServing());
     t.is(await refused(port), "ECONNREFUSED");
     await within(5000, server.waitClosed(), "waitClosed");
+  });
+});
+
+backendTest("streams: a cancelled serveForever() waits for open connections (asyncio 3.12 wait_closed)", async (t, { loop }) => {
+  await inLoop(loop, async () => {
+    const srv = collectors();
+    const server = await streams(loop).createServer(srv.factory, "127.0.0.1", 0);
+    const port = serverPort(server);
+    const task = loop.createTask((signal) => server.serveForever({ signal }));
+    const client = net.connect(port, "127.0.0.1");
+    await within(5000, (async () => { while (srv.list.length < 1) await sleep(5); })(), "accepted");
+    task.cancel();
+    await sleep(50);
+    t.false(task.done(), "serveForever still waits for the open connection");
+    t.false(server.isServing());
+    client.destroy();
+    await t.throwsAsync(within(5000, Promise.resolve(task), "serveForever task"), { instanceOf: CancelledError });
+    t.true(task.cancelled());
   });
 });
 
