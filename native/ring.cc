@@ -2,6 +2,8 @@
 // close and env teardown. State machine and ownership rules: ring.h.
 #include "ring.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
@@ -361,7 +363,14 @@ void Ring::releaseOwner() {
 // Env teardown (worker exit, main thread exit): close as close() does; Node waits until
 // finishClose() removes the hook. A Ring already closing just finishes closing.
 void Ring::onEnvCleanup(napi_async_cleanup_hook_handle, void* arg) {
-  static_cast<Ring*>(arg)->close();
+  Ring* ring = static_cast<Ring*>(arg);
+  ring->close();
+  ring->closeOwnedFds();  // after close(): no op in flight uses them any more
+}
+
+void Ring::closeOwnedFds() {
+  for (int fd : ownedFds_) ::close(fd);
+  ownedFds_.clear();
 }
 
 }  // namespace ringloop

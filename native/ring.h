@@ -28,6 +28,8 @@
 //     stage, submit() or close() (the wake-up then stops at once).
 #pragma once
 
+#include <unordered_set>
+
 #include <liburing.h>
 #include <napi.h>
 #include <uv.h>
@@ -173,6 +175,13 @@ class Ring {
   void ref();
   void unref();
   void close();
+  // Socket fds owned by this ring's endpoints and listeners (JS tracks them while open).
+  // Closed by the ring itself only when JS cannot: env teardown (a worker exiting with
+  // connections open) and closeOwnedFds() from a garbage-collected loop's cleanup. JS
+  // untracks an fd BEFORE closing it, so the ring never closes a number it does not own.
+  void trackFd(int fd) { ownedFds_.insert(fd); }
+  void untrackFd(int fd) { ownedFds_.erase(fd); }
+  void closeOwnedFds();
   // The JS object is being finalized: delete now if Closed, else when Closed.
   void releaseOwner();
 
@@ -235,6 +244,7 @@ class Ring {
   napi_async_cleanup_hook_handle cleanupHook_ = nullptr;
   uv_poll_t poll_{};
   uv_prepare_t prepare_{};
+  std::unordered_set<int> ownedFds_;
 };
 
 template <class T>

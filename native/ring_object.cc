@@ -74,6 +74,9 @@ Napi::Function RingObject::define(Napi::Env env) {
                          InstanceMethod<&RingObject::ref>("ref"),
                          InstanceMethod<&RingObject::unref>("unref"),
                          InstanceMethod<&RingObject::close>("close"),
+                         InstanceMethod<&RingObject::trackFd>("trackFd"),
+                         InstanceMethod<&RingObject::untrackFd>("untrackFd"),
+                         InstanceMethod<&RingObject::closeOwnedFds>("closeOwnedFds"),
                          InstanceMethod<&RingObject::prepConnect>("prepConnect"),
                          InstanceMethod<&RingObject::prepSend>("prepSend"),
                          InstanceMethod<&RingObject::prepRecv>("prepRecv"),
@@ -158,5 +161,15 @@ void RingObject::ref(const Napi::CallbackInfo&) { ring_->ref(); }
 void RingObject::unref(const Napi::CallbackInfo&) { ring_->unref(); }
 
 void RingObject::close(const Napi::CallbackInfo&) { ring_->close(); }
+
+void RingObject::trackFd(const Napi::CallbackInfo& info) {
+  if (info.Length() > 0 && info[0].IsNumber()) ring_->trackFd(info[0].As<Napi::Number>().Int32Value());
+}
+
+void RingObject::untrackFd(const Napi::CallbackInfo& info) {
+  if (info.Length() > 0 && info[0].IsNumber()) ring_->untrackFd(info[0].As<Napi::Number>().Int32Value());
+}
+
+void RingObject::closeOwnedFds(const Napi::CallbackInfo&) { ring_->closeOwnedFds(); }
 
 }  // namespace ringloop

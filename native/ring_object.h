@@ -19,6 +19,9 @@ class RingObject : public Napi::ObjectWrap<RingObject> {
   void ref(const Napi::CallbackInfo& info);
   void unref(const Napi::CallbackInfo& info);
   void close(const Napi::CallbackInfo& info);
+  void trackFd(const Napi::CallbackInfo& info);
+  void untrackFd(const Napi::CallbackInfo& info);
+  void closeOwnedFds(const Napi::CallbackInfo& info);
   // ring_stream.cc
   Napi::Value prepConnect(const Napi::CallbackInfo& info);
   Napi::Value prepSend(const Napi::CallbackInfo& info);

@@ -137,6 +137,19 @@ for (const mode of ["return", "exit", "throw"]) {
   });
 }
 
+for (const mode of ["exit", "terminate"]) {
+  uringTest(`[uring] a worker that ends with stream sockets open releases their fds (${mode})`, async (t) => {
+    const before = openFds();
+    const worker = new Worker(fixture("stream-worker.js"), { workerData: { mode } });
+    const connected = new Promise<void>((r) => worker.once("message", () => r()));
+    const exited = new Promise<number>((r) => worker.once("exit", r));
+    await connected;
+    if (mode === "terminate") await worker.terminate();
+    t.is(await exited, mode === "exit" ? 3 : 1);
+    t.true((await settleFds(before)) <= before, "listener, both connection ends and the ring closed");
+  });
+}
+
 uringTest("[uring] ASYNC_CANCEL through the stage: the target completes with -ECANCELED, then its slot is free", async (t) => {
   const { OP_TIMEOUT, IORING_TIMEOUT_ABS, S_FLAGS } = await import("../src/uring/native.js");
   const { toTimespec } = await import("../src/clock.js");

@@ -105,8 +105,8 @@ export class UringListener implements Listener, OpHandler {
   private closeFd(): void {
     if (this.fdClosed) return;
     this.fdClosed = true;
-    nativeSockets().close(this.fd);
     this.ctx.released(this.fd);
+    nativeSockets().close(this.fd);
   }
 
   _complete(res: number, flags: number, slot: number): void {

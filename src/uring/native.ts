@@ -153,6 +153,14 @@ export interface NativeRing {
   unref(): void;
   /** Cancel everything in flight, wait for every CQE, exit the ring, close the handles. Idempotent. */
   close(): void;
+  /**
+   * Socket fds owned by this ring's endpoints/listeners: the ring closes the ones still
+   * tracked at env teardown (a worker exiting with connections open). Untrack BEFORE
+   * closing an fd. closeOwnedFds(): for a garbage-collected loop's cleanup, after close().
+   */
+  trackFd(fd: number): void;
+  untrackFd(fd: number): void;
+  closeOwnedFds(): void;
   // Per-op storage of the stream ops, written before the op's record is staged (the slot
   // must not have an op in flight). Each returns >= 0 or -errno.
   /** CONNECT: the address (family code, IP literal or Unix path, port). */

@@ -100,11 +100,13 @@ export class UringProactor implements Proactor, StreamContext {
   track(fd: number, owner: { _forceClose(): void }): void {
     if (this.closed) throw new Error("the io_uring proactor is closed");
     this.open.set(fd, owner);
+    this.ring.native.trackFd(fd);
   }
 
-  /** @internal StreamContext */
+  /** @internal StreamContext: called BEFORE the owner closes `fd`. */
   released(fd: number): void {
     this.open.delete(fd);
+    if (!this.closed) this.ring.native.untrackFd(fd);
   }
 
   ref(): void {
@@ -126,7 +128,10 @@ export class UringProactor implements Proactor, StreamContext {
 
   detachedCleanup(): () => void {
     const native = this.ring.native;
-    return () => native.close();
+    return () => {
+      native.close();
+      native.closeOwnedFds();
+    };
   }
 
   close(): void {

@@ -245,8 +245,8 @@ export class UringStreamEndpoint implements StreamEndpoint, OpHandler {
   private maybeFinishClose(): void {
     if (this.state !== State.Closing || this.closeSlot >= 0) return;
     if (this.recvSlot >= 0 || this.sendSlot >= 0 || this.readSlot >= 0 || this.shutdownSlot >= 0 || this.replaySlot >= 0) return;
-    nativeSockets().close(this.fd);
     this.ctx.released(this.fd);
+    nativeSockets().close(this.fd);
     this.sendChunks = null;
     this.readBuf = null;
     this.closeSlot = this.ctx.ring.alloc(this);
