@@ -8,17 +8,14 @@
 // call per episode, an episode ending with the next successful accept.
 import * as fs from "node:fs";
 import type { Listener, ListenerSink, StreamEndpoint, StreamSink } from "./proactor.js";
-import type { ExceptionContext, Handle } from "./events.js";
+import type { AbstractEventLoop } from "./events.js";
 import type { Future } from "./futures.js";
 import { CancelledError } from "./exceptions.js";
 import { StreamTransport, type TransportLoop, type TransportOwner } from "./transports/stream.js";
 import { TransportSocket, isIpAddr } from "./transports/socket.js";
 
-export interface ServerLoop extends TransportLoop {
-  createFuture<T = unknown>(): Future<T>;
-  callSoon(cb: (...args: any[]) => unknown, ...args: unknown[]): Handle;
-  callExceptionHandler(context: ExceptionContext): void;
-}
+/** The loop a server runs on: the public loop API plus the transports' internal hook. */
+export type ServerLoop = AbstractEventLoop & TransportLoop;
 
 export type ProtocolFactory = () => unknown;
 
@@ -69,7 +66,7 @@ export class Server implements TransportOwner {
     this.sink = { onAccept: (ep) => this.onAccept(ep), onAcceptError: (err) => this.onAcceptError(err) };
   }
 
-  getLoop(): ServerLoop {
+  getLoop(): AbstractEventLoop {
     return this.loop;
   }
 

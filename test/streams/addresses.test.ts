@@ -6,7 +6,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import { backendTest } from "../helpers/backends.js";
-import { streams, inLoop, within, serverPort, shutdown, startEchoServer, Collector, EchoProtocol, type StreamLoop } from "./_streams.js";
+import { inLoop, within, serverPort, shutdown, startEchoServer, Collector, EchoProtocol, type StreamLoop } from "./_streams.js";
 
 function tmpSocketPath(tag: string): string {
   return path.join(os.tmpdir(), `ringloop-${tag}-${process.pid}-${Math.random().toString(36).slice(2, 8)}.sock`);
@@ -15,11 +15,11 @@ function tmpSocketPath(tag: string): string {
 backendTest("streams: getExtraInfo peername/sockname are {host, port, family} on IPv4", async (t, { loop }) => {
   await inLoop(loop, async () => {
     const srv = new Collector();
-    const server = await streams(loop).createServer(() => srv, "127.0.0.1", 0);
+    const server = await loop.createServer(() => srv, "127.0.0.1", 0);
     const port = serverPort(server);
     t.deepEqual(server.sockets[0].getsockname(), { host: "127.0.0.1", port, family: 4 });
     const client = new Collector();
-    const [tr] = await streams(loop).createConnection(() => client, "127.0.0.1", port);
+    const [tr] = await loop.createConnection(() => client, "127.0.0.1", port);
     await within(5000, srv.made.promise, "accepted");
     const sockname = tr.getExtraInfo("sockname") as { host: string; port: number; family: number };
     t.deepEqual(tr.getExtraInfo("peername"), { host: "127.0.0.1", port, family: 4 });
@@ -43,7 +43,7 @@ backendTest("streams: IPv6 ::1 server and connection echo", async (t, { loop }) 
     const { server, port } = await startEchoServer(loop, "::1");
     t.deepEqual(server.sockets[0].getsockname(), { host: "::1", port, family: 6 });
     const client = new Collector();
-    const [tr] = await streams(loop).createConnection(() => client, "::1", port);
+    const [tr] = await loop.createConnection(() => client, "::1", port);
     t.deepEqual(tr.getExtraInfo("peername"), { host: "::1", port, family: 6 });
     tr.write(Buffer.from("over six"));
     await within(5000, client.waitBytes(8), "echo over IPv6");
@@ -67,10 +67,10 @@ async function unixEcho(t: { is(a: unknown, b: unknown): void }, s: StreamLoop, 
 backendTest("streams: Unix socket server and connection; the file is removed on close", async (t, { loop }) => {
   const where = tmpSocketPath("unix");
   await inLoop(loop, async () => {
-    const server = await streams(loop).createUnixServer(() => new EchoProtocol(), where);
+    const server = await loop.createUnixServer(() => new EchoProtocol(), where);
     t.true(fs.statSync(where).isSocket());
     t.is(server.sockets[0].getsockname(), where);
-    await unixEcho(t, streams(loop), where);
+    await unixEcho(t, loop, where);
     await shutdown(server);
   });
   t.false(fs.existsSync(where), "socket file removed when the server closed");
@@ -86,10 +86,10 @@ backendTest("streams: a stale Unix socket file is replaced; a regular file is no
   fs.writeFileSync(regular, "not a socket");
   try {
     await inLoop(loop, async () => {
-      const server = await streams(loop).createUnixServer(() => new EchoProtocol(), stale);
-      await unixEcho(t, streams(loop), stale);
+      const server = await loop.createUnixServer(() => new EchoProtocol(), stale);
+      await unixEcho(t, loop, stale);
       await shutdown(server);
-      const err = await t.throwsAsync(streams(loop).createUnixServer(() => new EchoProtocol(), regular));
+      const err = await t.throwsAsync(loop.createUnixServer(() => new EchoProtocol(), regular));
       t.is((err as NodeJS.ErrnoException).code, "EADDRINUSE");
     });
     t.is(fs.readFileSync(regular, "utf8"), "not a socket");
@@ -102,9 +102,9 @@ backendTest("streams: a stale Unix socket file is replaced; a regular file is no
 backendTest("streams: abstract Unix socket (leading NUL) creates no file", async (t, { loop }) => {
   const name = `\0ringloop-abstract-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   await inLoop(loop, async () => {
-    const server = await streams(loop).createUnixServer(() => new EchoProtocol(), name);
+    const server = await loop.createUnixServer(() => new EchoProtocol(), name);
     t.is(server.sockets[0].getsockname(), name);
-    await unixEcho(t, streams(loop), name);
+    await unixEcho(t, loop, name);
     await shutdown(server);
   });
   t.false(fs.readdirSync(os.tmpdir()).some((f) => f.includes("ringloop-abstract")));
@@ -113,17 +113,17 @@ backendTest("streams: abstract Unix socket (leading NUL) creates no file", async
 backendTest("streams: Unix errors: no such path (ENOENT), a path a live server holds (EADDRINUSE)", async (t, { loop }) => {
   const where = tmpSocketPath("busy");
   await inLoop(loop, async () => {
-    const missing = await streams(loop)
+    const missing = await loop
       .createUnixConnection(() => new Collector(), tmpSocketPath("missing"))
       .then(() => null, (e: NodeJS.ErrnoException) => e);
     t.is(missing?.code, "ENOENT");
     t.is(missing?.syscall, "connect");
-    const server = await streams(loop).createUnixServer(() => new EchoProtocol(), where);
-    const busy = await streams(loop)
+    const server = await loop.createUnixServer(() => new EchoProtocol(), where);
+    const busy = await loop
       .createUnixServer(() => new EchoProtocol(), where)
       .then(() => null, (e: NodeJS.ErrnoException) => e);
     t.is(busy?.code, "EADDRINUSE");
-    await unixEcho(t, streams(loop), where);
+    await unixEcho(t, loop, where);
     await shutdown(server);
   });
   t.false(fs.existsSync(where));

@@ -3,7 +3,7 @@
 // from getBuffer() is a protocol error (exception handler, transport closed).
 import { BufferedProtocol, type Transport } from "ringloop";
 import { backendTest, sleep } from "../helpers/backends.js";
-import { streams, inLoop, within, serverPort, shutdown, deferred, Collector } from "./_streams.js";
+import { inLoop, within, serverPort, shutdown, deferred, Collector } from "./_streams.js";
 
 class BufferedSink extends BufferedProtocol {
   transport!: Transport;
@@ -36,9 +36,9 @@ class BufferedSink extends BufferedProtocol {
 backendTest("streams: BufferedProtocol: pauseReading stops bufferUpdated; EOF reaches eofReceived", async (t, { loop }) => {
   await inLoop(loop, async () => {
     const sink = new BufferedSink();
-    const server = await streams(loop).createServer(() => sink, "127.0.0.1", 0);
+    const server = await loop.createServer(() => sink, "127.0.0.1", 0);
     const client = new Collector();
-    const [tr] = await streams(loop).createConnection(() => client, "127.0.0.1", serverPort(server));
+    const [tr] = await loop.createConnection(() => client, "127.0.0.1", serverPort(server));
     await within(5000, sink.made.promise, "accepted");
     sink.transport.pauseReading();
     t.false(sink.transport.isReading());
@@ -65,11 +65,11 @@ class EmptyBuffer extends BufferedSink {
 backendTest("streams: BufferedProtocol getBuffer() returning an empty buffer is reported and closes", async (t, { loop, takeExceptions }) => {
   const bad = new EmptyBuffer();
   await inLoop(loop, async () => {
-    const server = await streams(loop).createServer(() => bad, "127.0.0.1", 0);
+    const server = await loop.createServer(() => bad, "127.0.0.1", 0);
     const client = new Collector();
     // getBuffer() may be asked before any data (asyncio asks when reading starts), so the
     // server's abort can beat the client's connect completion.
-    const conn = await streams(loop)
+    const conn = await loop
       .createConnection(() => client, "127.0.0.1", serverPort(server))
       .then(([tr]) => tr, (e: NodeJS.ErrnoException) => e);
     if (conn instanceof Error) t.is((conn as NodeJS.ErrnoException).code, "ECONNRESET");

@@ -5,7 +5,7 @@ import test from "ava";
 import * as crypto from "node:crypto";
 import { UringEventLoop, setEventLoop } from "ringloop";
 import { uringUnavailableReason, openFds, settleFds } from "../helpers/backends.js";
-import { streams, inLoop, within, sha256, startEchoServer, shutdown, TransferClient } from "./_streams.js";
+import { inLoop, within, sha256, startEchoServer, shutdown, TransferClient } from "./_streams.js";
 
 const reason = uringUnavailableReason();
 const register = reason !== null && process.env.RINGLOOP_REQUIRE_URING !== "1" ? test.serial.skip : test.serial;
@@ -24,7 +24,7 @@ register("[uring] streams: a starved buffer ring (ENOBUFS) falls back to plain r
       const { server } = await startEchoServer(loop);
       const port = (server.sockets[0].getsockname() as { port: number }).port;
       const clients = payloads.map((p) => new TransferClient(p, 64 * 1024));
-      await Promise.all(clients.map((c) => streams(loop).createConnection(() => c, "127.0.0.1", port)));
+      await Promise.all(clients.map((c) => loop.createConnection(() => c, "127.0.0.1", port)));
       const excs = await within(30_000, Promise.all(clients.map((c) => c.lost.promise)), "20 x 1 MiB echo");
       t.deepEqual(excs.filter((e) => e !== null), []);
       t.deepEqual(

@@ -2,7 +2,7 @@
 // leave the process with no more fds than before.
 import { Protocol, type Transport } from "ringloop";
 import { backendTest, openFds, settleFds } from "../helpers/backends.js";
-import { streams, inLoop, within, serverPort, shutdown, startEchoServer, deferred } from "./_streams.js";
+import { inLoop, within, serverPort, shutdown, startEchoServer, deferred } from "./_streams.js";
 
 class Ping extends Protocol {
   transport!: Transport;
@@ -31,7 +31,7 @@ backendTest("streams: 10,000 connections opened and closed, no fd growth", async
       const clients = Array.from({ length: batch }, () => new Ping());
       await within(
         10_000,
-        Promise.all(clients.map((c) => streams(loop).createConnection(() => c, "127.0.0.1", port))),
+        Promise.all(clients.map((c) => loop.createConnection(() => c, "127.0.0.1", port))),
         `connect batch at ${done}`,
       );
       const excs = await within(10_000, Promise.all(clients.map((c) => c.lost.promise)), `close batch at ${done}`);

@@ -4,7 +4,6 @@
 import * as crypto from "node:crypto";
 import { backendTest } from "../helpers/backends.js";
 import {
-  streams,
   inLoop,
   within,
   sha256,
@@ -21,7 +20,7 @@ backendTest("streams: 64 MiB echoed through one connection, sha256 equal", async
   await inLoop(loop, async () => {
     const { server, port, protocols } = await startEchoServer(loop);
     const client = new TransferClient(payload, 1024 * 1024);
-    await streams(loop).createConnection(() => client, "127.0.0.1", port);
+    await loop.createConnection(() => client, "127.0.0.1", port);
     const exc = await within(30_000, client.lost.promise, "64 MiB echo");
     t.is(exc, null);
     t.true(client.eof, "the server's close after our EOF arrives as EOF");
@@ -40,7 +39,7 @@ backendTest("streams: 1 MiB echoed on each of 200 concurrent connections, hashes
   await inLoop(loop, async () => {
     const { server, port, protocols } = await startEchoServer(loop);
     const clients = payloads.map((p) => new TransferClient(p, 64 * 1024));
-    await Promise.all(clients.map((c) => streams(loop).createConnection(() => c, "127.0.0.1", port)));
+    await Promise.all(clients.map((c) => loop.createConnection(() => c, "127.0.0.1", port)));
     const excs = await within(30_000, Promise.all(clients.map((c) => c.lost.promise)), "200 x 1 MiB echo");
     t.deepEqual(excs.filter((e) => e !== null), []);
     const bad = clients.filter((c, i) => c.receivedBytes !== payloads[i].length || c.hash.digest("hex") !== sha256(payloads[i]));
@@ -55,7 +54,7 @@ backendTest("streams: BufferedProtocol server receives into its own getBuffer() 
   const payload = crypto.randomBytes(4 * 1024 * 1024);
   await inLoop(loop, async () => {
     const servers: BufferedEcho[] = [];
-    const server = await streams(loop).createServer(
+    const server = await loop.createServer(
       () => {
         const p = new BufferedEcho();
         servers.push(p);
@@ -65,7 +64,7 @@ backendTest("streams: BufferedProtocol server receives into its own getBuffer() 
       0,
     );
     const client = new TransferClient(payload, 128 * 1024);
-    await streams(loop).createConnection(() => client, "127.0.0.1", serverPort(server));
+    await loop.createConnection(() => client, "127.0.0.1", serverPort(server));
     t.is(await within(20_000, client.lost.promise, "buffered echo"), null);
     t.is(client.receivedBytes, payload.length);
     t.is(client.hash.digest("hex"), sha256(payload));
@@ -83,9 +82,9 @@ backendTest("streams: changing a Buffer after write() returns does not change wh
   const expected = sha256(big, small, Buffer.from("abcdef"));
   await inLoop(loop, async () => {
     const sink = new Collector();
-    const server = await streams(loop).createServer(() => sink, "127.0.0.1", 0);
+    const server = await loop.createServer(() => sink, "127.0.0.1", 0);
     const client = new Collector();
-    const [tr] = await streams(loop).createConnection(() => client, "127.0.0.1", serverPort(server));
+    const [tr] = await loop.createConnection(() => client, "127.0.0.1", serverPort(server));
     const bigCopy = Buffer.from(big);
     const smallCopy = Buffer.from(small);
     tr.write(bigCopy);

@@ -7,7 +7,7 @@ import * as os from "node:os";
 import * as crypto from "node:crypto";
 import { Protocol, type Transport } from "ringloop";
 import { backendTest } from "../helpers/backends.js";
-import { streams, inLoop, within, serverPort, shutdown, closedPort, deferred, Collector, TransferClient } from "./_streams.js";
+import { inLoop, within, serverPort, shutdown, closedPort, deferred, Collector, TransferClient } from "./_streams.js";
 
 /** Writes 1 MiB chunks whenever not paused, until the connection is lost. */
 class Flood extends Protocol {
@@ -45,7 +45,7 @@ backendTest("streams: peer reset mid-write: connectionLost(ECONNRESET or EPIPE),
     const port = (peer.address() as net.AddressInfo).port;
     await inLoop(loop, async () => {
       const flood = new Flood();
-      await streams(loop).createConnection(() => flood, "127.0.0.1", port);
+      await loop.createConnection(() => flood, "127.0.0.1", port);
       const exc = await within(10_000, flood.lost.promise, "connectionLost after the reset");
       t.truthy(exc, "a reset is reported to connectionLost");
       t.true(["ECONNRESET", "EPIPE"].includes((exc as NodeJS.ErrnoException).code ?? ""), `code ${(exc as NodeJS.ErrnoException)?.code}`);
@@ -61,7 +61,7 @@ backendTest("streams: peer reset mid-write: connectionLost(ECONNRESET or EPIPE),
 backendTest("streams: connect to a closed port rejects with ECONNREFUSED (code, errno, syscall)", async (t, { loop }) => {
   const port = await closedPort();
   await inLoop(loop, async () => {
-    const err = await t.throwsAsync(streams(loop).createConnection(() => new Protocol(), "127.0.0.1", port));
+    const err = await t.throwsAsync(loop.createConnection(() => new Protocol(), "127.0.0.1", port));
     t.is((err as NodeJS.ErrnoException).code, "ECONNREFUSED");
     t.is((err as NodeJS.ErrnoException).syscall, "connect");
     t.is((err as NodeJS.ErrnoException).errno, -os.constants.errno.ECONNREFUSED);
@@ -73,10 +73,10 @@ backendTest("streams: a host name is resolved and every address tried in turn", 
   // is refused and the next one must be tried.
   await inLoop(loop, async () => {
     const srv = new Collector();
-    const server = await streams(loop).createServer(() => srv, "127.0.0.1", 0);
+    const server = await loop.createServer(() => srv, "127.0.0.1", 0);
     for (const opts of [{}, { happyEyeballsDelay: 50 }]) {
       const client = new Collector();
-      const [tr] = await within(5000, streams(loop).createConnection(() => client, "localhost", serverPort(server), opts), "connect to localhost");
+      const [tr] = await within(5000, loop.createConnection(() => client, "localhost", serverPort(server), opts), "connect to localhost");
       t.like(tr.getExtraInfo("peername"), { host: "127.0.0.1", port: serverPort(server), family: 4 });
       tr.close();
       await within(5000, client.lost.promise, "client closed");
@@ -88,10 +88,10 @@ backendTest("streams: a host name is resolved and every address tried in turn", 
 backendTest("streams: createConnection with an aborted signal rejects and leaves nothing open", async (t, { loop }) => {
   await inLoop(loop, async () => {
     const srv = new Collector();
-    const server = await streams(loop).createServer(() => srv, "127.0.0.1", 0);
+    const server = await loop.createServer(() => srv, "127.0.0.1", 0);
     const ac = new AbortController();
     ac.abort();
-    const err = await streams(loop)
+    const err = await loop
       .createConnection(() => new Collector(), "127.0.0.1", serverPort(server), { signal: ac.signal })
       .then(() => null, (e: unknown) => e);
     t.truthy(err, "rejected");
@@ -109,9 +109,9 @@ class Thrower extends Collector {
 backendTest("streams: an exception in dataReceived reaches the exception handler; the transport closes", async (t, { loop, takeExceptions }) => {
   const thrower = new Thrower();
   await inLoop(loop, async () => {
-    const server = await streams(loop).createServer(() => thrower, "127.0.0.1", 0);
+    const server = await loop.createServer(() => thrower, "127.0.0.1", 0);
     const client = new Collector();
-    const [tr] = await streams(loop).createConnection(() => client, "127.0.0.1", serverPort(server));
+    const [tr] = await loop.createConnection(() => client, "127.0.0.1", serverPort(server));
     tr.write(Buffer.from("x"));
     await within(5000, thrower.lost.promise, "server transport closed after the exception");
     await within(5000, client.lost.promise, "client saw the close");
@@ -137,10 +137,10 @@ class ThrowOnMade extends Collector {
 backendTest("streams: an exception in connectionMade reaches the exception handler; the connection closes", async (t, { loop, takeExceptions }) => {
   const thrower = new ThrowOnMade();
   await inLoop(loop, async () => {
-    const server = await streams(loop).createServer(() => thrower, "127.0.0.1", 0);
+    const server = await loop.createServer(() => thrower, "127.0.0.1", 0);
     const client = new Collector();
     // The server's abort (RST) may beat the client's connect completion (fallback).
-    const err = await streams(loop)
+    const err = await loop
       .createConnection(() => client, "127.0.0.1", serverPort(server))
       .then(() => null, (e: NodeJS.ErrnoException) => e);
     if (err === null) await within(5000, client.lost.promise, "client saw the close");
@@ -159,9 +159,9 @@ backendTest("streams: an exception in connectionMade reaches the exception handl
 backendTest("streams: abort() while reading and writing: connectionLost once, nothing left in flight", async (t, { loop }) => {
   await inLoop(loop, async () => {
     const srv = new Flood(); // the server floods the client, so the client has a read in flight
-    const server = await streams(loop).createServer(() => srv, "127.0.0.1", 0);
+    const server = await loop.createServer(() => srv, "127.0.0.1", 0);
     const client = new TransferClient(crypto.randomBytes(16 * 1024 * 1024));
-    const [tr] = await streams(loop).createConnection(() => client, "127.0.0.1", serverPort(server));
+    const [tr] = await loop.createConnection(() => client, "127.0.0.1", serverPort(server));
     await within(5000, new Promise<void>((r) => {
       const check = (): void => void (client.receivedBytes > 0 ? r() : setTimeout(check, 5));
       check();
@@ -185,9 +185,9 @@ backendTest("streams: close() with 16 MiB queued flushes it all, then connection
   const payload = crypto.randomBytes(16 * 1024 * 1024);
   await inLoop(loop, async () => {
     const sink = new Collector();
-    const server = await streams(loop).createServer(() => sink, "127.0.0.1", 0);
+    const server = await loop.createServer(() => sink, "127.0.0.1", 0);
     const client = new Collector();
-    const [tr] = await streams(loop).createConnection(() => client, "127.0.0.1", serverPort(server));
+    const [tr] = await loop.createConnection(() => client, "127.0.0.1", serverPort(server));
     tr.write(payload);
     tr.close();
     t.true(tr.isClosing());

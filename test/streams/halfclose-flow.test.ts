@@ -5,7 +5,7 @@
 import * as crypto from "node:crypto";
 import { Protocol, type Transport } from "ringloop";
 import { backendTest, sleep } from "../helpers/backends.js";
-import { streams, inLoop, within, sha256, serverPort, shutdown, deferred, Collector } from "./_streams.js";
+import { inLoop, within, sha256, serverPort, shutdown, deferred, Collector } from "./_streams.js";
 
 /** Counts what it gets; when the peer's EOF comes, keeps writing: reports the count, then closes. */
 class ReplyAfterEof extends Protocol {
@@ -33,9 +33,9 @@ backendTest("streams: client writeEof, the server reads to the end and still sen
   const payload = crypto.randomBytes(300_000);
   await inLoop(loop, async () => {
     const srv = new ReplyAfterEof();
-    const server = await streams(loop).createServer(() => srv, "127.0.0.1", 0);
+    const server = await loop.createServer(() => srv, "127.0.0.1", 0);
     const client = new Collector();
-    const [tr] = await streams(loop).createConnection(() => client, "127.0.0.1", serverPort(server));
+    const [tr] = await loop.createConnection(() => client, "127.0.0.1", serverPort(server));
     t.true(tr.canWriteEof());
     tr.write(payload);
     tr.writeEof();
@@ -53,7 +53,7 @@ backendTest("streams: server writeEof, the client reads to the end and still sen
   const payload = crypto.randomBytes(300_000);
   await inLoop(loop, async () => {
     const srv = new Collector();
-    const server = await streams(loop).createServer(
+    const server = await loop.createServer(
       () => {
         srv.made.promise.then(() => {
           srv.transport.write(greeting);
@@ -66,7 +66,7 @@ backendTest("streams: server writeEof, the client reads to the end and still sen
     );
     const client = new Collector();
     client.keepOpenOnEof = true;
-    const [tr] = await streams(loop).createConnection(() => client, "127.0.0.1", serverPort(server));
+    const [tr] = await loop.createConnection(() => client, "127.0.0.1", serverPort(server));
     await within(10_000, client.eofSeen.promise, "server EOF at the client");
     t.is(sha256(client.data()), sha256(greeting));
     t.false(tr.isClosing(), "eofReceived returned true: the write side stays open");
@@ -101,7 +101,7 @@ class Writer extends Collector {
 backendTest("streams: a slow reader makes pauseWriting fire; resumeWriting after it drains", async (t, { loop }) => {
   await inLoop(loop, async () => {
     const reader = new Collector();
-    const server = await streams(loop).createServer(
+    const server = await loop.createServer(
       () => {
         reader.made.promise.then(() => reader.transport.pauseReading());
         return reader;
@@ -110,7 +110,7 @@ backendTest("streams: a slow reader makes pauseWriting fire; resumeWriting after
       0,
     );
     const w = new Writer();
-    const [tr] = await streams(loop).createConnection(() => w, "127.0.0.1", serverPort(server));
+    const [tr] = await loop.createConnection(() => w, "127.0.0.1", serverPort(server));
     await within(5000, reader.made.promise, "accepted");
     t.deepEqual(tr.getWriteBufferLimits(), [16 * 1024, 64 * 1024], "asyncio's default marks");
     const chunk = Buffer.alloc(256 * 1024, 0x61);
@@ -150,9 +150,9 @@ backendTest("streams: a slow reader makes pauseWriting fire; resumeWriting after
 backendTest("streams: pauseReading stops dataReceived until resumeReading", async (t, { loop }) => {
   await inLoop(loop, async () => {
     const reader = new Collector();
-    const server = await streams(loop).createServer(() => reader, "127.0.0.1", 0);
+    const server = await loop.createServer(() => reader, "127.0.0.1", 0);
     const client = new Collector();
-    const [tr] = await streams(loop).createConnection(() => client, "127.0.0.1", serverPort(server));
+    const [tr] = await loop.createConnection(() => client, "127.0.0.1", serverPort(server));
     await within(5000, reader.made.promise, "accepted");
     tr.write(Buffer.from("first"));
     await within(5000, reader.waitBytes(5), "first bytes");
@@ -176,9 +176,9 @@ backendTest("streams: pauseReading stops dataReceived until resumeReading", asyn
 backendTest("streams: setWriteBufferLimits sets the marks; bad values are RangeErrors", async (t, { loop }) => {
   await inLoop(loop, async () => {
     const reader = new Collector();
-    const server = await streams(loop).createServer(() => reader, "127.0.0.1", 0);
+    const server = await loop.createServer(() => reader, "127.0.0.1", 0);
     const client = new Collector();
-    const [tr] = await streams(loop).createConnection(() => client, "127.0.0.1", serverPort(server));
+    const [tr] = await loop.createConnection(() => client, "127.0.0.1", serverPort(server));
     tr.setWriteBufferLimits(1000);
     t.deepEqual(tr.getWriteBufferLimits(), [250, 1000], "low defaults to high / 4");
     tr.setWriteBufferLimits(4000, 100);

@@ -3,15 +3,15 @@
 // peer floods us with writes of ours still queued ends with one connectionLost.
 import { Protocol, NotImplementedError, type Transport } from "ringloop";
 import { backendTest } from "../helpers/backends.js";
-import { streams, inLoop, within, serverPort, shutdown, closedPort, deferred, Collector } from "./_streams.js";
+import { inLoop, within, serverPort, shutdown, closedPort, deferred, Collector } from "./_streams.js";
 
 backendTest("streams: createConnection localAddr binds the client end", async (t, { loop }) => {
   const localPort = await closedPort();
   await inLoop(loop, async () => {
     const srv = new Collector();
-    const server = await streams(loop).createServer(() => srv, "127.0.0.1", 0);
+    const server = await loop.createServer(() => srv, "127.0.0.1", 0);
     const client = new Collector();
-    const [tr] = await streams(loop).createConnection(() => client, "127.0.0.1", serverPort(server), { localAddr: { host: "127.0.0.1", port: localPort } });
+    const [tr] = await loop.createConnection(() => client, "127.0.0.1", serverPort(server), { localAddr: { host: "127.0.0.1", port: localPort } });
     t.deepEqual(tr.getExtraInfo("sockname"), { host: "127.0.0.1", port: localPort, family: 4 });
     await within(5000, srv.made.promise, "accepted");
     t.deepEqual(srv.transport.getExtraInfo("peername"), { host: "127.0.0.1", port: localPort, family: 4 });
@@ -24,7 +24,7 @@ backendTest("streams: createConnection localAddr binds the client end", async (t
 backendTest("streams: createServer with a host list listens on each host", async (t, { loop }) => {
   const port = await closedPort();
   await inLoop(loop, async () => {
-    const server = await streams(loop).createServer(() => new Collector(), ["127.0.0.1", "::1"], port);
+    const server = await loop.createServer(() => new Collector(), ["127.0.0.1", "::1"], port);
     t.deepEqual(
       server.sockets.map((s) => s.getsockname() as { family: number }).sort((a, b) => a.family - b.family),
       [
@@ -34,7 +34,7 @@ backendTest("streams: createServer with a host list listens on each host", async
     );
     for (const host of ["127.0.0.1", "::1"]) {
       const c = new Collector();
-      const [tr] = await streams(loop).createConnection(() => c, host, port);
+      const [tr] = await loop.createConnection(() => c, host, port);
       tr.close();
       await within(5000, c.lost.promise, `close via ${host}`);
     }
@@ -52,14 +52,14 @@ backendTest("streams: reusePort lets two servers listen on one port (fallback on
   const port = await closedPort();
   await inLoop(loop, async () => {
     if (backend === "fallback" && !nodeHasReusePort()) {
-      await t.throwsAsync(streams(loop).createServer(() => new Collector(), "127.0.0.1", port, { reusePort: true }), {
+      await t.throwsAsync(loop.createServer(() => new Collector(), "127.0.0.1", port, { reusePort: true }), {
         instanceOf: NotImplementedError,
         message: /reusePort/,
       });
       return;
     }
-    const a = await streams(loop).createServer(() => new Collector(), "127.0.0.1", port, { reusePort: true });
-    const b = await streams(loop).createServer(() => new Collector(), "127.0.0.1", port, { reusePort: true });
+    const a = await loop.createServer(() => new Collector(), "127.0.0.1", port, { reusePort: true });
+    const b = await loop.createServer(() => new Collector(), "127.0.0.1", port, { reusePort: true });
     t.is(serverPort(a), port);
     t.is(serverPort(b), port);
     await shutdown(a);
@@ -95,9 +95,9 @@ class Flooder extends Protocol {
 backendTest("streams: close() while the peer floods us and our writes are queued", async (t, { loop }) => {
   await inLoop(loop, async () => {
     const flooder = new Flooder();
-    const server = await streams(loop).createServer(() => flooder, "127.0.0.1", 0);
+    const server = await loop.createServer(() => flooder, "127.0.0.1", 0);
     const client = new Collector();
-    const [tr] = await streams(loop).createConnection(() => client, "127.0.0.1", serverPort(server));
+    const [tr] = await loop.createConnection(() => client, "127.0.0.1", serverPort(server));
     await within(5000, client.waitBytes(1024 * 1024), "1 MiB from the flooder");
     tr.write(Buffer.alloc(2 * 1024 * 1024, 0x41));
     tr.close();

@@ -6,7 +6,7 @@
 import * as net from "node:net";
 import { CancelledError } from "ringloop";
 import { backendTest, sleep } from "../helpers/backends.js";
-import { streams, inLoop, within, serverPort, shutdown, Collector, closedPort } from "./_streams.js";
+import { inLoop, within, serverPort, shutdown, Collector, closedPort } from "./_streams.js";
 
 function collectors(): { list: Collector[]; factory: () => Collector } {
   const list: Collector[] = [];
@@ -34,12 +34,12 @@ function refused(port: number): Promise<string> {
 backendTest("streams: Server close() stops accepting; waitClosed() waits for the last connection", async (t, { loop }) => {
   await inLoop(loop, async () => {
     const srv = collectors();
-    const server = await streams(loop).createServer(srv.factory, "127.0.0.1", 0);
+    const server = await loop.createServer(srv.factory, "127.0.0.1", 0);
     const port = serverPort(server);
     t.true(server.isServing());
     t.is(server.getLoop(), loop);
     const client = new Collector();
-    const [tr] = await streams(loop).createConnection(() => client, "127.0.0.1", port);
+    const [tr] = await loop.createConnection(() => client, "127.0.0.1", port);
     await within(5000, srv.list[0]?.made.promise ?? Promise.reject(new Error("not accepted")), "accepted");
     server.close();
     t.false(server.isServing());
@@ -62,9 +62,9 @@ for (const how of ["closeClients", "abortClients"] as const) {
   backendTest(`streams: Server ${how}() ends every connection`, async (t, { loop }) => {
     await inLoop(loop, async () => {
       const srv = collectors();
-      const server = await streams(loop).createServer(srv.factory, "127.0.0.1", 0);
+      const server = await loop.createServer(srv.factory, "127.0.0.1", 0);
       const clients = [new Collector(), new Collector(), new Collector()];
-      for (const c of clients) await streams(loop).createConnection(() => c, "127.0.0.1", serverPort(server));
+      for (const c of clients) await loop.createConnection(() => c, "127.0.0.1", serverPort(server));
       await within(5000, (async () => { while (srv.list.length < 3) await sleep(5); })(), "3 accepted");
       server.close();
       server[how]();
@@ -79,13 +79,13 @@ for (const how of ["closeClients", "abortClients"] as const) {
 backendTest("streams: startServing false, then startServing()", async (t, { loop }) => {
   await inLoop(loop, async () => {
     const srv = collectors();
-    const server = await streams(loop).createServer(srv.factory, "127.0.0.1", 0, { startServing: false });
+    const server = await loop.createServer(srv.factory, "127.0.0.1", 0, { startServing: false });
     t.false(server.isServing());
     await server.startServing();
     t.true(server.isServing());
     await server.startServing(); // already serving: nothing changes
     const client = new Collector();
-    const [tr] = await streams(loop).createConnection(() => client, "127.0.0.1", serverPort(server));
+    const [tr] = await loop.createConnection(() => client, "127.0.0.1", serverPort(server));
     tr.close();
     await within(5000, client.lost.promise, "client closed");
     await within(5000, (async () => { while (srv.list.length < 1) await sleep(5); })(), "accepted");
@@ -96,7 +96,7 @@ backendTest("streams: startServing false, then startServing()", async (t, { loop
 
 backendTest("streams: serveForever() ends cancelled when its Task is cancelled, server closed", async (t, { loop }) => {
   await inLoop(loop, async () => {
-    const server = await streams(loop).createServer(() => new Collector(), "127.0.0.1", 0);
+    const server = await loop.createServer(() => new Collector(), "127.0.0.1", 0);
     const port = serverPort(server);
     const task = loop.createTask((signal) => server.serveForever({ signal }));
     await sleep(30);
@@ -113,7 +113,7 @@ backendTest("streams: serveForever() ends cancelled when its Task is cancelled, 
 backendTest("streams: a cancelled serveForever() waits for open connections (asyncio 3.12 wait_closed)", async (t, { loop }) => {
   await inLoop(loop, async () => {
     const srv = collectors();
-    const server = await streams(loop).createServer(srv.factory, "127.0.0.1", 0);
+    const server = await loop.createServer(srv.factory, "127.0.0.1", 0);
     const port = serverPort(server);
     const task = loop.createTask((signal) => server.serveForever({ signal }));
     const client = net.connect(port, "127.0.0.1");
@@ -130,7 +130,7 @@ backendTest("streams: a cancelled serveForever() waits for open connections (asy
 
 backendTest("streams: createServer with host null listens on all interfaces, v4 and v6", async (t, { loop }) => {
   await inLoop(loop, async () => {
-    const server = await streams(loop).createServer(() => new Collector(), null, 0);
+    const server = await loop.createServer(() => new Collector(), null, 0);
     const families = server.sockets.map((s) => (s.getsockname() as { family: number }).family).sort();
     t.deepEqual(families, [4, 6]);
     // As asyncio: with port 0, each family gets its own ephemeral port.
@@ -138,7 +138,7 @@ backendTest("streams: createServer with host null listens on all interfaces, v4 
       const { host, port, family } = sock.getsockname() as { host: string; port: number; family: number };
       t.is(host, family === 4 ? "0.0.0.0" : "::");
       const c = new Collector();
-      const [tr] = await streams(loop).createConnection(() => c, family === 4 ? "127.0.0.1" : "::1", port);
+      const [tr] = await loop.createConnection(() => c, family === 4 ? "127.0.0.1" : "::1", port);
       tr.close();
       await within(5000, c.lost.promise, `close via ${host}`);
     }
@@ -150,8 +150,8 @@ backendTest("streams: createServer with host null listens on all interfaces, v4 
 backendTest("streams: createServer on a port in use rejects with EADDRINUSE", async (t, { loop }) => {
   const port = await closedPort();
   await inLoop(loop, async () => {
-    const first = await streams(loop).createServer(() => new Collector(), "127.0.0.1", port);
-    const err = await t.throwsAsync(streams(loop).createServer(() => new Collector(), "127.0.0.1", port));
+    const first = await loop.createServer(() => new Collector(), "127.0.0.1", port);
+    const err = await t.throwsAsync(loop.createServer(() => new Collector(), "127.0.0.1", port));
     t.is((err as NodeJS.ErrnoException).code, "EADDRINUSE");
     await shutdown(first);
   });

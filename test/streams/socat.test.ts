@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { spawn } from "node:child_process";
 import test from "ava";
 import { backendTest, sleep, BACKENDS, uringUnavailableReason, fixture } from "../helpers/backends.js";
-import { streams, inLoop, within, sha256, shutdown, startEchoServer, closedPort, runChild, EchoProtocol, TransferClient } from "./_streams.js";
+import { inLoop, within, sha256, shutdown, startEchoServer, closedPort, runChild, EchoProtocol, TransferClient } from "./_streams.js";
 
 backendTest("streams: socat client through a ringloop TCP echo server", async (t, { loop }) => {
   const payload = crypto.randomBytes(2 * 1024 * 1024);
@@ -26,7 +26,7 @@ backendTest("streams: socat client through a ringloop Unix echo server", async (
   const where = path.join(os.tmpdir(), `ringloop-socat-${process.pid}-${Math.random().toString(36).slice(2, 8)}.sock`);
   const payload = crypto.randomBytes(512 * 1024);
   await inLoop(loop, async () => {
-    const server = await streams(loop).createUnixServer(() => new EchoProtocol(), where);
+    const server = await loop.createUnixServer(() => new EchoProtocol(), where);
     const r = await runChild("socat", ["-t", "5", "-", `UNIX-CONNECT:${where}`], payload, 20_000);
     t.is(r.code, 0, r.stderr);
     t.is(sha256(r.stdout), sha256(payload));
@@ -47,7 +47,7 @@ backendTest("streams: createConnection against a socat echo server", async (t, {
       let client = new TransferClient(payload);
       for (let i = 0; ; i++) {
         try {
-          await streams(loop).createConnection(() => client, "127.0.0.1", port);
+          await loop.createConnection(() => client, "127.0.0.1", port);
           break;
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code !== "ECONNREFUSED" || i >= 100) throw e;

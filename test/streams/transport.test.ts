@@ -2,15 +2,15 @@
 // a TypeError naming the argument, write() after writeEof() is an error, write() after
 // close() is dropped (asyncio logs; it does not throw).
 import { backendTest } from "../helpers/backends.js";
-import { streams, inLoop, within, serverPort, shutdown, startEchoServer, Collector } from "./_streams.js";
+import { inLoop, within, serverPort, shutdown, startEchoServer, Collector } from "./_streams.js";
 
 backendTest("streams: setProtocol hands later data to the new protocol", async (t, { loop }) => {
   await inLoop(loop, async () => {
     const first = new Collector();
     const second = new Collector();
-    const server = await streams(loop).createServer(() => first, "127.0.0.1", 0);
+    const server = await loop.createServer(() => first, "127.0.0.1", 0);
     const client = new Collector();
-    const [tr] = await streams(loop).createConnection(() => client, "127.0.0.1", serverPort(server));
+    const [tr] = await loop.createConnection(() => client, "127.0.0.1", serverPort(server));
     tr.write(Buffer.from("one"));
     await within(5000, first.waitBytes(3), "first protocol data");
     first.transport.setProtocol(second);
@@ -30,10 +30,10 @@ backendTest("streams: setProtocol hands later data to the new protocol", async (
 backendTest("streams: bad arguments are TypeErrors naming the argument; writes after EOF/close", async (t, { loop }) => {
   await inLoop(loop, async () => {
     const { server, port } = await startEchoServer(loop);
-    await t.throwsAsync(streams(loop).createConnection("nope" as never, "127.0.0.1", port), { instanceOf: TypeError, message: /protocolFactory/ });
-    await t.throwsAsync(streams(loop).createServer("nope" as never, "127.0.0.1", 0), { instanceOf: TypeError, message: /protocolFactory/ });
+    await t.throwsAsync(loop.createConnection("nope" as never, "127.0.0.1", port), { instanceOf: TypeError, message: /protocolFactory/ });
+    await t.throwsAsync(loop.createServer("nope" as never, "127.0.0.1", 0), { instanceOf: TypeError, message: /protocolFactory/ });
     const client = new Collector();
-    const [tr] = await streams(loop).createConnection(() => client, "127.0.0.1", port);
+    const [tr] = await loop.createConnection(() => client, "127.0.0.1", port);
     t.throws(() => tr.write("text" as never), { instanceOf: TypeError, message: /"data" argument/ });
     t.throws(() => tr.writelines(42 as never), { instanceOf: TypeError });
     tr.write(Buffer.alloc(0)); // empty writes are allowed and send nothing
@@ -43,7 +43,7 @@ backendTest("streams: bad arguments are TypeErrors naming the argument; writes a
     await within(5000, client.lost.promise, "echo closed after our EOF");
     t.is(client.data().toString(), "x");
     const other = new Collector();
-    const [tr2] = await streams(loop).createConnection(() => other, "127.0.0.1", port);
+    const [tr2] = await loop.createConnection(() => other, "127.0.0.1", port);
     tr2.close();
     t.notThrows(() => tr2.write(Buffer.from("after close")));
     await within(5000, other.lost.promise, "second client closed");
