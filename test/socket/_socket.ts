@@ -8,23 +8,31 @@ import { within } from "../streams/_streams.js";
 
 export { inLoop, within, sha256, closedPort, runChild } from "../streams/_streams.js";
 
+export interface SocketPair {
+  listener: Socket;
+  client: Socket;
+  server: Socket;
+  close(): void;
+}
+
 /** A listening TCP socket on 127.0.0.1 and a client connected to it, plus the accepted end. */
-export async function tcpPair(loop: AbstractEventLoop): Promise<{ listener: Socket; client: Socket; server: Socket; close(): void }> {
+export async function tcpPair(loop: AbstractEventLoop): Promise<SocketPair> {
   const listener = socket(4, "stream");
   listener.bind({ host: "127.0.0.1", port: 0 });
   listener.listen();
   const client = socket(4, "stream");
   const [[server], ,] = await within(10_000, Promise.all([loop.sockAccept(listener), loop.sockConnect(client, listener.getsockname())]), "connect + accept");
-  return {
+  const pair: SocketPair = {
     listener,
     client,
     server,
     close() {
-      client.close();
-      server.close();
-      listener.close();
+      this.client.close();
+      this.server.close();
+      this.listener.close();
     },
   };
+  return pair;
 }
 
 /** A fresh path for a Unix socket in the temp dir. */
