@@ -95,14 +95,18 @@ Napi::Value jsGetOpt(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, 0);
 }
 
+// The address in arguments (family, host | path, port) starting at `i`: 0 or -EINVAL.
+int addrArgs(const Napi::CallbackInfo& info, size_t i, SockAddrBox* box) {
+  if (info.Length() <= i + 1 || !info[i + 1].IsString()) return -EINVAL;
+  return fillSockAddr(intArg(info, i), info[i + 1].As<Napi::String>().Utf8Value(), intArg(info, i + 2), box);
+}
+
 // bind(fd, family, host | path, port)
 Napi::Value jsBind(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 3 || !info[2].IsString()) return Napi::Number::New(env, -EINVAL);
   SockAddrBox box;
-  int r = fillSockAddr(intArg(info, 1), info[2].As<Napi::String>().Utf8Value(), intArg(info, 3), &box);
+  int r = addrArgs(info, 1, &box);
   if (r == 0 && ::bind(intArg(info, 0), &box.addr.sa, box.len) < 0) r = neg();
-  return Napi::Number::New(env, r);
+  return Napi::Number::New(info.Env(), r);
 }
 
 Napi::Value jsListen(const Napi::CallbackInfo& info) {
@@ -177,12 +181,10 @@ Napi::Value jsAccept(const Napi::CallbackInfo& info) {
 // connect(fd, family, host | path, port) -> 0 | -errno (-EINPROGRESS: wait for POLLOUT,
 // then read SO_ERROR).
 Napi::Value jsConnect(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 3 || !info[2].IsString()) return Napi::Number::New(env, -EINVAL);
   SockAddrBox box;
-  int r = fillSockAddr(intArg(info, 1), info[2].As<Napi::String>().Utf8Value(), intArg(info, 3), &box);
+  int r = addrArgs(info, 1, &box);
   if (r == 0 && ::connect(intArg(info, 0), &box.addr.sa, box.len) < 0) r = neg();
-  return Napi::Number::New(env, r);
+  return Napi::Number::New(info.Env(), r);
 }
 
 // recv(fd, buf: Uint8Array) -> bytes | -errno
@@ -225,9 +227,9 @@ Napi::Value jsSendTo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint8_t* data;
   size_t len;
-  if (!bytesArg(info, 1, &data, &len) || info.Length() < 4 || !info[3].IsString()) return Napi::Number::New(env, -EINVAL);
+  if (!bytesArg(info, 1, &data, &len)) return Napi::Number::New(env, -EINVAL);
   SockAddrBox box;
-  int r = fillSockAddr(intArg(info, 2), info[3].As<Napi::String>().Utf8Value(), intArg(info, 4), &box);
+  int r = addrArgs(info, 2, &box);
   if (r < 0) return Napi::Number::New(env, r);
   ssize_t n = ::sendto(intArg(info, 0), data, len, MSG_NOSIGNAL, &box.addr.sa, box.len);
   return Napi::Number::New(env, n < 0 ? neg() : double(n));

@@ -51,3 +51,12 @@ export function port(addr: SockAddr): number {
   if (typeof addr === "string") throw new Error(`not an IP address: ${addr}`);
   return addr.port;
 }
+
+/** The fallback backend: `call` on `s` fails (throws or rejects) with NotImplementedError; `s` is closed after. */
+export async function refused(t: ExecutionContext, s: Socket, call: (s: Socket) => unknown): Promise<void> {
+  try {
+    await assertNotImplemented(t, (async () => call(s))());
+  } finally {
+    s.close();
+  }
+}

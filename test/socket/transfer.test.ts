@@ -4,20 +4,10 @@
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import { socket, type Socket, type AbstractEventLoop } from "ringloop";
-import type { ExecutionContext } from "ava";
 import { backendTest } from "../helpers/backends.js";
-import { inLoop, within, sha256, closedPort, tcpPair, tmpSockPath, assertNotImplemented } from "./_socket.js";
+import { inLoop, within, sha256, closedPort, tcpPair, tmpSockPath, assertNotImplemented, refused } from "./_socket.js";
 
 const MiB = 1024 * 1024;
-
-/** The fallback backend: `call` on a fresh socket is a NotImplementedError; the socket is closed. */
-async function refused(t: ExecutionContext, s: Socket, call: (s: Socket) => Promise<unknown>): Promise<void> {
-  try {
-    await assertNotImplemented(t, call(s));
-  } finally {
-    s.close();
-  }
-}
 
 /** Receives exactly `expected` bytes (sockRecv, or sockRecvInto a reused buffer); returns their hash. */
 async function recvExactly(loop: AbstractEventLoop, s: Socket, expected: number, into: boolean): Promise<string> {
