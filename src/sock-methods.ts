@@ -36,6 +36,7 @@ export function begin(loop: SockLoop, sock: unknown, syscall: string, type?: "st
 /** Resolves when `sock` is ready for `events`; rejects when it is closed or the loop closes. */
 function waitReady(loop: SockLoop, sock: Socket, events: number): Promise<void> {
   return new Promise<void>((resolve, reject) => {
+    loop._checkClosed(); // the loop may have closed since the previous attempt
     const wait: SocketWait = {
       abort(err) {
         sock._waits.delete(wait);

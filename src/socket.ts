@@ -11,12 +11,15 @@
 //   SO_LINGER:         { onoff: boolean, linger: seconds }
 //   read-only:         SO_ERROR (a positive errno, 0 = none), SO_TYPE ("stream" | "dgram")
 //
-// Ownership: the Socket owns its fd until close(). close() first ends every sock_* wait on
+// Ownership: the Socket owns its fd until close() or detach() (garbage-collected open: the
+// fd is closed then, with a warning in debug mode). close() first ends every sock_* wait on
 // it (the wait's poll is cancelled, its Promise rejects with EBADF), then closes the fd.
 import type { SockAddr } from "./proactor.js";
 import { NotImplementedError } from "./exceptions.js";
 import { systemError, errno } from "./system-error.js";
 import { describeType } from "./validate.js";
+import { captureStack } from "./events.js";
+import { trackUnclosed, untrack, type ResourceState } from "./resource-warnings.js";
 import { nativeSockets, resolveAddr, check, type ResolvedAddr } from "./uring/sockets.js";
 import {
   type FamilyCode,
@@ -136,12 +139,19 @@ export class Socket {
   readonly type: SocketType;
   /** @internal sock_* waits in progress (src/sock-methods.ts). */
   readonly _waits = new Set<SocketWait>();
+  /** Closes the fd if the Socket is garbage-collected open (as a Python socket does). */
+  private readonly resource: ResourceState;
 
   /** @internal Use socket() or Socket.fromFd(). */
   constructor(fd: number, family: SocketFamily, type: SocketType) {
     this._fd = fd;
     this.family = family;
     this.type = type;
+    const env = process.env.RINGLOOP_DEBUG;
+    const debug = env !== undefined && env !== "" && env !== "0";
+    this.resource = { what: `socket <fd=${fd} family=${family} type=${type}>`, debug, cleanup: () => natives().close(fd) };
+    if (debug) this.resource.createdAt = captureStack(2);
+    trackUnclosed(this, this.resource);
   }
 
   /**
@@ -219,6 +229,7 @@ export class Socket {
     const fd = this._fd;
     if (fd < 0) return;
     this._fd = -1;
+    untrack(this.resource);
     this.endWaits("close");
     natives().close(fd);
   }
@@ -229,8 +240,10 @@ export class Socket {
    */
   detach(): number {
     const fd = this._fd;
-    if (fd >= 0) this.endWaits("detach");
+    if (fd < 0) return -1;
     this._fd = -1;
+    untrack(this.resource);
+    this.endWaits("detach");
     return fd;
   }
 

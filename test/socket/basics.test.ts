@@ -133,3 +133,29 @@ backendTest("socket: argument validation", (t) => {
     s.close();
   }
 });
+
+backendTest("socket: a Socket garbage-collected open closes its fd (warning in debug mode)", async (t) => {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) return t.fail("tests run with --expose-gc");
+  const messages: string[] = [];
+  const onWarning = (w: Error): void => void messages.push(w.message);
+  process.on("warning", onWarning);
+  let fd = -1;
+  try {
+    process.env.RINGLOOP_DEBUG = "1";
+    (() => {
+      fd = socket(4, "dgram").fileno();
+    })();
+    delete process.env.RINGLOOP_DEBUG;
+    t.true(fs.existsSync(`/proc/self/fd/${fd}`));
+    for (let i = 0; i < 20 && !messages.some((m) => m.startsWith("unclosed socket")); i++) {
+      gc();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  } finally {
+    delete process.env.RINGLOOP_DEBUG;
+    process.off("warning", onWarning);
+  }
+  t.true(messages.some((m) => /^unclosed socket <fd=\d+ family=4 type=dgram>\nObject created at:/.test(m)), messages.join("\n"));
+  // The fd number may be reused by then; the leak check of backendTest proves it was closed.
+});
