@@ -55,7 +55,7 @@ class Direction {
     entry.handle.cancel();
     entry.watch?.cancel();
     entry.watch = null;
-    return !this.loop.isClosed();
+    return true;
   }
 
   private arm(entry: Entry): void {
