@@ -105,14 +105,14 @@ export interface ConnectOptions {
 // Rules:
 // - The callback runs at most once, from the completion context, never synchronously inside
 //   watchFd(): with null when the fd is ready (also on error/hang-up readiness: the retried
-//   syscall reports it), or with an error (the fd is not pollable, EBADF, or the proactor
-//   was closed while waiting).
+//   syscall reports it), or with an error (the fd is not pollable, EBADF), or from inside
+//   close() with an error when the proactor closes while it waits.
 // - After cancel() the callback never runs and the fd may be closed at once (cancel by fd
 //   before close, DESIGN.md Ownership). Idempotent; a no-op after the callback ran.
 // - A backend that cannot watch an arbitrary fd throws NotImplementedError from both
 //   checkFdWatch() and watchFd(), naming itself and what to use instead.
 
-/** Readiness events (poll(2) bits). */
+/** Readiness events: poll(2) bits (POLLIN, POLLOUT), passed to the kernel as they are. */
 export const WATCH_READ = 1;
 export const WATCH_WRITE = 4;
 

@@ -62,7 +62,6 @@ export const OP_ASYNC_CANCEL = 14;
 export const OP_SENDMSG = 9;
 export const OP_SEND = 26;
 export const OP_POLL_ADD = 6;
-export const POLLIN = 1;
 export const POLLOUT = 4;
 export const OP_ACCEPT = 13;
 export const OP_CONNECT = 16;
