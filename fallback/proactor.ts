@@ -4,9 +4,9 @@
 // Streams: FallbackStreamEndpoint (net.Socket) and FallbackListener (net.Server); listen is
 // asynchronous in node:net, so listenStream/adoptListener return Promises.
 import * as net from "node:net";
-import type { ConnectOptions, Listener, ListenOptions, Proactor, ProactorHost, SockAddr, StreamEndpoint } from "../src/proactor.js";
+import type { ConnectOptions, FdWatch, Listener, ListenOptions, Proactor, ProactorHost, SockAddr, StreamEndpoint } from "../src/proactor.js";
 import { monotonicMs } from "../src/clock.js";
-import { abortReason } from "../src/exceptions.js";
+import { abortReason, NotImplementedError } from "../src/exceptions.js";
 import { FallbackStreamEndpoint, type FallbackHost } from "./stream.js";
 import { FallbackListener } from "./listener.js";
 
@@ -141,6 +141,18 @@ export class FallbackProactor implements Proactor {
 
   adoptListener(fd: number): Promise<Listener> {
     return FallbackListener.listen({ fd }, { backlog: 100, reuseAddress: true, reusePort: false, ipv6Only: false }, this.streamHost);
+  }
+
+  /** Node does not expose uv_poll: there is no way to watch an arbitrary fd here. */
+  checkFdWatch(): never {
+    throw new NotImplementedError(
+      "the fallback backend (node:net) cannot wait for readiness of an arbitrary fd, so sock_* methods and addReader/addWriter are not available; " +
+        "use transports (createConnection / createServer / createUnixConnection) or the io_uring backend",
+    );
+  }
+
+  watchFd(): FdWatch {
+    return this.checkFdWatch();
   }
 
   detachedCleanup(): null {

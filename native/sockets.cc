@@ -13,7 +13,27 @@ namespace ringloop {
 namespace {
 
 // Option codes shared with src/uring/native.ts (SOCKOPT_*).
-enum SockOpt { kReuseAddr = 1, kReusePort = 2, kV6Only = 3, kNoDelay = 4, kLinger0 = 5, kKeepAlive = 6 };
+enum SockOpt {
+  kReuseAddr = 1, kReusePort = 2, kV6Only = 3, kNoDelay = 4, kLinger0 = 5, kKeepAlive = 6,
+  kRcvBuf = 7, kSndBuf = 8, kBroadcast = 9, kLinger = 10, kError = 11, kType = 12,
+};
+
+// (level, optname) of the int-valued options; false for kLinger0/kLinger/unknown codes.
+bool intOption(int opt, int* level, int* name) {
+  switch (opt) {
+    case kReuseAddr: *level = SOL_SOCKET; *name = SO_REUSEADDR; return true;
+    case kReusePort: *level = SOL_SOCKET; *name = SO_REUSEPORT; return true;
+    case kV6Only: *level = IPPROTO_IPV6; *name = IPV6_V6ONLY; return true;
+    case kNoDelay: *level = IPPROTO_TCP; *name = TCP_NODELAY; return true;
+    case kKeepAlive: *level = SOL_SOCKET; *name = SO_KEEPALIVE; return true;
+    case kRcvBuf: *level = SOL_SOCKET; *name = SO_RCVBUF; return true;
+    case kSndBuf: *level = SOL_SOCKET; *name = SO_SNDBUF; return true;
+    case kBroadcast: *level = SOL_SOCKET; *name = SO_BROADCAST; return true;
+    case kError: *level = SOL_SOCKET; *name = SO_ERROR; return true;
+    case kType: *level = SOL_SOCKET; *name = SO_TYPE; return true;
+    default: return false;
+  }
+}
 
 int neg() { return -errno; }
 
@@ -21,42 +41,72 @@ int32_t intArg(const Napi::CallbackInfo& info, size_t i) {
   return info.Length() > i && info[i].IsNumber() ? info[i].As<Napi::Number>().Int32Value() : -1;
 }
 
-// socket(family): family code 4 / 6 / 0 (Unix); always SOCK_STREAM | NONBLOCK | CLOEXEC.
+// socket(family, type?, proto?): family code 4 / 6 / 0 (Unix); type SOCK_STREAM (1, the
+// default) or SOCK_DGRAM (2); always NONBLOCK | CLOEXEC.
 Napi::Value jsSocket(const Napi::CallbackInfo& info) {
   int fam = intArg(info, 0);
   int domain = fam == 4 ? AF_INET : fam == 6 ? AF_INET6 : fam == 0 ? AF_UNIX : -1;
   if (domain < 0) return Napi::Number::New(info.Env(), -EAFNOSUPPORT);
-  int fd = ::socket(domain, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int type = info.Length() > 1 ? intArg(info, 1) : SOCK_STREAM;
+  if (type != SOCK_STREAM && type != SOCK_DGRAM) return Napi::Number::New(info.Env(), -ESOCKTNOSUPPORT);
+  int proto = info.Length() > 2 ? intArg(info, 2) : 0;
+  int fd = ::socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
   return Napi::Number::New(info.Env(), fd < 0 ? neg() : fd);
 }
 
+// setOpt(fd, opt, value): int options take `value` as is (flags: 0/1); kLinger0 sets
+// linger {1, 0}; kLinger: value < 0 turns lingering off, >= 0 is l_linger in seconds.
 Napi::Value jsSetOpt(const Napi::CallbackInfo& info) {
-  int fd = intArg(info, 0), opt = intArg(info, 1), on = intArg(info, 2) ? 1 : 0;
-  int r;
-  switch (opt) {
-    case kReuseAddr: r = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on); break;
-    case kReusePort: r = setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on); break;
-    case kV6Only: r = setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on); break;
-    case kNoDelay: r = setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on); break;
-    case kKeepAlive: r = setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on); break;
-    case kLinger0: {
-      linger l{1, 0};
-      r = setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
-      break;
-    }
-    default: return Napi::Number::New(info.Env(), -EINVAL);
+  int fd = intArg(info, 0), opt = intArg(info, 1), value = intArg(info, 2);
+  int level, name, r;
+  if (opt == kLinger0 || opt == kLinger) {
+    linger l{opt == kLinger0 || value >= 0 ? 1 : 0, opt == kLinger0 || value < 0 ? 0 : value};
+    r = setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+  } else if (intOption(opt, &level, &name)) {
+    r = setsockopt(fd, level, name, &value, sizeof value);
+  } else {
+    return Napi::Number::New(info.Env(), -EINVAL);
   }
   return Napi::Number::New(info.Env(), r < 0 ? neg() : 0);
 }
 
+// getOpt(fd, opt, out: Int32Array(2)) -> 0 | -errno. Int options: out[0] = value.
+// kLinger: out[0] = l_onoff, out[1] = l_linger.
+Napi::Value jsGetOpt(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = intArg(info, 0), opt = intArg(info, 1), level, name;
+  if (info.Length() < 3 || !info[2].IsTypedArray()) return Napi::Number::New(env, -EINVAL);
+  Napi::TypedArray ta = info[2].As<Napi::TypedArray>();
+  if (ta.TypedArrayType() != napi_int32_array || ta.ElementLength() < 2) return Napi::Number::New(env, -EINVAL);
+  int32_t* out = ta.As<Napi::Int32Array>().Data();
+  if (opt == kLinger) {
+    linger l{};
+    socklen_t len = sizeof l;
+    if (getsockopt(fd, SOL_SOCKET, SO_LINGER, &l, &len) < 0) return Napi::Number::New(env, neg());
+    out[0] = l.l_onoff;
+    out[1] = l.l_linger;
+    return Napi::Number::New(env, 0);
+  }
+  if (!intOption(opt, &level, &name)) return Napi::Number::New(env, -EINVAL);
+  int v = 0;
+  socklen_t len = sizeof v;
+  if (getsockopt(fd, level, name, &v, &len) < 0) return Napi::Number::New(env, neg());
+  out[0] = v;
+  return Napi::Number::New(env, 0);
+}
+
+// The address in arguments (family, host | path, port) starting at `i`: 0 or -EINVAL.
+int addrArgs(const Napi::CallbackInfo& info, size_t i, SockAddrBox* box) {
+  if (info.Length() <= i + 1 || !info[i + 1].IsString()) return -EINVAL;
+  return fillSockAddr(intArg(info, i), info[i + 1].As<Napi::String>().Utf8Value(), intArg(info, i + 2), box);
+}
+
 // bind(fd, family, host | path, port)
 Napi::Value jsBind(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 3 || !info[2].IsString()) return Napi::Number::New(env, -EINVAL);
   SockAddrBox box;
-  int r = fillSockAddr(intArg(info, 1), info[2].As<Napi::String>().Utf8Value(), intArg(info, 3), &box);
+  int r = addrArgs(info, 1, &box);
   if (r == 0 && ::bind(intArg(info, 0), &box.addr.sa, box.len) < 0) r = neg();
-  return Napi::Number::New(env, r);
+  return Napi::Number::New(info.Env(), r);
 }
 
 Napi::Value jsListen(const Napi::CallbackInfo& info) {
@@ -103,6 +153,88 @@ Napi::Value jsInspect(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// ---- non-blocking I/O (the sock_* methods): -EAGAIN means "wait for readiness, retry".
+
+bool bytesArg(const Napi::CallbackInfo& info, size_t i, uint8_t** data, size_t* len) {
+  if (info.Length() <= i || !info[i].IsTypedArray()) return false;
+  Napi::TypedArray ta = info[i].As<Napi::TypedArray>();
+  if (ta.TypedArrayType() != napi_uint8_array) return false;
+  Napi::Uint8Array u8 = info[i].As<Napi::Uint8Array>();
+  *data = u8.Data();
+  *len = u8.ByteLength();
+  return true;
+}
+
+// accept(fd) -> [fd, address] | -errno; the new fd is NONBLOCK | CLOEXEC.
+Napi::Value jsAccept(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  SockAddrAny a;
+  socklen_t len = sizeof a;
+  int fd = accept4(intArg(info, 0), &a.sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  if (fd < 0) return Napi::Number::New(env, neg());
+  Napi::Array out = Napi::Array::New(env, 2);
+  out.Set(0u, fd);
+  out.Set(1u, sockAddrToJs(env, &a.sa, len));
+  return out;
+}
+
+// connect(fd, family, host | path, port) -> 0 | -errno (-EINPROGRESS: wait for POLLOUT,
+// then read SO_ERROR).
+Napi::Value jsConnect(const Napi::CallbackInfo& info) {
+  SockAddrBox box;
+  int r = addrArgs(info, 1, &box);
+  if (r == 0 && ::connect(intArg(info, 0), &box.addr.sa, box.len) < 0) r = neg();
+  return Napi::Number::New(info.Env(), r);
+}
+
+// recv(fd, buf: Uint8Array) -> bytes | -errno
+Napi::Value jsRecv(const Napi::CallbackInfo& info) {
+  uint8_t* data;
+  size_t len;
+  if (!bytesArg(info, 1, &data, &len)) return Napi::Number::New(info.Env(), -EINVAL);
+  ssize_t n = ::recv(intArg(info, 0), data, len, 0);
+  return Napi::Number::New(info.Env(), n < 0 ? neg() : double(n));
+}
+
+// recvfrom(fd, buf: Uint8Array) -> [bytes, address] | -errno
+Napi::Value jsRecvFrom(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint8_t* data;
+  size_t len;
+  if (!bytesArg(info, 1, &data, &len)) return Napi::Number::New(env, -EINVAL);
+  SockAddrAny a;
+  socklen_t alen = sizeof a;
+  a.sa.sa_family = AF_UNSPEC;
+  ssize_t n = ::recvfrom(intArg(info, 0), data, len, 0, &a.sa, &alen);
+  if (n < 0) return Napi::Number::New(env, neg());
+  Napi::Array out = Napi::Array::New(env, 2);
+  out.Set(0u, double(n));
+  out.Set(1u, alen > 0 ? sockAddrToJs(env, &a.sa, alen) : env.Null());
+  return out;
+}
+
+// send(fd, buf: Uint8Array) -> bytes | -errno (MSG_NOSIGNAL: EPIPE instead of SIGPIPE)
+Napi::Value jsSend(const Napi::CallbackInfo& info) {
+  uint8_t* data;
+  size_t len;
+  if (!bytesArg(info, 1, &data, &len)) return Napi::Number::New(info.Env(), -EINVAL);
+  ssize_t n = ::send(intArg(info, 0), data, len, MSG_NOSIGNAL);
+  return Napi::Number::New(info.Env(), n < 0 ? neg() : double(n));
+}
+
+// sendto(fd, buf: Uint8Array, family, host | path, port) -> bytes | -errno
+Napi::Value jsSendTo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint8_t* data;
+  size_t len;
+  if (!bytesArg(info, 1, &data, &len)) return Napi::Number::New(env, -EINVAL);
+  SockAddrBox box;
+  int r = addrArgs(info, 2, &box);
+  if (r < 0) return Napi::Number::New(env, r);
+  ssize_t n = ::sendto(intArg(info, 0), data, len, MSG_NOSIGNAL, &box.addr.sa, box.len);
+  return Napi::Number::New(env, n < 0 ? neg() : double(n));
+}
+
 }  // namespace
 
 Napi::Object socketFunctions(Napi::Env env) {
@@ -115,6 +247,13 @@ Napi::Object socketFunctions(Napi::Env env) {
   o.Set("peerName", Napi::Function::New<jsPeerName>(env, "peerName"));
   o.Set("close", Napi::Function::New<jsClose>(env, "close"));
   o.Set("inspect", Napi::Function::New<jsInspect>(env, "inspect"));
+  o.Set("getOpt", Napi::Function::New<jsGetOpt>(env, "getOpt"));
+  o.Set("accept", Napi::Function::New<jsAccept>(env, "accept"));
+  o.Set("connect", Napi::Function::New<jsConnect>(env, "connect"));
+  o.Set("recv", Napi::Function::New<jsRecv>(env, "recv"));
+  o.Set("recvFrom", Napi::Function::New<jsRecvFrom>(env, "recvFrom"));
+  o.Set("send", Napi::Function::New<jsSend>(env, "send"));
+  o.Set("sendTo", Napi::Function::New<jsSendTo>(env, "sendTo"));
   return o;
 }
 

@@ -36,7 +36,11 @@ import { logger, formatValue } from "./log.js";
 import { getRunningLoopOrNull, _setRunningLoop } from "./running.js";
 import { WorkerPoolExecutor, isWorkerTask, type Executor } from "./executor.js";
 import * as dns from "./dns.js";
-import type { Proactor, ProactorHost, Backend } from "./proactor.js";
+import type { Proactor, ProactorHost, Backend, SockAddr } from "./proactor.js";
+import type { Socket, SockAddrInput } from "./socket.js";
+import * as sockMethods from "./sock-methods.js";
+import { sockSendfile, type SendfileSource } from "./sock-sendfile.js";
+import { Readiness } from "./readiness.js";
 import { trackUnclosed, untrack, type ResourceState } from "./resource-warnings.js";
 import * as streams from "./streams.js";
 import type { Server } from "./server.js";
@@ -81,6 +85,8 @@ export class BaseEventLoop implements AbstractEventLoop, ProactorHost {
   /** @internal Transports with writes queued (transports/stream.ts), flushed at the end of the iteration. */
   /** @internal */ _flushQueue: Array<{ _flush(): void }> = [];
   /** @internal */ _inIteration = false;
+  /** @internal addReader/addWriter registrations. */
+  /** @internal */ readonly _readiness = new Readiness(this);
   /** @internal Iterations chained in this JS turn, and when the chain began. */
   /** @internal */ _chained = 0;
   /** @internal */ _chainStart = 0;
@@ -570,6 +576,60 @@ export class BaseEventLoop implements AbstractEventLoop, ProactorHost {
   connectAcceptedSocket<P extends BaseProtocol>(protocolFactory: () => P, sock: number, opts?: { ssl?: unknown }): Promise<[StreamTransport, P]> {
     this._checkClosed();
     return streams.connectAcceptedSocket(this, protocolFactory, sock, opts) as Promise<[StreamTransport, P]>;
+  }
+
+  // ---------------------------------------------------------------- sockets (sock-methods.ts, readiness.ts)
+
+  sockRecv(sock: Socket, nbytes: number): Promise<Buffer> {
+    return sockMethods.sockRecv(this, sock, nbytes);
+  }
+
+  sockRecvInto(sock: Socket, buf: Uint8Array): Promise<number> {
+    return sockMethods.sockRecvInto(this, sock, buf);
+  }
+
+  sockRecvfrom(sock: Socket, bufsize: number): Promise<[Buffer, SockAddr | null]> {
+    return sockMethods.sockRecvfrom(this, sock, bufsize);
+  }
+
+  sockRecvfromInto(sock: Socket, buf: Uint8Array, nbytes?: number): Promise<[number, SockAddr | null]> {
+    return sockMethods.sockRecvfromInto(this, sock, buf, nbytes);
+  }
+
+  sockSendall(sock: Socket, data: Uint8Array): Promise<void> {
+    return sockMethods.sockSendall(this, sock, data);
+  }
+
+  sockSendto(sock: Socket, data: Uint8Array, addr: SockAddrInput): Promise<number> {
+    return sockMethods.sockSendto(this, sock, data, addr);
+  }
+
+  sockConnect(sock: Socket, addr: SockAddrInput): Promise<void> {
+    return sockMethods.sockConnect(this, sock, addr);
+  }
+
+  sockAccept(sock: Socket): Promise<[Socket, SockAddr | null]> {
+    return sockMethods.sockAccept(this, sock);
+  }
+
+  sockSendfile(sock: Socket, file: SendfileSource, offset?: number, count?: number | null, opts?: { fallback?: boolean }): Promise<number> {
+    return sockSendfile(this, sock, file, offset, count, opts);
+  }
+
+  addReader(fd: number, callback: Callback, ...args: unknown[]): void {
+    this._readiness.readers.add(fd, callback, args);
+  }
+
+  removeReader(fd: number): boolean {
+    return this._readiness.readers.remove(fd);
+  }
+
+  addWriter(fd: number, callback: Callback, ...args: unknown[]): void {
+    this._readiness.writers.add(fd, callback, args);
+  }
+
+  removeWriter(fd: number): boolean {
+    return this._readiness.writers.remove(fd);
   }
 
   // ---------------------------------------------------------------- helpers

@@ -8,6 +8,9 @@ import type { Server } from "./server.js";
 import type { StreamTransport } from "./transports/stream.js";
 import type { BaseProtocol } from "./protocols.js";
 import type { CreateConnectionOptions, CreateServerOptions, CreateUnixServerOptions } from "./streams.js";
+import type { Socket, SockAddrInput } from "./socket.js";
+import type { SockAddr } from "./proactor.js";
+import type { SendfileSource } from "./sock-sendfile.js";
 
 export type Callback = (...args: any[]) => unknown;
 
@@ -165,6 +168,19 @@ export interface AbstractEventLoop extends HandleOwner {
   createUnixConnection<P extends BaseProtocol>(protocolFactory: () => P, path?: string | null, opts?: { ssl?: unknown; sock?: number; signal?: AbortSignal }): Promise<[StreamTransport, P]>;
   createUnixServer(protocolFactory: () => BaseProtocol, path?: string | null, opts?: CreateUnixServerOptions): Promise<Server>;
   connectAcceptedSocket<P extends BaseProtocol>(protocolFactory: () => P, sock: number, opts?: { ssl?: unknown }): Promise<[StreamTransport, P]>;
+  sockRecv(sock: Socket, nbytes: number): Promise<Buffer>;
+  sockRecvInto(sock: Socket, buf: Uint8Array): Promise<number>;
+  sockRecvfrom(sock: Socket, bufsize: number): Promise<[Buffer, SockAddr | null]>;
+  sockRecvfromInto(sock: Socket, buf: Uint8Array, nbytes?: number): Promise<[number, SockAddr | null]>;
+  sockSendall(sock: Socket, data: Uint8Array): Promise<void>;
+  sockSendto(sock: Socket, data: Uint8Array, addr: SockAddrInput): Promise<number>;
+  sockConnect(sock: Socket, addr: SockAddrInput): Promise<void>;
+  sockAccept(sock: Socket): Promise<[Socket, SockAddr | null]>;
+  sockSendfile(sock: Socket, file: SendfileSource, offset?: number, count?: number | null, opts?: { fallback?: boolean }): Promise<number>;
+  addReader(fd: number, callback: Callback, ...args: unknown[]): void;
+  removeReader(fd: number): boolean;
+  addWriter(fd: number, callback: Callback, ...args: unknown[]): void;
+  removeWriter(fd: number): boolean;
   setExceptionHandler(handler: ExceptionHandler | null): void;
   getExceptionHandler(): ExceptionHandler | null;
   defaultExceptionHandler(context: ExceptionContext): void;

@@ -1,7 +1,6 @@
 // The public surface: exactly the names of ../shared/API.md (and a few documented extras).
 // Delivered so far: the loop core, policies, futures/tasks, executors, DNS, protocol base
-// classes and transport types, streams (Server, the stream transport). Socket and socket()
-// arrive with the socket issue.
+// classes and transport types, streams (Server, the stream transport), Socket and socket().
 export { getRunningLoop } from "./running.js";
 export {
   getEventLoop,
@@ -49,4 +48,6 @@ export type { Backend, SockAddr } from "./proactor.js";
 export { Server, type ProtocolFactory } from "./server.js";
 export type { StreamTransport } from "./transports/stream.js";
 export type { TransportSocket } from "./transports/socket.js";
+export { Socket, socket, type SockAddrInput, type SocketFamily, type SocketType, type SocketOption, type SocketOptionValue, type Linger } from "./socket.js";
+export type { SendfileSource } from "./sock-sendfile.js";
 export type { CreateConnectionOptions, CreateServerOptions, CreateUnixServerOptions } from "./streams.js";

@@ -97,6 +97,31 @@ export interface ConnectOptions {
   signal?: AbortSignal;
 }
 
+// ---------------------------------------------------------------- fd readiness (socket issue)
+//
+// watchFd() is one single-shot wait for an fd (owned by the caller) to become readable or
+// writable: the sock_* methods (try the syscall, on EAGAIN wait, retry) and addReader/
+// addWriter (re-armed after each callback: asyncio's readiness is level-triggered).
+// Rules:
+// - The callback runs at most once, from the completion context, never synchronously inside
+//   watchFd(): with null when the fd is ready (also on error/hang-up readiness: the retried
+//   syscall reports it), or with an error (the fd is not pollable, EBADF), or from inside
+//   close() with an error when the proactor closes while it waits.
+// - After cancel() the callback never runs and the fd may be closed at once (cancel by fd
+//   before close, DESIGN.md Ownership). Idempotent; a no-op after the callback ran.
+// - A backend that cannot watch an arbitrary fd throws NotImplementedError from both
+//   checkFdWatch() and watchFd(), naming itself and what to use instead.
+
+/** Readiness events: poll(2) bits (POLLIN, POLLOUT), passed to the kernel as they are. */
+export const WATCH_READ = 1;
+export const WATCH_WRITE = 4;
+
+export interface FdWatch {
+  cancel(): void;
+}
+
+export type FdWatchCallback = (err: Error | null) => void;
+
 export type Backend = "uring" | "fallback";
 
 /** What a backend may call on the loop that owns it. */
@@ -142,6 +167,11 @@ export interface Proactor {
   adoptStream(fd: number): StreamEndpoint;
   /** Adopt an already listening socket fd (createServer({ sock })). */
   adoptListener(fd: number): Listener | Promise<Listener>;
+  // Readiness (see "fd readiness" above).
+  /** Throws NotImplementedError where this backend cannot watch fds; returns otherwise. */
+  checkFdWatch(): void;
+  /** One wait for `events` (WATCH_READ | WATCH_WRITE) on `fd`. */
+  watchFd(fd: number, events: number, callback: FdWatchCallback): FdWatch;
   /**
    * A cleanup that releases the backend's resources without referencing the loop or the
    * proactor, run when a loop is garbage-collected unclosed; null when nothing needs it.

@@ -1,6 +1,9 @@
-// What transports and servers expose as a "socket" until the full Socket class arrives
-// (a later issue): the fd and the addresses, read once when the connection was set up.
+// What transports and servers expose as a "socket": the fd and the addresses, read once
+// when the connection was set up, and getsockopt on the fd (the transport owns the fd, so
+// this is a read-only view, not a Socket that could close it).
 import type { SockAddr } from "../proactor.js";
+import { getSocketOption, type SocketOption, type SocketOptionValue } from "../socket.js";
+import { systemError, errno } from "../system-error.js";
 
 /** True for an IP address (a TCP socket), false for a Unix path or an unknown name. */
 export function isIpAddr(addr: SockAddr | null): addr is Exclude<SockAddr, string> {
@@ -25,6 +28,12 @@ export class TransportSocket {
 
   getpeername(): SockAddr | null {
     return this.peername;
+  }
+
+  /** Socket.getsockopt's option names; EBADF where the backend exposes no fd (-1). */
+  getsockopt(name: SocketOption): SocketOptionValue {
+    if (this.fd < 0) throw systemError(errno.EBADF, "getsockopt");
+    return getSocketOption(this.fd, name);
   }
 
   toString(): string {

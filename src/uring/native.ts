@@ -89,6 +89,19 @@ export const SOCKOPT_V6ONLY = 3;
 export const SOCKOPT_NODELAY = 4;
 export const SOCKOPT_LINGER0 = 5;
 export const SOCKOPT_KEEPALIVE = 6;
+export const SOCKOPT_RCVBUF = 7;
+export const SOCKOPT_SNDBUF = 8;
+export const SOCKOPT_BROADCAST = 9;
+/** setOpt value < 0: lingering off, >= 0: l_linger seconds; getOpt: out = [l_onoff, l_linger]. */
+export const SOCKOPT_LINGER = 10;
+/** getOpt only. */
+export const SOCKOPT_ERROR = 11;
+/** getOpt only: SOCK_STREAM (1) / SOCK_DGRAM (2). */
+export const SOCKOPT_TYPE = 12;
+
+/** Socket types of NativeSockets.socket (kernel values). */
+export const SOCK_STREAM = 1;
+export const SOCK_DGRAM = 2;
 
 /** Family codes of NativeSockets: 4 = AF_INET, 6 = AF_INET6, 0 = AF_UNIX. */
 export type FamilyCode = 4 | 6 | 0;
@@ -107,11 +120,25 @@ export interface NativeBufRing {
 
 /**
  * Synchronous socket syscalls (native/sockets.cc). Each returns >= 0 or -errno. Sockets are
- * always SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC.
+ * always SOCK_NONBLOCK | SOCK_CLOEXEC; -EAGAIN from an I/O call means "wait for readiness".
  */
 export interface NativeSockets {
-  socket(family: FamilyCode): number;
-  setOpt(fd: number, opt: number, on: number): number;
+  /** `type` SOCK_STREAM (the default) or SOCK_DGRAM; `proto` 0 by default. */
+  socket(family: FamilyCode, type?: number, proto?: number): number;
+  /** Int options take `value` as is (flags 0/1); see SOCKOPT_LINGER for lingering. */
+  setOpt(fd: number, opt: number, value: number): number;
+  /** Writes the value into out[0] (SOCKOPT_LINGER: out[0], out[1]); returns 0 or -errno. */
+  getOpt(fd: number, opt: number, out: Int32Array): number;
+  /** accept4(NONBLOCK | CLOEXEC): [new fd, peer address]. */
+  accept(fd: number): [number, NativeAddr | null] | number;
+  /** Non-blocking connect: 0, -EINPROGRESS (wait for POLLOUT, then SOCKOPT_ERROR), -errno. */
+  connect(fd: number, family: FamilyCode, host: string, port: number): number;
+  recv(fd: number, buf: Uint8Array): number;
+  /** [bytes, sender address (null when the sender has none, "" when unnamed Unix)]. */
+  recvFrom(fd: number, buf: Uint8Array): [number, NativeAddr | null] | number;
+  /** send(MSG_NOSIGNAL). */
+  send(fd: number, buf: Uint8Array): number;
+  sendTo(fd: number, buf: Uint8Array, family: FamilyCode, host: string, port: number): number;
   /** `host` is the IP literal, or the path for family 0 (leading NUL: abstract). */
   bind(fd: number, family: FamilyCode, host: string, port: number): number;
   listen(fd: number, backlog: number): number;

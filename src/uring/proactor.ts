@@ -1,15 +1,16 @@
 // UringProactor: the Proactor over one io_uring ring per loop, living inside Node's libuv
 // loop (native/ring.cc). Ops are staged into shared memory and submitted once per libuv
 // iteration; completions arrive in batches and end with one host._runOnce().
-import type { ConnectOptions, ListenOptions, Listener, Proactor, ProactorHost, SockAddr, StreamEndpoint } from "../proactor.js";
+import type { ConnectOptions, FdWatch, FdWatchCallback, ListenOptions, Listener, Proactor, ProactorHost, SockAddr, StreamEndpoint } from "../proactor.js";
 import { Ring, DEFAULT_RING_CONFIG, type OpHandler, type RingConfig } from "./ring.js";
 import { RingTimer } from "./timer.js";
 import { OP_NOP, OP_ASYNC_CANCEL, NO_OP_INDEX } from "./native.js";
 import { BufRing } from "./bufring.js";
 import type { StreamContext } from "./stream.js";
 import { connectStream, listenStream, adoptStream, adoptListener } from "./stream-setup.js";
+import { UringFdWatch, type FdWatchContext } from "./fd-watch.js";
 
-export class UringProactor implements Proactor, StreamContext {
+export class UringProactor implements Proactor, StreamContext, FdWatchContext {
   readonly backend = "uring" as const;
   /** IORING_TIMEOUT_ABS fires at or after the deadline, never before. */
   readonly clockResolution = 0;
@@ -22,6 +23,8 @@ export class UringProactor implements Proactor, StreamContext {
   private buffers: BufRing | null = null;
   /** Endpoints and listeners whose fd is open, by fd (closed with the proactor). */
   private readonly open = new Map<number, { _forceClose(): void }>();
+  /** @internal FdWatchContext: readiness waits in flight (ended by close()). */
+  readonly watches = new Set<UringFdWatch>();
 
   constructor(config: RingConfig = DEFAULT_RING_CONFIG) {
     this.config = config;
@@ -109,6 +112,17 @@ export class UringProactor implements Proactor, StreamContext {
     if (!this.closed) this.ring.native.untrackFd(fd);
   }
 
+  // ---- readiness (src/uring/fd-watch.ts)
+
+  checkFdWatch(): void {
+    if (this.closed) throw new Error("the io_uring proactor is closed");
+  }
+
+  watchFd(fd: number, events: number, callback: FdWatchCallback): FdWatch {
+    this.checkFdWatch();
+    return new UringFdWatch(this, fd, events, callback);
+  }
+
   ref(): void {
     if (this.refed || this.closed) return;
     this.refed = true;
@@ -142,5 +156,7 @@ export class UringProactor implements Proactor, StreamContext {
     // The ring waited for every op's final CQE; the fds still open are released now.
     for (const owner of this.open.values()) owner._forceClose();
     this.open.clear();
+    const closedErr = new Error("the event loop was closed while waiting for the socket");
+    for (const watch of [...this.watches]) watch._abandon(closedErr);
   }
 }

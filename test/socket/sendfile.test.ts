@@ -1,0 +1,166 @@
+// sockSendfile: 16 MiB file with offset/count to a real socat peer (hash checked), a
+// FileHandle and an fd with a count past the end, a file truncated while it is being sent,
+// validation and fallback: false.
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { spawn } from "node:child_process";
+import { socket, SendfileNotAvailableError, type Socket } from "ringloop";
+import { backendTest } from "../helpers/backends.js";
+import { inLoop, within, sha256, closedPort, tcpPair, assertNotImplemented, refused } from "./_socket.js";
+
+const MiB = 1024 * 1024;
+
+function tmpFile(tag: string, data: Buffer): string {
+  const file = path.join(os.tmpdir(), `ringloop-sendfile-${tag}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+  fs.writeFileSync(file, data);
+  return file;
+}
+
+async function recvUntilEof(loop: { sockRecv(s: Socket, n: number): Promise<Buffer> }, s: Socket): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for (;;) {
+    const b = await loop.sockRecv(s, 256 * 1024);
+    if (b.length === 0) return Buffer.concat(parts);
+    parts.push(b);
+  }
+}
+
+backendTest("sendfile: 16 MiB file with offset/count to a socat peer", async (t, { loop, backend }) => {
+  const data = crypto.randomBytes(16 * MiB);
+  const file = tmpFile("socat", data);
+  try {
+    if (backend === "fallback") return await refused(t, socket(4, "stream"), (s) => loop.sockSendfile(s, file));
+    const offset = 123_457;
+    const count = 12 * MiB + 3;
+    const port = await closedPort();
+    const socat = spawn("socat", ["-u", `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr`, "STDOUT"], { stdio: ["ignore", "pipe", "pipe"] });
+    const out: Buffer[] = [];
+    let stderr = "";
+    socat.stdout.on("data", (d: Buffer) => out.push(d));
+    socat.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => socat.once("close", (code) => r(code)));
+    try {
+      await inLoop(loop, async () => {
+        let s = socket(4, "stream");
+        try {
+          // socat needs a moment to listen: retry refused connects (bounded).
+          for (let i = 0; ; i++) {
+            try {
+              await loop.sockConnect(s, { host: "127.0.0.1", port });
+              break;
+            } catch (e) {
+              if ((e as NodeJS.ErrnoException).code !== "ECONNREFUSED" || i >= 100) throw e;
+              s.close();
+              s = socket(4, "stream");
+              await new Promise((r) => setTimeout(r, 50));
+            }
+          }
+          t.is(await within(60_000, loop.sockSendfile(s, file, offset, count), "sendfile"), count);
+        } finally {
+          s.close();
+        }
+      });
+      t.is(await within(20_000, exited, "socat exit"), 0, stderr);
+      const got = Buffer.concat(out);
+      t.is(got.length, count);
+      t.is(sha256(got), sha256(data.subarray(offset, offset + count)));
+    } finally {
+      if (socat.exitCode === null) socat.kill("SIGKILL");
+    }
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
+});
+
+backendTest("sendfile: FileHandle and fd sources, count past the end, truncation", async (t, { loop, backend }) => {
+  if (backend === "fallback") return refused(t, socket(4, "stream"), (s) => loop.sockSendfile(s, 0));
+  const data = crypto.randomBytes(3 * MiB + 17);
+  const file = tmpFile("fh", data);
+  const fh = await fs.promises.open(file, "r");
+  const fd = fs.openSync(file, "r");
+  try {
+    await inLoop(loop, async () => {
+      const pair = await tcpPair(loop);
+      try {
+        const [sent, got] = await within(
+          30_000,
+          Promise.all([
+            loop.sockSendfile(pair.client, fh).then(async (n) => {
+              const m = await loop.sockSendfile(pair.client, fd, 1000, 10 * MiB, { fallback: true });
+              pair.client.close();
+              return [n, m];
+            }),
+            recvUntilEof(loop, pair.server),
+          ]),
+          "two sendfiles",
+        );
+        t.deepEqual(sent, [data.length, data.length - 1000], "a count past the end sends what there is");
+        t.is(sha256(got), sha256(data, data.subarray(1000)));
+        t.is(fs.fstatSync(fd).size, data.length);
+      } finally {
+        pair.close();
+      }
+    });
+  } finally {
+    await fh.close();
+    fs.closeSync(fd);
+    fs.rmSync(file, { force: true });
+  }
+
+  // Truncated while sending: the peer does not read until the file has shrunk, so the
+  // sender is blocked in sockSendall long before the end of the 32 MiB.
+  const big = tmpFile("trunc", crypto.randomBytes(32 * MiB));
+  try {
+    await inLoop(loop, async () => {
+      const pair = await tcpPair(loop);
+      try {
+        const sending = loop.sockSendfile(pair.client, big);
+        sending.catch(() => {});
+        await new Promise((r) => setTimeout(r, 100));
+        fs.truncateSync(big, MiB);
+        const draining = recvUntilEof(loop, pair.server);
+        const err = (await within(30_000, t.throwsAsync(sending), "truncation error")) as Error;
+        t.regex(err.message, /truncated while it was being sent/);
+        pair.client.close();
+        await within(30_000, draining, "drain");
+      } finally {
+        pair.close();
+      }
+    });
+  } finally {
+    fs.rmSync(big, { force: true });
+  }
+});
+
+backendTest("sendfile: validation and fallback: false", async (t, { loop, backend }) => {
+  const file = tmpFile("val", Buffer.from("x"));
+  const s = socket(4, "stream");
+  const u = socket(4, "dgram");
+  try {
+    await t.throwsAsync(loop.sockSendfile("sock" as never, file), { instanceOf: TypeError, message: /"sock"/ });
+    if (backend === "fallback") {
+      await assertNotImplemented(t, loop.sockSendfile(s, file));
+      return;
+    }
+    await t.throwsAsync(loop.sockSendfile(u, file), { instanceOf: TypeError, message: /stream socket/ });
+    await t.throwsAsync(loop.sockSendfile(s, {} as never), { instanceOf: TypeError, message: /"file"/ });
+    await t.throwsAsync(loop.sockSendfile(s, -1), { instanceOf: RangeError, message: /"file"/ });
+    await t.throwsAsync(loop.sockSendfile(s, ""), { instanceOf: TypeError, message: /"file"/ });
+    await t.throwsAsync(loop.sockSendfile(s, file, -1), { instanceOf: RangeError, message: /"offset"/ });
+    await t.throwsAsync(loop.sockSendfile(s, file, "0" as never), { instanceOf: TypeError, message: /"offset"/ });
+    await t.throwsAsync(loop.sockSendfile(s, file, 0, 0), { instanceOf: RangeError, message: /"count"/ });
+    await t.throwsAsync(loop.sockSendfile(s, file, 0, null, { fallback: "no" as never }), { instanceOf: TypeError, message: /"opts.fallback"/ });
+    await t.throwsAsync(loop.sockSendfile(s, file, 0, undefined, { fallback: false }), {
+      instanceOf: SendfileNotAvailableError,
+      message: "the native sendfile path for sockets is not available; pass fallback: true",
+    });
+    const missing = (await t.throwsAsync(inLoop(loop, () => loop.sockSendfile(s, `${file}.missing`)))) as NodeJS.ErrnoException;
+    t.is(missing.code, "ENOENT");
+  } finally {
+    s.close();
+    u.close();
+    fs.rmSync(file, { force: true });
+  }
+});

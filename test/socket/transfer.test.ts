@@ -1,0 +1,174 @@
+// sock_* methods moving data: TCP connect/accept and 8 MiB each way, recvInto, UDP and Unix
+// datagrams, a Unix stream pair, connect refused. On the fallback backend every sock_*
+// method is a NotImplementedError naming what to use instead.
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
+import { socket, type Socket, type AbstractEventLoop } from "ringloop";
+import { backendTest } from "../helpers/backends.js";
+import { inLoop, within, sha256, closedPort, tcpPair, tmpSockPath, assertNotImplemented, refused } from "./_socket.js";
+
+const MiB = 1024 * 1024;
+
+/** Receives exactly `expected` bytes (sockRecv, or sockRecvInto a reused buffer); returns their hash. */
+async function recvExactly(loop: AbstractEventLoop, s: Socket, expected: number, into: boolean): Promise<string> {
+  const h = crypto.createHash("sha256");
+  const buf = Buffer.alloc(100_000);
+  let got = 0;
+  while (got < expected) {
+    let chunk: Buffer;
+    if (into) chunk = buf.subarray(0, await loop.sockRecvInto(s, buf));
+    else chunk = await loop.sockRecv(s, 65536);
+    if (chunk.length === 0) throw new Error(`EOF after ${got} of ${expected} bytes`);
+    h.update(chunk);
+    got += chunk.length;
+  }
+  if (got !== expected) throw new Error(`received ${got} bytes, expected ${expected}`);
+  return h.digest("hex");
+}
+
+backendTest("sock: connect/accept, 8 MiB each way with sockSendall/sockRecv", async (t, { loop, backend }) => {
+  if (backend === "fallback") {
+    const s = socket(4, "stream");
+    try {
+      await assertNotImplemented(t, loop.sockConnect(s, { host: "127.0.0.1", port: 9 }));
+      await assertNotImplemented(t, loop.sockAccept(s));
+      await assertNotImplemented(t, loop.sockRecv(s, 10));
+      await assertNotImplemented(t, loop.sockRecvInto(s, Buffer.alloc(4)));
+      await assertNotImplemented(t, loop.sockSendall(s, Buffer.from("x")));
+      await assertNotImplemented(t, loop.sockSendfile(s, __filename));
+    } finally {
+      s.close();
+    }
+    const u = socket(4, "dgram");
+    try {
+      await assertNotImplemented(t, loop.sockSendto(u, Buffer.from("x"), { host: "127.0.0.1", port: 9 }));
+      await assertNotImplemented(t, loop.sockRecvfrom(u, 10));
+      await assertNotImplemented(t, loop.sockRecvfromInto(u, Buffer.alloc(4)));
+    } finally {
+      u.close();
+    }
+    return;
+  }
+  const up = crypto.randomBytes(8 * MiB);
+  const down = crypto.randomBytes(8 * MiB);
+  await inLoop(loop, async () => {
+    const pair = await tcpPair(loop);
+    try {
+      t.deepEqual(pair.server.getpeername(), pair.client.getsockname());
+      const [, , upHash, downHash] = await within(
+        60_000,
+        Promise.all([
+          loop.sockSendall(pair.client, up),
+          loop.sockSendall(pair.server, down),
+          recvExactly(loop, pair.server, up.length, false),
+          recvExactly(loop, pair.client, down.length, true),
+        ]),
+        "8 MiB each way",
+      );
+      t.is(upHash, sha256(up));
+      t.is(downHash, sha256(down));
+      pair.client.close();
+      t.is((await loop.sockRecv(pair.server, 10)).length, 0, "EOF after the peer closed");
+    } finally {
+      pair.close();
+    }
+  });
+});
+
+backendTest("sock: Unix stream pair, sockRecvInto with a typed array view", async (t, { loop, backend }) => {
+  const where = tmpSockPath("pair");
+  if (backend === "fallback") return refused(t, socket("unix", "stream"), (s) => loop.sockConnect(s, where));
+  await inLoop(loop, async () => {
+    const listener = socket("unix", "stream");
+    const client = socket("unix", "stream");
+    let server: Socket | null = null;
+    try {
+      listener.bind(where);
+      listener.listen();
+      const [[accepted, peer]] = await Promise.all([loop.sockAccept(listener), loop.sockConnect(client, where)]);
+      server = accepted;
+      t.is(peer, "", "an unbound Unix client has an empty name");
+      t.is(server.family, "unix");
+      const msg = crypto.randomBytes(3000);
+      await loop.sockSendall(client, msg);
+      const u16 = new Uint16Array(1000);
+      let got = 0;
+      const view = Buffer.from(u16.buffer);
+      while (got < 2000) got += await loop.sockRecvInto(server, new Uint8Array(u16.buffer, got, 2000 - got));
+      t.true(view.equals(msg.subarray(0, 2000)));
+      const rest = await loop.sockRecv(server, 5000);
+      t.true(rest.equals(msg.subarray(2000)));
+    } finally {
+      client.close();
+      server?.close();
+      listener.close();
+      fs.rmSync(where, { force: true });
+    }
+  });
+});
+
+backendTest("sock: UDP sockSendto / sockRecvfrom / sockRecvfromInto on 127.0.0.1", async (t, { loop, backend }) => {
+  if (backend === "fallback") return refused(t, socket(4, "dgram"), (s) => loop.sockRecvfromInto(s, Buffer.alloc(1), 1));
+  await inLoop(loop, async () => {
+    const a = socket(4, "dgram");
+    const b = socket(4, "dgram");
+    try {
+      a.bind({ host: "127.0.0.1", port: 0 });
+      b.bind({ host: "127.0.0.1", port: 0 });
+      const received = loop.sockRecvfrom(b, 2048);
+      t.is(await loop.sockSendto(a, Buffer.from("hello"), b.getsockname()), 5);
+      const [data, from] = await within(5000, received, "recvfrom");
+      t.is(data.toString(), "hello");
+      t.deepEqual(from, a.getsockname());
+      t.is(await loop.sockSendto(b, new Uint8Array([1, 2, 3, 4]), { host: "127.0.0.1", port: (a.getsockname() as { port: number }).port }), 4);
+      const buf = Buffer.alloc(16);
+      const [n, from2] = await within(5000, loop.sockRecvfromInto(a, buf, 3), "recvfromInto");
+      t.is(n, 3, "nbytes limits the read (the rest of the datagram is dropped)");
+      t.deepEqual([...buf.subarray(0, 3)], [1, 2, 3]);
+      t.deepEqual(from2, b.getsockname());
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+});
+
+backendTest("sock: Unix datagrams between two abstract names", async (t, { loop, backend }) => {
+  if (backend === "fallback") return refused(t, socket("unix", "dgram"), (s) => loop.sockSendto(s, Buffer.from("x"), "\0ringloop-nobody"));
+  await inLoop(loop, async () => {
+    const a = socket("unix", "dgram");
+    const b = socket("unix", "dgram");
+    const an = `\0ringloop-dgram-a-${process.pid}`;
+    const bn = `\0ringloop-dgram-b-${process.pid}`;
+    try {
+      a.bind(an);
+      b.bind(bn);
+      const payload = crypto.randomBytes(4000);
+      const received = loop.sockRecvfrom(b, 8192);
+      t.is(await loop.sockSendto(a, payload, bn), payload.length);
+      const [data, from] = await within(5000, received, "recvfrom");
+      t.true(data.equals(payload));
+      t.is(from, an);
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+});
+
+backendTest("sock: connect to a closed port -> ECONNREFUSED with the address", async (t, { loop, backend }) => {
+  const port = await closedPort();
+  if (backend === "fallback") return refused(t, socket(4, "stream"), (s) => loop.sockConnect(s, { host: "127.0.0.1", port }));
+  await inLoop(loop, async () => {
+    const s = socket(4, "stream");
+    try {
+      const err = (await t.throwsAsync(loop.sockConnect(s, { host: "127.0.0.1", port }))) as NodeJS.ErrnoException & { address?: string; port?: number };
+      t.is(err.code, "ECONNREFUSED");
+      t.is(err.syscall, "connect");
+      t.is(err.address, "127.0.0.1");
+      t.is(err.port, port);
+    } finally {
+      s.close();
+    }
+  });
+});
