@@ -2,14 +2,14 @@
 // default for TCP transports (asyncio sets it), on both ends.
 import type { TransportSocket } from "ringloop";
 import { backendTest } from "../helpers/backends.js";
-import { streams, inLoop, within, serverPort, shutdown, Collector } from "../streams/_streams.js";
+import { inLoop, within, serverPort, shutdown, Collector } from "../streams/_streams.js";
 
 backendTest("transport socket: TCP_NODELAY on by default, readable through getsockopt", async (t, { loop }) => {
   await inLoop(loop, async () => {
     const srv = new Collector();
-    const server = await streams(loop).createServer(() => srv, "127.0.0.1", 0);
+    const server = await loop.createServer(() => srv, "127.0.0.1", 0);
     const client = new Collector();
-    const [tr] = await streams(loop).createConnection(() => client, "127.0.0.1", serverPort(server));
+    const [tr] = await loop.createConnection(() => client, "127.0.0.1", serverPort(server));
     await within(5000, srv.made.promise, "accepted");
     try {
       let checked = 0;
