@@ -169,3 +169,27 @@ function pipePair(): [number, number] {
     fs.unlinkSync(fifo);
   }
 }
+
+backendTest("sendfile: an offset beyond 4 GiB (sparse file) sends the right bytes", async (t, { loop }) => {
+  const sparse = makeFile(4096, "sparse");
+  const base = 4 * 1024 * MiB + 777;
+  const fd = fs.openSync(sparse.path, "r+");
+  try {
+    fs.writeSync(fd, fs.readFileSync(file.path), 0, SIZE, base);
+  } finally {
+    fs.closeSync(fd);
+  }
+  const reader = await new Reader().listen();
+  try {
+    await inLoop(loop, async () => {
+      const [tr, p] = await connect(loop, reader.port);
+      t.is(await within(20000, loop.sendfile(tr, sparse.path, base + 5, SIZE - 5), "sendfile"), SIZE - 5);
+      t.is(await closeAndWait(tr, p), null);
+    });
+    const r = await within(10000, reader.received(), "reader");
+    t.is(r.hash, hashRange(file.path, 5, SIZE - 5));
+  } finally {
+    await reader.close();
+    sparse.remove();
+  }
+});
