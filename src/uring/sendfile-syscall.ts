@@ -16,7 +16,7 @@ import { fileSendStats, type FileSend, type FileSendContext, type FileSendDone }
 const { EAGAIN, ECANCELED } = errno;
 
 /** Bytes per writability event at most: a fast reader must not keep the loop in one call. */
-const BUDGET = 4 * 1024 * 1024;
+const BUDGET = 1024 * 1024;
 
 /** result[0] of sendfileNow (one per process: calls never overlap, JS is single-threaded). */
 const result = new Float64Array(1);
