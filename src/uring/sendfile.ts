@@ -7,26 +7,11 @@
 //            file is read on the loop's thread
 //   splice   file -> pipe -> socket with IORING_OP_SPLICE (sendfile-splice.ts): the reads
 //            run in io_uring's workers, one ring round trip per hop
-import type { Ring } from "./ring.js";
-import type { PipePool } from "./sendfile-pipes.js";
 import { SpliceSend } from "./sendfile-splice.js";
 import { SyscallSend } from "./sendfile-syscall.js";
+import { fileSendStats, type FileSend, type FileSendContext, type FileSendDone } from "./sendfile-op.js";
 
-/** What a file send needs from its loop. */
-export interface FileSendContext {
-  readonly ring: Ring;
-  pipes(): PipePool;
-}
-
-/** `sent` bytes reached the socket; `err` null with sent < count = the file ended early. */
-export type FileSendDone = (sent: number, err: Error | null) => void;
-
-export interface FileSend {
-  /** Cancels the op in flight; done() still runs, after its final CQE. */
-  cancel(): void;
-  /** The ring is closed (no op can still complete): release what is held, report nothing. */
-  forceRelease(): void;
-}
+export { fileSendStats, type FileSend, type FileSendContext };
 
 /**
  * Sends of at least this many bytes use splice, smaller ones sendfile(2).
@@ -40,9 +25,6 @@ export interface FileSend {
  * warm gap is within the machine's noise.
  */
 export const SPLICE_MIN_BYTES = 256 * 1024 * 1024;
-
-/** Counters for tests and profiling (process-wide). */
-export const fileSendStats = { splice: 0, syscall: 0, splicePolls: 0, syscallPolls: 0, shortSplices: 0 };
 
 export type Strategy = "auto" | "splice" | "syscall";
 let forced: Strategy = "auto";
