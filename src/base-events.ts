@@ -39,10 +39,12 @@ import * as dns from "./dns.js";
 import type { Proactor, ProactorHost, Backend, SockAddr } from "./proactor.js";
 import type { Socket, SockAddrInput } from "./socket.js";
 import * as sockMethods from "./sock-methods.js";
-import { sockSendfile, type SendfileSource } from "./sock-sendfile.js";
+import { sockSendfile } from "./sock-sendfile.js";
 import { Readiness } from "./readiness.js";
 import { trackUnclosed, untrack, type ResourceState } from "./resource-warnings.js";
 import * as streams from "./streams.js";
+import { sendfile, type SendfileSource, type SendfileOptions } from "./sendfile.js";
+import type { Transport } from "./transports.js";
 import type { Server } from "./server.js";
 import type { StreamTransport } from "./transports/stream.js";
 import type { BaseProtocol } from "./protocols.js";
@@ -630,6 +632,13 @@ export class BaseEventLoop implements AbstractEventLoop, ProactorHost {
 
   removeWriter(fd: number): boolean {
     return this._readiness.writers.remove(fd);
+  }
+
+  // ---------------------------------------------------------------- sendfile (sendfile.ts)
+
+  sendfile(transport: Transport, file: SendfileSource, offset = 0, count?: number | null, opts?: SendfileOptions): Promise<number> {
+    this._checkClosed();
+    return sendfile(transport, file, offset, count, opts);
   }
 
   // ---------------------------------------------------------------- helpers

@@ -10,7 +10,8 @@ import type { BaseProtocol } from "./protocols.js";
 import type { CreateConnectionOptions, CreateServerOptions, CreateUnixServerOptions } from "./streams.js";
 import type { Socket, SockAddrInput } from "./socket.js";
 import type { SockAddr } from "./proactor.js";
-import type { SendfileSource } from "./sock-sendfile.js";
+import type { SendfileSource, SendfileOptions } from "./sendfile.js";
+import type { Transport } from "./transports.js";
 
 export type Callback = (...args: any[]) => unknown;
 
@@ -181,6 +182,8 @@ export interface AbstractEventLoop extends HandleOwner {
   removeReader(fd: number): boolean;
   addWriter(fd: number, callback: Callback, ...args: unknown[]): void;
   removeWriter(fd: number): boolean;
+  /** Sends `count` bytes (to EOF when omitted) of `file` from `offset`; resolves to the bytes sent (sendfile.ts). */
+  sendfile(transport: Transport, file: SendfileSource, offset?: number, count?: number | null, opts?: SendfileOptions): Promise<number>;
   setExceptionHandler(handler: ExceptionHandler | null): void;
   getExceptionHandler(): ExceptionHandler | null;
   defaultExceptionHandler(context: ExceptionContext): void;

@@ -49,5 +49,5 @@ export { Server, type ProtocolFactory } from "./server.js";
 export type { StreamTransport } from "./transports/stream.js";
 export type { TransportSocket } from "./transports/socket.js";
 export { Socket, socket, type SockAddrInput, type SocketFamily, type SocketType, type SocketOption, type SocketOptionValue, type Linger } from "./socket.js";
-export type { SendfileSource } from "./sock-sendfile.js";
+export type { SendfileSource, SendfileOptions } from "./sendfile-source.js";
 export type { CreateConnectionOptions, CreateServerOptions, CreateUnixServerOptions } from "./streams.js";

@@ -40,6 +40,12 @@ export interface StreamSink {
   onWriteDone(err: Error | null): void;
   /** shutdownWrite() finished. */
   onShutdownDone(err: Error | null): void;
+  /**
+   * sendfile() finished: `sent` bytes of the file reached the socket (also on error; fewer
+   * than asked with err null = the file ended early). A sink that never calls sendfile()
+   * may omit it.
+   */
+  onSendfileDone?(sent: number, err: Error | null): void;
   /** Every op has completed and the fd is closed. */
   onClosed(): void;
 }
@@ -56,6 +62,13 @@ export interface StreamEndpoint {
   readInto(buf: Uint8Array): void;
   /** Send all of `chunks` (one writev/sendmsg where possible); one write in flight at a time. */
   write(chunks: Uint8Array[]): void;
+  /**
+   * Optional (absent = no native sendfile path): send `count` bytes of the regular file
+   * `fd` from `offset`, in place of a write (never while one is in flight, and no write
+   * until onSendfileDone). `fd` stays the caller's: the endpoint does not close it, and
+   * no op uses it after onSendfileDone or onClosed.
+   */
+  sendfile?(fd: number, offset: number, count: number): void;
   /** Half-close: shutdown(SHUT_WR) after the write in flight. */
   shutdownWrite(): void;
   /** Cancel what is in flight, then close the fd; onClosed() when done. Idempotent. */
@@ -172,6 +185,15 @@ export interface Proactor {
   checkFdWatch(): void;
   /** One wait for `events` (WATCH_READ | WATCH_WRITE) on `fd`. */
   watchFd(fd: number, events: number, callback: FdWatchCallback): FdWatch;
+  /**
+   * Optional (absent = no native path; loop.sockSendfile then reads and sends): send
+   * [offset, offset + count) of regular file `file` to connected stream socket `sock`, both
+   * fds owned by the caller. done(sent, err) runs once, from the completion context, after
+   * the last op's final CQE (sent < count with err null: the file ended early); only then
+   * may the caller close the file. cancelNow() makes the kernel let go of the socket before
+   * it returns (the socket fd may be closed right after); done() still follows.
+   */
+  sendFileToSocket?(sock: number, file: number, offset: number, count: number, done: (sent: number, err: Error | null) => void): { cancelNow(): void };
   /**
    * A cleanup that releases the backend's resources without referencing the loop or the
    * proactor, run when a loop is garbage-collected unclosed; null when nothing needs it.

@@ -54,7 +54,8 @@ function waitReady(loop: SockLoop, sock: Socket, events: number): Promise<void> 
   });
 }
 
-function closedError(loop: SockLoop, fallback: Error): unknown {
+/** The loop's closed error when the loop is closed, else `fallback`. */
+export function closedError(loop: SockLoop, fallback: Error): unknown {
   try {
     loop._checkClosed();
   } catch (err) {

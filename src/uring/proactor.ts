@@ -6,6 +6,8 @@ import { Ring, DEFAULT_RING_CONFIG, type OpHandler, type RingConfig } from "./ri
 import { RingTimer } from "./timer.js";
 import { OP_NOP, OP_ASYNC_CANCEL, NO_OP_INDEX } from "./native.js";
 import { BufRing } from "./bufring.js";
+import { PipePool } from "./sendfile-pipes.js";
+import { startFileSend, type FileSend } from "./sendfile.js";
 import type { StreamContext } from "./stream.js";
 import { connectStream, listenStream, adoptStream, adoptListener } from "./stream-setup.js";
 import { UringFdWatch, type FdWatchContext } from "./fd-watch.js";
@@ -21,8 +23,12 @@ export class UringProactor implements Proactor, StreamContext, FdWatchContext {
   private closed = false;
   private readonly config: RingConfig;
   private buffers: BufRing | null = null;
+  /** sendfile's splice pipes (no fd until the first splice). */
+  private readonly pipePool: PipePool;
   /** Endpoints and listeners whose fd is open, by fd (closed with the proactor). */
   private readonly open = new Map<number, { _forceClose(): void }>();
+  /** sockSendfile sends in flight: close() releases them and ends them with an error. */
+  private readonly socketSends = new Set<{ send: FileSend | null; done: (sent: number, err: Error | null) => void }>();
   /** @internal FdWatchContext: readiness waits in flight (ended by close()). */
   readonly watches = new Set<UringFdWatch>();
 
@@ -35,6 +41,7 @@ export class UringProactor implements Proactor, StreamContext, FdWatchContext {
         this.host?.callExceptionHandler({ message: "Exception in io_uring completion handler", exception, handler }),
     );
     this.timer = new RingTimer(this.ring, () => {});
+    this.pipePool = new PipePool(this.ring.native);
   }
 
   attach(host: ProactorHost): void {
@@ -123,6 +130,23 @@ export class UringProactor implements Proactor, StreamContext, FdWatchContext {
     return new UringFdWatch(this, fd, events, callback);
   }
 
+  /** loop.sockSendfile's native path: the same strategies as a stream endpoint's sendfile. */
+  sendFileToSocket(sock: number, file: number, offset: number, count: number, done: (sent: number, err: Error | null) => void): FileSend {
+    if (this.closed) throw new Error("the io_uring proactor is closed");
+    const entry = { send: null as FileSend | null, done };
+    entry.send = startFileSend(this, sock, file, offset, count, (sent, err) => {
+      this.socketSends.delete(entry);
+      done(sent, err);
+    });
+    this.socketSends.add(entry);
+    return entry.send;
+  }
+
+  /** @internal StreamContext */
+  pipes(): PipePool {
+    return this.pipePool;
+  }
+
   ref(): void {
     if (this.refed || this.closed) return;
     this.refed = true;
@@ -142,9 +166,11 @@ export class UringProactor implements Proactor, StreamContext, FdWatchContext {
 
   detachedCleanup(): () => void {
     const native = this.ring.native;
+    const pipes = this.pipePool;
     return () => {
       native.close();
       native.closeOwnedFds();
+      pipes.close();
     };
   }
 
@@ -157,6 +183,12 @@ export class UringProactor implements Proactor, StreamContext, FdWatchContext {
     for (const owner of this.open.values()) owner._forceClose();
     this.open.clear();
     const closedErr = new Error("the event loop was closed while waiting for the socket");
+    for (const { send, done } of [...this.socketSends]) {
+      send?.forceRelease();
+      done(0, new Error("the event loop was closed while sending a file to the socket"));
+    }
+    this.socketSends.clear();
     for (const watch of [...this.watches]) watch._abandon(closedErr);
+    this.pipePool.close();
   }
 }

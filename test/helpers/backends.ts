@@ -61,6 +61,11 @@ export function backendTest(name: string, body: Body): void {
   for (const backend of BACKENDS) registerOne(backend, name, body);
 }
 
+/** A test of something only the io_uring backend has, with backendTest's checks ("[uring] name"). */
+export function uringOnlyTest(name: string, body: Body): void {
+  registerOne("uring", name, body);
+}
+
 function registerOne(backend: BackendName, name: string, body: Body): void {
   const title = `[${backend}] ${name}`;
   if (backend === "uring") {

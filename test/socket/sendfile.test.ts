@@ -7,7 +7,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { spawn } from "node:child_process";
 import { socket, SendfileNotAvailableError, type Socket } from "ringloop";
-import { backendTest } from "../helpers/backends.js";
+import { _setSendfileStrategy, fileSendStats } from "../../src/uring/sendfile.js";
+import { backendTest, uringOnlyTest } from "../helpers/backends.js";
 import { inLoop, within, sha256, closedPort, tcpPair, assertNotImplemented, refused } from "./_socket.js";
 
 const MiB = 1024 * 1024;
@@ -121,8 +122,9 @@ backendTest("sendfile: FileHandle and fd sources, count past the end, truncation
         await new Promise((r) => setTimeout(r, 100));
         fs.truncateSync(big, MiB);
         const draining = recvUntilEof(loop, pair.server);
-        const err = (await within(30_000, t.throwsAsync(sending), "truncation error")) as Error;
-        t.regex(err.message, /truncated while it was being sent/);
+        const err = (await within(30_000, t.throwsAsync(sending), "truncation error")) as Error & { code?: string; bytesSent?: number };
+        t.regex(err.message, /truncated while being sent/);
+        t.is(err.code, "ERR_FILE_TRUNCATED");
         pair.client.close();
         await within(30_000, draining, "drain");
       } finally {
@@ -152,9 +154,10 @@ backendTest("sendfile: validation and fallback: false", async (t, { loop, backen
     await t.throwsAsync(loop.sockSendfile(s, file, "0" as never), { instanceOf: TypeError, message: /"offset"/ });
     await t.throwsAsync(loop.sockSendfile(s, file, 0, 0), { instanceOf: RangeError, message: /"count"/ });
     await t.throwsAsync(loop.sockSendfile(s, file, 0, null, { fallback: "no" as never }), { instanceOf: TypeError, message: /"opts.fallback"/ });
-    await t.throwsAsync(loop.sockSendfile(s, file, 0, undefined, { fallback: false }), {
+    // The native path takes regular files only: a device with fallback: false is refused.
+    await t.throwsAsync(inLoop(loop, () => loop.sockSendfile(s, "/dev/null", 0, undefined, { fallback: false })), {
       instanceOf: SendfileNotAvailableError,
-      message: "the native sendfile path for sockets is not available; pass fallback: true",
+      message: /needs a regular file/,
     });
     const missing = (await t.throwsAsync(inLoop(loop, () => loop.sockSendfile(s, `${file}.missing`)))) as NodeJS.ErrnoException;
     t.is(missing.code, "ENOENT");
@@ -164,3 +167,60 @@ backendTest("sendfile: validation and fallback: false", async (t, { loop, backen
     fs.rmSync(file, { force: true });
   }
 });
+
+for (const strategy of ["splice", "syscall"] as const) {
+  uringOnlyTest(`sendfile: native path (${strategy}): bytes checked, close() and loop.close() mid-send end it`, async (t, { loop }) => {
+    const data = crypto.randomBytes(24 * MiB);
+    const file = tmpFile(`native-${strategy}`, data);
+    _setSendfileStrategy(strategy);
+    try {
+      // A whole range, read by the peer as it arrives.
+      await inLoop(loop, async () => {
+        const pair = await tcpPair(loop);
+        try {
+          const before = fileSendStats[strategy];
+          const [sent, got] = await within(30_000, Promise.all([
+            loop.sockSendfile(pair.client, file, 1000, 20 * MiB).then((n) => (pair.client.close(), n)),
+            recvUntilEof(loop, pair.server),
+          ]), "native sendfile");
+          t.is(sent, 20 * MiB);
+          t.is(sha256(got), sha256(data.subarray(1000, 1000 + 20 * MiB)));
+          t.is(fileSendStats[strategy], before + 1, `the ${strategy} strategy sent it`);
+        } finally {
+          pair.close();
+        }
+      });
+      // The peer does not read: the send waits for writability; Socket.close() ends it.
+      await inLoop(loop, async () => {
+        const pair = await tcpPair(loop);
+        try {
+          const sending = loop.sockSendfile(pair.client, file);
+          sending.catch(() => {});
+          await new Promise((r) => setTimeout(r, 100));
+          pair.client.close();
+          const err = (await within(10_000, t.throwsAsync(sending), "close mid-send")) as NodeJS.ErrnoException & { bytesSent?: number };
+          t.is(err.code, "EBADF");
+          t.true((err.bytesSent ?? 0) > 0 && (err.bytesSent ?? 0) < data.length, `partial: ${err.bytesSent}`);
+        } finally {
+          pair.close();
+        }
+      });
+      // loop.close() with the send still waiting (loop not running): it rejects, nothing is
+      // left in flight.
+      const pair = await inLoop(loop, () => tcpPair(loop));
+      let sending!: Promise<number>;
+      await inLoop(loop, async () => {
+        sending = loop.sockSendfile(pair.client, file);
+        sending.catch(() => {});
+        await new Promise((r) => setTimeout(r, 100));
+      });
+      loop.close();
+      await t.throwsAsync(within(10_000, sending, "loop.close mid-send"), { message: /closed/ });
+      t.is(loop.pendingOps(), 0);
+      pair.close();
+    } finally {
+      _setSendfileStrategy("auto");
+      fs.rmSync(file, { force: true });
+    }
+  });
+}

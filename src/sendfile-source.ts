@@ -1,0 +1,86 @@
+// What loop.sendfile (sendfile.ts, transports) and loop.sockSendfile (sock-sendfile.ts,
+// Sockets) share: the `file` argument (a path opened read-only for the call, an fd or a
+// FileHandle-like { fd }; fds given by the caller are never closed), the offset/count checks,
+// how many bytes a send plans, positional reads for the generic paths, and the error for a
+// file that ends before that amount (truncated while being sent).
+import * as fs from "node:fs";
+import { describeType } from "./validate.js";
+
+/** What `file` may be: a path, an fd, or a FileHandle-like object. */
+export type SendfileSource = string | number | { readonly fd: number };
+
+export interface SendfileOptions {
+  /** Use the generic read+write path when the native one is not available (default true). */
+  fallback?: boolean;
+}
+
+/**
+ * The bytes a send plans, fixed when it starts: `count` (null: to EOF), clamped to what a
+ * regular file holds then (offset at or past EOF: 0, as asyncio). null = unknown (a pipe or
+ * device: read to EOF).
+ */
+export function plannedBytes(st: fs.Stats, offset: number, count: number | null): number | null {
+  if (!st.isFile()) return count;
+  return Math.max(0, Math.min(count ?? Infinity, st.size - offset));
+}
+
+export function truncated(fd: number, offset: number, total: number, sent: number): Error {
+  const err = new Error(
+    `sendfile: the file (fd ${fd}) ended after ${sent} of ${total} bytes from offset ${offset}: it was truncated while being sent`,
+  ) as Error & { code: string; bytesSent: number };
+  err.code = "ERR_FILE_TRUNCATED";
+  err.bytesSent = sent;
+  return err;
+}
+
+export function validateFile(file: unknown): asserts file is SendfileSource {
+  if (typeof file === "string") {
+    if (file.length === 0 || file.includes("\0")) throw new TypeError(`The "file" argument must be a non-empty path without NUL bytes. Received ${JSON.stringify(file)}`);
+    return;
+  }
+  const fd = typeof file === "number" ? file : typeof file === "object" && file !== null ? (file as { fd?: unknown }).fd : undefined;
+  if (typeof fd !== "number") {
+    throw new TypeError(`The "file" argument must be a path, an fd or a FileHandle ({ fd: number }). Received ${describeType(file)}`);
+  }
+  if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) throw new RangeError(`The "file" fd must be an integer >= 0. Received ${fd}`);
+}
+
+export function validateAmount(value: unknown, name: string): asserts value is number {
+  if (typeof value !== "number") throw new TypeError(`The "${name}" argument must be a number. Received ${describeType(value)}`);
+  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`The "${name}" argument must be an integer >= 0. Received ${value}`);
+}
+
+/** asyncio: count must be a positive integer (null/undefined: to EOF). */
+export function validateCount(value: unknown): asserts value is number {
+  validateAmount(value, "count");
+  if (value === 0) throw new RangeError(`The "count" argument must be a positive integer. Received 0`);
+}
+
+export function fallbackOption(opts: unknown): boolean {
+  if (opts === undefined || opts === null) return true;
+  if (typeof opts !== "object") throw new TypeError(`The "opts" argument must be an object. Received ${describeType(opts)}`);
+  const fallback = (opts as SendfileOptions).fallback;
+  if (fallback === undefined) return true;
+  if (typeof fallback !== "boolean") throw new TypeError(`The "opts.fallback" option must be a boolean. Received ${describeType(fallback)}`);
+  return fallback;
+}
+
+/** libuv opens with O_CLOEXEC. */
+export async function openSource(file: SendfileSource): Promise<{ fd: number; owned: boolean }> {
+  if (typeof file === "number") return { fd: file, owned: false };
+  if (typeof file === "object") return { fd: file.fd, owned: false };
+  const fd = await new Promise<number>((resolve, reject) => fs.open(file, fs.constants.O_RDONLY, (err, fd) => (err ? reject(err) : resolve(fd))));
+  return { fd, owned: true };
+}
+
+export function fstat(fd: number): Promise<fs.Stats> {
+  return new Promise((resolve, reject) => fs.fstat(fd, (err, st) => (err ? reject(err) : resolve(st))));
+}
+
+export function readAt(fd: number, buf: Buffer, length: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) => fs.read(fd, buf, 0, length, position, (err, n) => (err ? reject(err) : resolve(n))));
+}
+
+export function closeFd(fd: number): Promise<void> {
+  return new Promise((resolve) => fs.close(fd, () => resolve()));
+}
