@@ -25,6 +25,9 @@ class RingObject : public Napi::ObjectWrap<RingObject> {
   Napi::Value prepRecv(const Napi::CallbackInfo& info);
   Napi::Value setupBufRing(const Napi::CallbackInfo& info);
   Napi::Value cancelSync(const Napi::CallbackInfo& info);
+  // ring_file.cc
+  Napi::Value prepFile(const Napi::CallbackInfo& info);
+  Napi::Value prepFileVec(const Napi::CallbackInfo& info);
 
   Ring* ring_ = nullptr;  // owned: deleted via Ring::releaseOwner()
 };

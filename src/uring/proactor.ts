@@ -8,6 +8,7 @@ import { OP_NOP, OP_ASYNC_CANCEL, NO_OP_INDEX } from "./native.js";
 import { BufRing } from "./bufring.js";
 import type { StreamContext } from "./stream.js";
 import { connectStream, listenStream, adoptStream, adoptListener } from "./stream-setup.js";
+import { UringFileOps } from "./files.js";
 
 export class UringProactor implements Proactor, StreamContext {
   readonly backend = "uring" as const;
@@ -22,6 +23,8 @@ export class UringProactor implements Proactor, StreamContext {
   private buffers: BufRing | null = null;
   /** Endpoints and listeners whose fd is open, by fd (closed with the proactor). */
   private readonly open = new Map<number, { _forceClose(): void }>();
+  /** Files (src/uring/files.ts): OPENAT, READ, WRITE, STATX, ... on this ring. */
+  readonly files: UringFileOps;
 
   constructor(config: RingConfig = DEFAULT_RING_CONFIG) {
     this.config = config;
@@ -32,6 +35,7 @@ export class UringProactor implements Proactor, StreamContext {
         this.host?.callExceptionHandler({ message: "Exception in io_uring completion handler", exception, handler }),
     );
     this.timer = new RingTimer(this.ring, () => {});
+    this.files = new UringFileOps(this.ring);
   }
 
   attach(host: ProactorHost): void {
@@ -137,5 +141,6 @@ export class UringProactor implements Proactor, StreamContext {
     // The ring waited for every op's final CQE; the fds still open are released now.
     for (const owner of this.open.values()) owner._forceClose();
     this.open.clear();
+    this.files.release();
   }
 }

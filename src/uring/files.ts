@@ -1,0 +1,232 @@
+// UringFileOps: the FileOps seam (src/proactor.ts) over io_uring file ops (native/ops/file.cc).
+// Each op is one FileOp object (the OpHandler of its slot) and one Promise: file ops are not
+// the per-message hot path. The FileOp holds the path bytes, buffers, iovec array and statx
+// buffer until the op's final CQE (DESIGN.md, Ownership), then settles the Promise.
+//
+// fds: every fd OPENAT returns is tracked until a CLOSE of it succeeds; close() of the
+// proactor (after the ring waited for every CQE) closes the ones still open synchronously,
+// and every later op rejects with EBADF.
+import type { FileOps, StatFields } from "../proactor.js";
+import { errno } from "../system-error.js";
+import { fileError } from "../file-error.js";
+import {
+  OP_OPENAT, OP_CLOSE, OP_READ, OP_WRITE, OP_READV, OP_WRITEV, OP_STATX, OP_FSYNC,
+  S_FLAGS, S_LEN, S_OFF_LO, S_OFF_HI, IORING_FSYNC_DATASYNC,
+  AT_FDCWD, O_CLOEXEC, AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH, STATX_MASK, STATX_BYTES,
+} from "./native.js";
+import type { OpHandler, Ring } from "./ring.js";
+import { nativeSockets } from "./sockets.js";
+
+const EMPTY_PATH = new Uint8Array(1); // "" for STATX of an fd (AT_EMPTY_PATH)
+const TWO_32 = 2 ** 32;
+
+function pathBytes(path: string | Buffer): Uint8Array {
+  const n = typeof path === "string" ? Buffer.byteLength(path) : path.length;
+  const out = Buffer.allocUnsafe(n + 1);
+  if (typeof path === "string") out.write(path, 0);
+  else path.copy(out, 0);
+  out[n] = 0;
+  return out;
+}
+
+/** One file op in flight: its slot's handler; keeps what the kernel uses referenced. */
+class FileOp implements OpHandler {
+  resolve!: (res: number) => void;
+  reject!: (err: Error) => void;
+  /** Memory the op uses (path bytes, buffers, iovecs, statx buffer): held until the CQE. */
+  keep: unknown = null;
+  readonly promise: Promise<number>;
+
+  constructor(
+    private readonly owner: UringFileOps,
+    readonly syscall: string,
+    readonly path: string | undefined,
+    readonly fd: number,
+  ) {
+    this.promise = new Promise<number>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+
+  _complete(res: number): void {
+    this.keep = null;
+    if (res < 0) {
+      this.reject(fileError(res, this.syscall, this.path));
+      return;
+    }
+    this.owner._completed(this, res);
+    this.resolve(res);
+  }
+}
+
+export class UringFileOps implements FileOps {
+  private readonly openFds = new Set<number>();
+  private closed = false;
+
+  constructor(private readonly ring: Ring) {}
+
+  /** @internal A successful completion: OPENAT / CLOSE change what is tracked. */
+  _completed(op: FileOp, res: number): void {
+    if (op.syscall === "open") {
+      if (this.closed) nativeSockets().close(res);
+      else this.openFds.add(res);
+    } else if (op.syscall === "close") {
+      this.openFds.delete(op.fd);
+    }
+  }
+
+  /** Takes a slot for a new op, or null (with the op rejected) once closed. */
+  private begin(syscall: string, fd: number, path?: string): { op: FileOp; slot: number } {
+    const op = new FileOp(this, syscall, path, fd);
+    if (this.closed) {
+      op.reject(fileError(-errno.EBADF, syscall, path));
+      return { op, slot: -1 };
+    }
+    let slot: number;
+    try {
+      slot = this.ring.alloc(op);
+    } catch (err) {
+      op.reject(err as Error);
+      return { op, slot: -1 };
+    }
+    return { op, slot };
+  }
+
+  private stagePositioned(opcode: number, slot: number, fd: number, position: number): void {
+    const off = this.ring.stageRecord(opcode, slot, fd);
+    // 64-bit offset: -1 (the file position) is all ones in both halves.
+    const hi = position < 0 ? -1 : Math.floor(position / TWO_32);
+    this.ring.setField(off, S_OFF_LO, position < 0 ? -1 : (position - hi * TWO_32) | 0);
+    this.ring.setField(off, S_OFF_HI, hi | 0);
+  }
+
+  open(path: string | Buffer, flags: number, mode: number): Promise<number> {
+    const shown = typeof path === "string" ? path : path.toString();
+    const { op, slot } = this.begin("open", AT_FDCWD, shown);
+    if (slot < 0) return op.promise;
+    const bytes = pathBytes(path);
+    op.keep = bytes;
+    this.ring.native.prepFile(slot, bytes, null);
+    const off = this.ring.stageRecord(OP_OPENAT, slot, AT_FDCWD);
+    this.ring.setField(off, S_FLAGS, flags | O_CLOEXEC);
+    this.ring.setField(off, S_LEN, mode);
+    return op.promise;
+  }
+
+  async close(fd: number): Promise<void> {
+    const { op, slot } = this.begin("close", fd);
+    if (slot >= 0) this.ring.stageRecord(OP_CLOSE, slot, fd);
+    await op.promise;
+  }
+
+  read(fd: number, buf: Uint8Array, position: number): Promise<number> {
+    return this.transfer(OP_READ, "read", fd, buf, position);
+  }
+
+  write(fd: number, buf: Uint8Array, position: number): Promise<number> {
+    return this.transfer(OP_WRITE, "write", fd, buf, position);
+  }
+
+  private transfer(opcode: number, syscall: string, fd: number, buf: Uint8Array, position: number): Promise<number> {
+    const { op, slot } = this.begin(syscall, fd);
+    if (slot < 0) return op.promise;
+    op.keep = buf;
+    this.ring.native.prepFile(slot, null, buf);
+    this.stagePositioned(opcode, slot, fd, position);
+    return op.promise;
+  }
+
+  readv(fd: number, bufs: Uint8Array[], position: number): Promise<number> {
+    return this.transferVec(OP_READV, "read", fd, bufs, position);
+  }
+
+  writev(fd: number, bufs: Uint8Array[], position: number): Promise<number> {
+    return this.transferVec(OP_WRITEV, "write", fd, bufs, position);
+  }
+
+  private transferVec(opcode: number, syscall: string, fd: number, bufs: Uint8Array[], position: number): Promise<number> {
+    const { op, slot } = this.begin(syscall, fd);
+    if (slot < 0) return op.promise;
+    const iovs = new Uint8Array(Math.max(1, bufs.length) * 16); // own ArrayBuffer: 8-aligned
+    op.keep = [bufs.slice(), iovs];
+    this.ring.native.prepFileVec(slot, bufs, iovs);
+    this.stagePositioned(opcode, slot, fd, position);
+    return op.promise;
+  }
+
+  stat(path: string | Buffer, followLinks: boolean): Promise<StatFields> {
+    const shown = typeof path === "string" ? path : path.toString();
+    return this.statx(followLinks ? "stat" : "lstat", AT_FDCWD, pathBytes(path), followLinks ? 0 : AT_SYMLINK_NOFOLLOW, shown);
+  }
+
+  fstat(fd: number): Promise<StatFields> {
+    return this.statx("fstat", fd, EMPTY_PATH, AT_EMPTY_PATH, undefined);
+  }
+
+  private async statx(syscall: string, dirfd: number, path: Uint8Array, flags: number, shown: string | undefined): Promise<StatFields> {
+    const { op, slot } = this.begin(syscall, dirfd, shown);
+    const out = Buffer.alloc(STATX_BYTES);
+    if (slot >= 0) {
+      op.keep = [path, out];
+      this.ring.native.prepFile(slot, path, out);
+      const off = this.ring.stageRecord(OP_STATX, slot, dirfd);
+      this.ring.setField(off, S_FLAGS, flags);
+      this.ring.setField(off, S_LEN, STATX_MASK);
+    }
+    await op.promise;
+    return statxFields(out);
+  }
+
+  async fsync(fd: number, dataOnly: boolean): Promise<void> {
+    const { op, slot } = this.begin(dataOnly ? "fdatasync" : "fsync", fd);
+    if (slot >= 0) {
+      const off = this.ring.stageRecord(OP_FSYNC, slot, fd);
+      this.ring.setField(off, S_FLAGS, dataOnly ? IORING_FSYNC_DATASYNC : 0);
+    }
+    await op.promise;
+  }
+
+  /** The ring is closed (every CQE in): close the fds still open. */
+  release(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const fd of this.openFds) nativeSockets().close(fd);
+    this.openFds.clear();
+  }
+}
+
+/** glibc's makedev(), as libuv builds st_dev / st_rdev from statx's major/minor. */
+function makedev(major: number, minor: number): number {
+  return ((major & 0xfffff000) >>> 0) * TWO_32 + ((major & 0xfff) << 8) + ((minor & 0xffffff00) >>> 0) * 4096 + (minor & 0xff);
+}
+
+function u64(b: Buffer, at: number): number {
+  return b.readUInt32LE(at) + b.readUInt32LE(at + 4) * TWO_32;
+}
+
+/** Node's msFromTimeSpec over a struct statx_timestamp (int64 sec, uint32 nsec). */
+function ms(b: Buffer, at: number): number {
+  const sec = b.readUInt32LE(at) + b.readInt32LE(at + 4) * TWO_32;
+  return sec * 1e3 + b.readUInt32LE(at + 8) / 1e6;
+}
+
+/** struct statx (include/uapi/linux/stat.h) -> the fields of Node's Stats. */
+function statxFields(b: Buffer): StatFields {
+  return {
+    dev: makedev(b.readUInt32LE(136), b.readUInt32LE(140)),
+    mode: b.readUInt16LE(28),
+    nlink: b.readUInt32LE(16),
+    uid: b.readUInt32LE(20),
+    gid: b.readUInt32LE(24),
+    rdev: makedev(b.readUInt32LE(128), b.readUInt32LE(132)),
+    blksize: b.readUInt32LE(4),
+    ino: u64(b, 32),
+    size: u64(b, 40),
+    blocks: u64(b, 48),
+    atimeMs: ms(b, 64),
+    mtimeMs: ms(b, 112),
+    ctimeMs: ms(b, 96),
+    birthtimeMs: ms(b, 80),
+  };
+}
