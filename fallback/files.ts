@@ -3,7 +3,8 @@
 // fd functions (the same libuv requests). Errors are Node's own.
 //
 // close() of the proactor closes every FileHandle still open (FileHandle.close() is
-// asynchronous: the fd is released a moment later) and every later op rejects with EBADF.
+// asynchronous: the fd is released a moment later); after that close() resolves and every
+// other op rejects with EBADF.
 import * as fs from "node:fs";
 import * as fsp from "node:fs/promises";
 import { promisify } from "node:util";
@@ -50,7 +51,7 @@ export class FallbackFileOps implements FileOps {
   }
 
   async close(fd: number): Promise<void> {
-    this.check("close");
+    if (this.closed) return; // release() closed every FileHandle open() gave out
     const fh = this.handles.get(fd);
     if (fh === undefined) return closeFd(fd);
     this.handles.delete(fd);

@@ -100,29 +100,25 @@ export class FileHandle {
     }
   }
 
-  read<T extends ArrayBufferView = Buffer>(
-    buffer?: T | ReadOptions<T>,
-    offset?: number | null | ReadOptions<T>,
-    length?: number | null,
-    position?: number | bigint | null,
-  ): Promise<ReadResult<T>> {
+  read<T extends ArrayBufferView = Buffer>(buffer: T, offset?: number | null, length?: number | null, position?: number | bigint | null): Promise<ReadResult<T>>;
+  read<T extends ArrayBufferView = Buffer>(buffer: T, options?: Omit<ReadOptions, "buffer">): Promise<ReadResult<T>>;
+  read<T extends ArrayBufferView = Buffer>(options?: ReadOptions<T>): Promise<ReadResult<T>>;
+  read(buffer?: unknown, offset?: unknown, length?: unknown, position?: unknown): Promise<ReadResult<ArrayBufferView>> {
     return this._run("read", (ops, fd) => readInto(ops, fd, buffer, offset, length, position));
   }
 
-  write<T extends ArrayBufferView | string>(
-    data: T,
-    offsetOrPosition?: number | null | ReadOptions,
-    lengthOrEncoding?: number | BufferEncoding | null,
-    position?: number | bigint | null,
-  ): Promise<WriteResult<T>> {
+  write<T extends ArrayBufferView>(buffer: T, offset?: number | null, length?: number | null, position?: number | bigint | null): Promise<WriteResult<T>>;
+  write<T extends ArrayBufferView>(buffer: T, options?: Omit<ReadOptions, "buffer">): Promise<WriteResult<T>>;
+  write(data: string, position?: number | bigint | null, encoding?: BufferEncoding | null): Promise<WriteResult<string>>;
+  write(data: unknown, offsetOrPosition?: unknown, lengthOrEncoding?: unknown, position?: unknown): Promise<WriteResult<ArrayBufferView | string>> {
     return this._run("write", (ops, fd) => writeFrom(ops, fd, data, offsetOrPosition, lengthOrEncoding, position));
   }
 
-  readv<T extends ArrayBufferView[]>(buffers: T, position?: number | bigint | null): Promise<{ bytesRead: number; buffers: T }> {
+  readv<T extends readonly ArrayBufferView[]>(buffers: T, position?: number | bigint | null): Promise<{ bytesRead: number; buffers: T }> {
     return this._run("read", async (ops, fd) => ({ bytesRead: await vector(ops, fd, buffers, position, false), buffers }));
   }
 
-  writev<T extends ArrayBufferView[]>(buffers: T, position?: number | bigint | null): Promise<{ bytesWritten: number; buffers: T }> {
+  writev<T extends readonly ArrayBufferView[]>(buffers: T, position?: number | bigint | null): Promise<{ bytesWritten: number; buffers: T }> {
     return this._run("write", async (ops, fd) => ({ bytesWritten: await vector(ops, fd, buffers, position, true), buffers }));
   }
 
@@ -168,43 +164,44 @@ export class FileHandle {
 
 // ---- the ops behind both the fd functions and FileHandle
 
-async function readInto<T extends ArrayBufferView>(
+async function readInto(
   ops: FileOps,
   fd: number,
-  bufferOrOptions: T | ReadOptions<T> | undefined,
-  offsetOrOptions: number | null | ReadOptions<T> | undefined,
-  length: number | null | undefined,
-  position: number | bigint | null | undefined,
-): Promise<ReadResult<T>> {
-  let buffer: T;
+  bufferOrOptions: unknown,
+  offsetOrOptions: unknown,
+  length: unknown,
+  position: unknown,
+): Promise<ReadResult<ArrayBufferView>> {
+  let buffer: unknown;
   let offset: unknown = offsetOrOptions;
   if (bufferOrOptions === undefined || bufferOrOptions === null || !ArrayBuffer.isView(bufferOrOptions)) {
     if (bufferOrOptions !== undefined && bufferOrOptions !== null && typeof bufferOrOptions !== "object") {
       throw invalidType("buffer", "an instance of Buffer, TypedArray, or DataView", bufferOrOptions);
     }
-    const o = (bufferOrOptions ?? {}) as ReadOptions<T>;
-    buffer = o.buffer ?? (Buffer.alloc(16384) as unknown as T);
+    const o = (bufferOrOptions ?? {}) as ReadOptions<ArrayBufferView>;
+    buffer = o.buffer ?? Buffer.alloc(16384);
     ({ offset, length, position } = o);
   } else {
     buffer = bufferOrOptions;
-    if (offsetOrOptions !== null && typeof offsetOrOptions === "object") ({ offset, length, position } = offsetOrOptions);
+    if (offsetOrOptions !== null && typeof offsetOrOptions === "object") ({ offset, length, position } = offsetOrOptions as ReadOptions);
   }
   const bytes = toBytes(buffer, "buffer");
   const [off, len] = offsetLength(offset, length, bytes.byteLength);
   const pos = toPosition(position);
-  if (len === 0) return { bytesRead: 0, buffer };
+  const view = buffer as ArrayBufferView;
+  if (len === 0) return { bytesRead: 0, buffer: view };
   const bytesRead = await ops.read(fd, bytes.subarray(off, off + len), pos);
-  return { bytesRead, buffer };
+  return { bytesRead, buffer: view };
 }
 
-async function writeFrom<T extends ArrayBufferView | string>(
+async function writeFrom(
   ops: FileOps,
   fd: number,
-  data: T,
-  offsetOrPosition: number | null | ReadOptions | undefined,
-  lengthOrEncoding: number | BufferEncoding | null | undefined,
-  position: number | bigint | null | undefined,
-): Promise<WriteResult<T>> {
+  data: unknown,
+  offsetOrPosition: unknown,
+  lengthOrEncoding: unknown,
+  position: unknown,
+): Promise<WriteResult<ArrayBufferView | string>> {
   let bytes: Uint8Array;
   let pos: number;
   if (typeof data === "string") {
@@ -217,14 +214,15 @@ async function writeFrom<T extends ArrayBufferView | string>(
     let offset: unknown = offsetOrPosition;
     let length: unknown = lengthOrEncoding;
     let p: unknown = position;
-    if (offsetOrPosition !== null && typeof offsetOrPosition === "object") ({ offset, length, position: p } = offsetOrPosition);
+    if (offsetOrPosition !== null && typeof offsetOrPosition === "object") ({ offset, length, position: p } = offsetOrPosition as ReadOptions);
     const all = toBytes(data, "buffer");
     const [off, len] = offsetLength(offset, length, all.byteLength);
     pos = toPosition(p);
     bytes = all.subarray(off, off + len);
   }
-  if (bytes.byteLength === 0) return { bytesWritten: 0, buffer: data };
-  return { bytesWritten: await ops.write(fd, bytes, pos), buffer: data };
+  const buffer = data as ArrayBufferView | string;
+  if (bytes.byteLength === 0) return { bytesWritten: 0, buffer };
+  return { bytesWritten: await ops.write(fd, bytes, pos), buffer };
 }
 
 async function vector(ops: FileOps, fd: number, buffers: unknown, position: unknown, write: boolean): Promise<number> {
@@ -366,23 +364,17 @@ export async function close(fd: Fd): Promise<void> {
   return runningFiles().close(fdOf(fd));
 }
 
-export async function read<T extends ArrayBufferView = Buffer>(
-  fd: Fd,
-  buffer?: T | ReadOptions<T>,
-  offset?: number | null | ReadOptions<T>,
-  length?: number | null,
-  position?: number | bigint | null,
-): Promise<ReadResult<T>> {
+export function read<T extends ArrayBufferView = Buffer>(fd: Fd, buffer: T, offset?: number | null, length?: number | null, position?: number | bigint | null): Promise<ReadResult<T>>;
+export function read<T extends ArrayBufferView = Buffer>(fd: Fd, buffer: T, options?: Omit<ReadOptions, "buffer">): Promise<ReadResult<T>>;
+export function read<T extends ArrayBufferView = Buffer>(fd: Fd, options?: ReadOptions<T>): Promise<ReadResult<T>>;
+export async function read(fd: Fd, buffer?: unknown, offset?: unknown, length?: unknown, position?: unknown): Promise<ReadResult<ArrayBufferView>> {
   return onFd(fd, "read", (ops, n) => readInto(ops, n, buffer, offset, length, position));
 }
 
-export async function write<T extends ArrayBufferView | string>(
-  fd: Fd,
-  data: T,
-  offsetOrPosition?: number | null | ReadOptions,
-  lengthOrEncoding?: number | BufferEncoding | null,
-  position?: number | bigint | null,
-): Promise<WriteResult<T>> {
+export function write<T extends ArrayBufferView>(fd: Fd, buffer: T, offset?: number | null, length?: number | null, position?: number | bigint | null): Promise<WriteResult<T>>;
+export function write<T extends ArrayBufferView>(fd: Fd, buffer: T, options?: Omit<ReadOptions, "buffer">): Promise<WriteResult<T>>;
+export function write(fd: Fd, data: string, position?: number | bigint | null, encoding?: BufferEncoding | null): Promise<WriteResult<string>>;
+export async function write(fd: Fd, data: unknown, offsetOrPosition?: unknown, lengthOrEncoding?: unknown, position?: unknown): Promise<WriteResult<ArrayBufferView | string>> {
   return onFd(fd, "write", (ops, n) => writeFrom(ops, n, data, offsetOrPosition, lengthOrEncoding, position));
 }
 

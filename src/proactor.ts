@@ -110,7 +110,8 @@ export interface ConnectOptions {
 //   fs has one).
 // - Ownership: buffers, paths and fds an op uses stay referenced until its completion.
 // - fds opened by open() are tracked until close(); close() of the proactor closes the
-//   ones still open (no fd outlives its loop); every op after that rejects with EBADF.
+//   ones still open (no fd outlives its loop); after that close(fd) resolves (nothing is left
+//   open) and every other op rejects with EBADF.
 
 /** What stat/lstat/fstat resolve (Node's Stats fields; times in ms as Node computes them). */
 export interface StatFields {

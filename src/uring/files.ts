@@ -4,8 +4,8 @@
 // buffer until the op's final CQE (DESIGN.md, Ownership), then settles the Promise.
 //
 // fds: every fd OPENAT returns is tracked until a CLOSE of it succeeds; close() of the
-// proactor (after the ring waited for every CQE) closes the ones still open synchronously,
-// and every later op rejects with EBADF.
+// proactor (after the ring waited for every CQE) closes the ones still open synchronously;
+// after that close() resolves (the fd is closed already) and every other op rejects EBADF.
 import type { FileOps, StatFields } from "../proactor.js";
 import { errno } from "../system-error.js";
 import { fileError } from "../file-error.js";
@@ -115,6 +115,7 @@ export class UringFileOps implements FileOps {
   }
 
   async close(fd: number): Promise<void> {
+    if (this.closed) return; // release() closed every fd open() gave out
     const { op, slot } = this.begin("close", fd);
     if (slot >= 0) this.ring.stageRecord(OP_CLOSE, slot, fd);
     await op.promise;
