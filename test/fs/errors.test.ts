@@ -98,3 +98,14 @@ test("fs: with no running loop the functions reject with 'no running event loop'
   t.regex((err as Error).message, /no running event loop/);
   t.is((err as { code: string }).code, "ERR_NO_RUNNING_LOOP");
 });
+
+test("fs: the \"ringloop/fs\" subpath (require and import) is the same module as the fs export", async (t) => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const required = require("ringloop/fs") as typeof fs;
+  const imported = (await (new Function("s", "return import(s)") as (s: string) => Promise<typeof fs>)("ringloop/fs"));
+  for (const name of ["open", "close", "read", "write", "readv", "writev", "stat", "lstat", "fstat", "fsync", "fdatasync", "readFile", "writeFile", "FileHandle", "Stats"] as const) {
+    t.is(typeof fs[name], "function", name);
+    t.is(required[name], fs[name], `require: ${name}`);
+    t.is(imported[name], fs[name], `import: ${name}`);
+  }
+});
