@@ -225,11 +225,31 @@ async function writeFrom(
   return { bytesWritten: await ops.write(fd, bytes, pos), buffer };
 }
 
+/** iovecs per readv/writev call (Linux IOV_MAX). */
+const IOV_MAX = 1024;
+
+/**
+ * readv: one call (at most IOV_MAX buffers: a short count beyond, as libuv). writev: every
+ * byte, IOV_MAX buffers per call, going on after short writes (libuv's uv__fs_write_all).
+ */
 async function vector(ops: FileOps, fd: number, buffers: unknown, position: unknown, write: boolean): Promise<number> {
-  const bytes = toBytesArray(buffers, "buffers");
-  const pos = toPosition(position);
-  if (bytes.length === 0) return 0;
-  return write ? ops.writev(fd, bytes, pos) : ops.readv(fd, bytes, pos);
+  let rest = toBytesArray(buffers, "buffers");
+  let pos = toPosition(position);
+  if (rest.length === 0) return 0;
+  if (!write) return ops.readv(fd, rest, pos);
+  let total = 0;
+  while (rest.length > 0) {
+    const n = await ops.writev(fd, rest.length > IOV_MAX ? rest.slice(0, IOV_MAX) : rest, pos);
+    if (n <= 0) break;
+    total += n;
+    if (pos >= 0) pos += n;
+    let skip = n;
+    let i = 0;
+    while (i < rest.length && skip >= rest[i].byteLength) skip -= rest[i++].byteLength;
+    rest = rest.slice(i);
+    if (skip > 0) rest[0] = rest[0].subarray(skip);
+  }
+  return total;
 }
 
 function signalOf(options: unknown): AbortSignal | undefined {

@@ -19,6 +19,8 @@ import { nativeSockets } from "./sockets.js";
 
 const EMPTY_PATH = new Uint8Array(1); // "" for STATX of an fd (AT_EMPTY_PATH)
 const TWO_32 = 2 ** 32;
+const MAX_RW_COUNT = 0x7ffff000; // the kernel's per-call cap (INT_MAX & PAGE_MASK)
+const IOV_MAX = 1024;
 
 function pathBytes(path: string | Buffer): Uint8Array {
   const n = typeof path === "string" ? Buffer.byteLength(path) : path.length;
@@ -66,13 +68,11 @@ export class UringFileOps implements FileOps {
 
   constructor(private readonly ring: Ring) {}
 
-  /** @internal A successful completion: OPENAT / CLOSE change what is tracked. */
+  /** @internal A successful completion: an fd OPENAT returned is tracked. */
   _completed(op: FileOp, res: number): void {
     if (op.syscall === "open") {
       if (this.closed) nativeSockets().close(res);
       else this.openFds.add(res);
-    } else if (op.syscall === "close") {
-      this.openFds.delete(op.fd);
     }
   }
 
@@ -117,7 +117,12 @@ export class UringFileOps implements FileOps {
   async close(fd: number): Promise<void> {
     if (this.closed) return; // release() closed every fd open() gave out
     const { op, slot } = this.begin("close", fd);
-    if (slot >= 0) this.ring.stageRecord(OP_CLOSE, slot, fd);
+    if (slot >= 0) {
+      // Untracked at once: close(2) releases the fd number even when it fails, so release()
+      // must never close it again (it may belong to a new file by then).
+      this.openFds.delete(fd);
+      this.ring.stageRecord(OP_CLOSE, slot, fd);
+    }
     await op.promise;
   }
 
@@ -130,6 +135,8 @@ export class UringFileOps implements FileOps {
   }
 
   private transfer(opcode: number, syscall: string, fd: number, buf: Uint8Array, position: number): Promise<number> {
+    // The kernel moves at most MAX_RW_COUNT bytes per call: a short count, as read(2) gives.
+    if (buf.byteLength > MAX_RW_COUNT) buf = buf.subarray(0, MAX_RW_COUNT);
     const { op, slot } = this.begin(syscall, fd);
     if (slot < 0) return op.promise;
     op.keep = buf;
@@ -147,6 +154,8 @@ export class UringFileOps implements FileOps {
   }
 
   private transferVec(opcode: number, syscall: string, fd: number, bufs: Uint8Array[], position: number): Promise<number> {
+    // At most IOV_MAX iovecs per call, the rest left over (a short count, as libuv does).
+    if (bufs.length > IOV_MAX) bufs = bufs.slice(0, IOV_MAX);
     const { op, slot } = this.begin(syscall, fd);
     if (slot < 0) return op.promise;
     const iovs = new Uint8Array(Math.max(1, bufs.length) * 16); // own ArrayBuffer: 8-aligned

@@ -78,6 +78,29 @@ backendTest("fs: readv and writev at positions match node:fs", async (t, { loop 
   t.deepEqual(nfs.readFileSync(file), expect);
 });
 
+backendTest("fs: readv and writev of more than IOV_MAX buffers behave as node:fs's", async (t, { loop }) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, "many");
+  const ones = (n: number, c = 0): Buffer[] => Array.from({ length: n }, (_, i) => Buffer.from([c || 32 + (i % 90)]));
+  const src = ones(1100);
+  const nodeCount = (bufs: Buffer[]): number => {
+    const fd = nfs.openSync(file, "r");
+    try {
+      return nfs.readvSync(fd, bufs, 0);
+    } finally {
+      nfs.closeSync(fd);
+    }
+  };
+  await inLoop(loop, async () => {
+    const h = await fs.open(file, "w+");
+    t.is(await fs.writev(h, src, 0), 1100, "writev writes every buffer");
+    t.true(nfs.readFileSync(file).equals(Buffer.concat(src)));
+    const mine = ones(1100, 1);
+    t.is(await fs.readv(h, mine, 0), nodeCount(ones(1100, 1)), "readv: as many bytes as node:fs's readv");
+    await h.close();
+  });
+});
+
 backendTest("fs: readFile and writeFile: 20 MiB, empty, encodings, FileHandle positions", async (t, { loop }) => {
   const dir = tempDir(t);
   const big = pattern(20 * 1024 * 1024 + 123, 3);
