@@ -43,8 +43,8 @@ export class FallbackFileOps implements FileOps {
     this.check("open");
     const fh = await fsp.open(path, flags, mode);
     if (this.closed) {
-      await fh.close();
-      throw fileError(-errno.EBADF, "open");
+      await fh.close(); // opened while the loop closed: nobody may use it
+      throw fileError(-errno.ECANCELED, "open", typeof path === "string" ? path : path.toString());
     }
     this.handles.set(fh.fd, fh);
     return fh.fd;

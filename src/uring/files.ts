@@ -3,9 +3,11 @@
 // the per-message hot path. The FileOp holds the path bytes, buffers, iovec array and statx
 // buffer until the op's final CQE (DESIGN.md, Ownership), then settles the Promise.
 //
-// fds: every fd OPENAT returns is tracked until a CLOSE of it succeeds; close() of the
-// proactor (after the ring waited for every CQE) closes the ones still open synchronously;
+// fds: every fd OPENAT returns is tracked until a CLOSE of it is staged; close() of the
+// proactor closes the ones still open synchronously (release(), before the ring closes);
 // after that close() resolves (the fd is closed already) and every other op rejects EBADF.
+// Ops the closing ring cancelled without delivering their CQE reject with ECANCELED
+// (abandon(), after the ring closed).
 import type { FileOps, StatFields } from "../proactor.js";
 import { errno } from "../system-error.js";
 import { fileError } from "../file-error.js";
@@ -51,29 +53,40 @@ class FileOp implements OpHandler {
     });
   }
 
+  /** The slot, while the op is in flight (-1 before and after). */
+  slot = -1;
+
   _complete(res: number): void {
     this.keep = null;
-    if (res < 0) {
-      this.reject(fileError(res, this.syscall, this.path));
-      return;
-    }
-    this.owner._completed(this, res);
-    this.resolve(res);
+    this.owner._finished(this);
+    if (res >= 0) res = this.owner._completed(this, res);
+    if (res < 0) this.reject(fileError(res, this.syscall, this.path));
+    else this.resolve(res);
   }
 }
 
 export class UringFileOps implements FileOps {
   private readonly openFds = new Set<number>();
+  private readonly inflight = new Set<FileOp>();
   private closed = false;
 
   constructor(private readonly ring: Ring) {}
 
-  /** @internal A successful completion: an fd OPENAT returned is tracked. */
-  _completed(op: FileOp, res: number): void {
-    if (op.syscall === "open") {
-      if (this.closed) nativeSockets().close(res);
-      else this.openFds.add(res);
+  /** @internal The op's final CQE arrived. */
+  _finished(op: FileOp): void {
+    op.slot = -1;
+    this.inflight.delete(op);
+  }
+
+  /** @internal A successful completion: an fd OPENAT returned is tracked. Returns the result to settle with. */
+  _completed(op: FileOp, res: number): number {
+    if (op.syscall !== "open") return res;
+    if (this.closed) {
+      nativeSockets().close(res); // opened while the loop closed: nobody may use it
+      return -errno.ECANCELED;
     }
+    this.openFds.add(res);
+    return res;
   }
 
   /** Takes a slot for a new op, or null (with the op rejected) once closed. */
@@ -90,6 +103,8 @@ export class UringFileOps implements FileOps {
       op.reject(err as Error);
       return { op, slot: -1 };
     }
+    op.slot = slot;
+    this.inflight.add(op);
     return { op, slot };
   }
 
@@ -197,12 +212,34 @@ export class UringFileOps implements FileOps {
     await op.promise;
   }
 
-  /** The ring is closed (every CQE in): close the fds still open. */
+  /**
+   * The proactor is closing; runs BEFORE the ring closes. An OPENAT in flight is cancelled
+   * synchronously and its CQE collected now, so an fd it opened before the cancel is
+   * closed, not lost with the ring. Then every tracked fd is closed (ops still in flight
+   * on one hold their own file reference, so this is safe) and later ops reject EBADF.
+   */
   release(): void {
     if (this.closed) return;
     this.closed = true;
+    let opens = false;
+    for (const op of this.inflight) {
+      if (op.syscall === "open" && op.slot >= 0) {
+        this.ring.cancelSync(op.slot);
+        opens = true;
+      }
+    }
+    if (opens) this.ring.pollNow();
     for (const fd of this.openFds) nativeSockets().close(fd);
     this.openFds.clear();
+  }
+
+  /** The ring is closed: ops whose CQE was never delivered reject with ECANCELED. */
+  abandon(): void {
+    for (const op of this.inflight) {
+      op.keep = null;
+      op.reject(fileError(-errno.ECANCELED, op.syscall, op.path));
+    }
+    this.inflight.clear();
   }
 }
 

@@ -137,10 +137,11 @@ export class UringProactor implements Proactor, StreamContext {
     if (this.closed) return;
     this.closed = true;
     this.host = null;
+    this.files.release();
     this.ring.close();
+    this.files.abandon();
     // The ring waited for every op's final CQE; the fds still open are released now.
     for (const owner of this.open.values()) owner._forceClose();
     this.open.clear();
-    this.files.release();
   }
 }

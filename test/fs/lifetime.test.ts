@@ -78,3 +78,28 @@ backendTest("fs: FileHandle.close() waits for the reads in flight", async (t, { 
     t.true(Buffer.concat(results.map((r) => r.buffer)).equals(data));
   });
 });
+
+backendTest("fs: closing a loop with file ops in flight: every op settles, no fd leaks", async (t, { newPolicy }) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, "f");
+  nfs.writeFileSync(file, pattern(4 * 1024 * 1024, 4));
+  const before = openFds();
+  const other = newPolicy().newEventLoop();
+  const handle = await inLoop(other, () => fs.open(file));
+  // Started inside the loop, not awaited: the loop stops with them in flight.
+  const started = await inLoop(other, async () => {
+    const ops: Promise<unknown>[] = [];
+    for (let i = 0; i < 16; i++) ops.push(handle.read(Buffer.alloc(256 * 1024), 0, 256 * 1024, i * 256 * 1024));
+    // An open() that completes hands out a FileHandle bound to the closing loop: EBADF after.
+    for (let i = 0; i < 8; i++) ops.push(fs.open(file).then((h) => h.read(Buffer.alloc(1))));
+    ops.push(fs.stat(file), fs.readFile(file));
+    return ops.map((p) => p.then(() => "fulfilled", (e: { code?: string }) => `rejected ${e.code}`));
+  });
+  other.close();
+  const outcomes = await Promise.race([Promise.all(started), new Promise((r) => setTimeout(() => r("timeout"), 5000))]);
+  t.not(outcomes, "timeout", "every op in flight settles once its loop is closed");
+  const all = outcomes as string[];
+  for (const o of all.slice(0, 16)) t.regex(o, /^(fulfilled|rejected ECANCELED)$/, "a read");
+  for (const o of all.slice(16, 24)) t.regex(o, /^rejected (ECANCELED|EBADF)$/, "no fd of a closed loop is usable");
+  t.is(await settleFds(before), before, "no fd left open, also none an in-flight open() returned");
+});
