@@ -45,7 +45,6 @@ class FileOp implements OpHandler {
     private readonly owner: UringFileOps,
     readonly syscall: string,
     readonly path: string | undefined,
-    readonly fd: number,
   ) {
     this.promise = new Promise<number>((resolve, reject) => {
       this.resolve = resolve;
@@ -89,9 +88,9 @@ export class UringFileOps implements FileOps {
     return res;
   }
 
-  /** Takes a slot for a new op, or null (with the op rejected) once closed. */
-  private begin(syscall: string, fd: number, path?: string): { op: FileOp; slot: number } {
-    const op = new FileOp(this, syscall, path, fd);
+  /** A new op and its slot; slot -1 (the op already rejected) once closed or the table is full. */
+  private begin(syscall: string, path?: string): { op: FileOp; slot: number } {
+    const op = new FileOp(this, syscall, path);
     if (this.closed) {
       op.reject(fileError(-errno.EBADF, syscall, path));
       return { op, slot: -1 };
@@ -118,7 +117,7 @@ export class UringFileOps implements FileOps {
 
   open(path: string | Buffer, flags: number, mode: number): Promise<number> {
     const shown = typeof path === "string" ? path : path.toString();
-    const { op, slot } = this.begin("open", AT_FDCWD, shown);
+    const { op, slot } = this.begin("open", shown);
     if (slot < 0) return op.promise;
     const bytes = pathBytes(path);
     op.keep = bytes;
@@ -131,7 +130,7 @@ export class UringFileOps implements FileOps {
 
   async close(fd: number): Promise<void> {
     if (this.closed) return; // release() closed every fd open() gave out
-    const { op, slot } = this.begin("close", fd);
+    const { op, slot } = this.begin("close");
     if (slot >= 0) {
       // Untracked at once: close(2) releases the fd number even when it fails, so release()
       // must never close it again (it may belong to a new file by then).
@@ -152,7 +151,7 @@ export class UringFileOps implements FileOps {
   private transfer(opcode: number, syscall: string, fd: number, buf: Uint8Array, position: number): Promise<number> {
     // The kernel moves at most MAX_RW_COUNT bytes per call: a short count, as read(2) gives.
     if (buf.byteLength > MAX_RW_COUNT) buf = buf.subarray(0, MAX_RW_COUNT);
-    const { op, slot } = this.begin(syscall, fd);
+    const { op, slot } = this.begin(syscall);
     if (slot < 0) return op.promise;
     op.keep = buf;
     this.ring.native.prepFile(slot, null, buf);
@@ -171,7 +170,7 @@ export class UringFileOps implements FileOps {
   private transferVec(opcode: number, syscall: string, fd: number, bufs: Uint8Array[], position: number): Promise<number> {
     // At most IOV_MAX iovecs per call, the rest left over (a short count, as libuv does).
     if (bufs.length > IOV_MAX) bufs = bufs.slice(0, IOV_MAX);
-    const { op, slot } = this.begin(syscall, fd);
+    const { op, slot } = this.begin(syscall);
     if (slot < 0) return op.promise;
     const iovs = new Uint8Array(Math.max(1, bufs.length) * 16); // own ArrayBuffer: 8-aligned
     op.keep = [bufs.slice(), iovs];
@@ -190,7 +189,7 @@ export class UringFileOps implements FileOps {
   }
 
   private async statx(syscall: string, dirfd: number, path: Uint8Array, flags: number, shown: string | undefined): Promise<StatFields> {
-    const { op, slot } = this.begin(syscall, dirfd, shown);
+    const { op, slot } = this.begin(syscall, shown);
     const out = Buffer.alloc(STATX_BYTES);
     if (slot >= 0) {
       op.keep = [path, out];
@@ -204,7 +203,7 @@ export class UringFileOps implements FileOps {
   }
 
   async fsync(fd: number, dataOnly: boolean): Promise<void> {
-    const { op, slot } = this.begin(dataOnly ? "fdatasync" : "fsync", fd);
+    const { op, slot } = this.begin(dataOnly ? "fdatasync" : "fsync");
     if (slot >= 0) {
       const off = this.ring.stageRecord(OP_FSYNC, slot, fd);
       this.ring.setField(off, S_FLAGS, dataOnly ? IORING_FSYNC_DATASYNC : 0);
