@@ -55,6 +55,8 @@ constexpr int S_TV_NSEC = 9;
 constexpr int S_BUF_GROUP = 10;  // RECV: provided-buffer group (multishot), -1 = the slot's buffer
 constexpr int S_OFF_LO = 11;     // file ops: 64-bit offset, low 32 bits
 constexpr int S_OFF_HI = 12;     // and high 32 bits
+constexpr int S_FILE_FLAGS = 13; // file ops: FILE_F_* below
+constexpr int FILE_F_ASYNC = 1;  // READ/WRITE/READV/WRITEV: IOSQE_ASYNC (io-wq, kernel 5.6)
 
 constexpr int COMPLETION_RECORD_INTS = 4;
 constexpr int C_INDEX = 0;

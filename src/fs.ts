@@ -310,10 +310,10 @@ async function readAll(ops: FileOps, fd: number, fromStart: boolean, signal: Abo
 }
 
 /** Reads into buf[at..] until it is full or a read returns 0; returns the new fill level. */
-async function readSerial(ops: FileOps, fd: number, buf: Buffer, at: number, position: number, signal: AbortSignal | undefined): Promise<number> {
+async function readSerial(ops: FileOps, fd: number, buf: Buffer, at: number, position: number, signal: AbortSignal | undefined, offload = false): Promise<number> {
   while (at < buf.length) {
     checkAbort(signal);
-    const n = await ops.read(fd, buf.subarray(at, Math.min(buf.length, at + READ_CHUNK * READ_DEPTH)), position);
+    const n = await ops.read(fd, buf.subarray(at, Math.min(buf.length, at + READ_CHUNK * READ_DEPTH)), position, offload);
     if (n === 0) break;
     at += n;
     if (position >= 0) position += n;
@@ -322,8 +322,9 @@ async function readSerial(ops: FileOps, fd: number, buf: Buffer, at: number, pos
 }
 
 /**
- * buf[0..size) from file offset 0, READ_DEPTH reads of READ_CHUNK bytes in flight. Returns
- * the bytes read before the first short read that hit EOF (the file shrank).
+ * buf[0..size) from file offset 0, READ_DEPTH reads of READ_CHUNK bytes in flight, offloaded
+ * (FileOps.read): the fresh buffer's page faults then spread over the CPUs (perf/fs-bench.mjs).
+ * Returns the bytes read before the first short read that hit EOF (the file shrank).
  */
 async function readSpan(ops: FileOps, fd: number, buf: Buffer, size: number, signal: AbortSignal | undefined): Promise<number> {
   if (size <= READ_CHUNK) return readSerial(ops, fd, buf.subarray(0, size), 0, 0, signal);
@@ -335,7 +336,7 @@ async function readSpan(ops: FileOps, fd: number, buf: Buffer, size: number, sig
       const at = next;
       const stop = Math.min(end, at + READ_CHUNK);
       next = stop;
-      const got = await readSerial(ops, fd, buf.subarray(0, stop), at, at, signal);
+      const got = await readSerial(ops, fd, buf.subarray(0, stop), at, at, signal, true);
       if (got < stop) end = Math.min(end, got);
     }
   };

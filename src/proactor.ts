@@ -135,7 +135,11 @@ export interface FileOps {
   /** open(2) with O_CLOEXEC added; resolves the fd. */
   open(path: string | Buffer, flags: number, mode: number): Promise<number>;
   close(fd: number): Promise<void>;
-  read(fd: number, buf: Uint8Array, position: number): Promise<number>;
+  /**
+   * `offload`: the caller keeps several large reads in flight into fresh memory (readFile);
+   * a backend that completes reads inline in the loop thread may run these elsewhere.
+   */
+  read(fd: number, buf: Uint8Array, position: number, offload?: boolean): Promise<number>;
   write(fd: number, buf: Uint8Array, position: number): Promise<number>;
   readv(fd: number, bufs: Uint8Array[], position: number): Promise<number>;
   writev(fd: number, bufs: Uint8Array[], position: number): Promise<number>;

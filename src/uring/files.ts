@@ -13,7 +13,7 @@ import { errno } from "../system-error.js";
 import { fileError } from "../file-error.js";
 import {
   OP_OPENAT, OP_CLOSE, OP_READ, OP_WRITE, OP_READV, OP_WRITEV, OP_STATX, OP_FSYNC,
-  S_FLAGS, S_LEN, S_OFF_LO, S_OFF_HI, IORING_FSYNC_DATASYNC,
+  S_FLAGS, S_LEN, S_OFF_LO, S_OFF_HI, S_FILE_FLAGS, FILE_F_ASYNC, IORING_FSYNC_DATASYNC,
   AT_FDCWD, O_CLOEXEC, AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH, STATX_MASK, STATX_BYTES,
 } from "./native.js";
 import type { OpHandler, Ring } from "./ring.js";
@@ -107,12 +107,13 @@ export class UringFileOps implements FileOps {
     return { op, slot };
   }
 
-  private stagePositioned(opcode: number, slot: number, fd: number, position: number): void {
+  private stagePositioned(opcode: number, slot: number, fd: number, position: number, fileFlags: number): void {
     const off = this.ring.stageRecord(opcode, slot, fd);
     // 64-bit offset: -1 (the file position) is all ones in both halves.
     const hi = position < 0 ? -1 : Math.floor(position / TWO_32);
     this.ring.setField(off, S_OFF_LO, position < 0 ? -1 : (position - hi * TWO_32) | 0);
     this.ring.setField(off, S_OFF_HI, hi | 0);
+    this.ring.setField(off, S_FILE_FLAGS, fileFlags);
   }
 
   open(path: string | Buffer, flags: number, mode: number): Promise<number> {
@@ -140,22 +141,23 @@ export class UringFileOps implements FileOps {
     await op.promise;
   }
 
-  read(fd: number, buf: Uint8Array, position: number): Promise<number> {
-    return this.transfer(OP_READ, "read", fd, buf, position);
+  /** offload: IOSQE_ASYNC (see FILE_F_ASYNC in native/ops/file.cc for when it pays). */
+  read(fd: number, buf: Uint8Array, position: number, offload = false): Promise<number> {
+    return this.transfer(OP_READ, "read", fd, buf, position, offload ? FILE_F_ASYNC : 0);
   }
 
   write(fd: number, buf: Uint8Array, position: number): Promise<number> {
-    return this.transfer(OP_WRITE, "write", fd, buf, position);
+    return this.transfer(OP_WRITE, "write", fd, buf, position, 0);
   }
 
-  private transfer(opcode: number, syscall: string, fd: number, buf: Uint8Array, position: number): Promise<number> {
+  private transfer(opcode: number, syscall: string, fd: number, buf: Uint8Array, position: number, fileFlags: number): Promise<number> {
     // The kernel moves at most MAX_RW_COUNT bytes per call: a short count, as read(2) gives.
     if (buf.byteLength > MAX_RW_COUNT) buf = buf.subarray(0, MAX_RW_COUNT);
     const { op, slot } = this.begin(syscall);
     if (slot < 0) return op.promise;
     op.keep = buf;
     this.ring.native.prepFile(slot, null, buf);
-    this.stagePositioned(opcode, slot, fd, position);
+    this.stagePositioned(opcode, slot, fd, position, fileFlags);
     return op.promise;
   }
 
@@ -175,7 +177,7 @@ export class UringFileOps implements FileOps {
     const iovs = new Uint8Array(Math.max(1, bufs.length) * 16); // own ArrayBuffer: 8-aligned
     op.keep = [bufs.slice(), iovs];
     this.ring.native.prepFileVec(slot, bufs, iovs);
-    this.stagePositioned(opcode, slot, fd, position);
+    this.stagePositioned(opcode, slot, fd, position, 0);
     return op.promise;
   }
 

@@ -43,7 +43,8 @@ export const S_TV_NSEC = 9; // and nanoseconds
 export const S_BUF_GROUP = 10; // RECV: provided-buffer group (multishot), -1 = the op's own buffer (prepRecv)
 export const S_OFF_LO = 11; // file ops: 64-bit file offset, low 32 bits (-1 = the file position)
 export const S_OFF_HI = 12; // and high 32 bits
-// 13..15 reserved for the op families of later issues.
+export const S_FILE_FLAGS = 13; // READ/WRITE/READV/WRITEV: FILE_F_* (not reset by stageRecord: always set)
+// 14..15 reserved for the op families of later issues.
 
 /** int32s per completion record. */
 export const COMPLETION_RECORD_INTS = 4;
@@ -92,6 +93,8 @@ export const IORING_CQE_BUFFER_SHIFT = 16;
 export const MSG_NOSIGNAL = 0x4000;
 export const SHUT_WR = 1;
 export const IORING_FSYNC_DATASYNC = 1 << 0;
+/** S_FILE_FLAGS: run on an io-wq worker (IOSQE_ASYNC) instead of inline in the loop thread. */
+export const FILE_F_ASYNC = 1;
 export const O_CLOEXEC = 0o2000000; // not in node:fs constants
 export const AT_FDCWD = -100;
 export const AT_SYMLINK_NOFOLLOW = 0x100;
