@@ -88,8 +88,7 @@ export class FileHandle {
     return this._fd;
   }
 
-  /** Runs one op on this handle's fd, counted so close() can wait for it. */
-  /** @internal */
+  /** @internal Runs one op on this handle's fd, counted so close() can wait for it. */
   async _run<T>(syscall: string, body: (ops: FileOps, fd: number) => Promise<T>): Promise<T> {
     if (this._fd < 0) throw fileError(-errno.EBADF, syscall);
     this._pending++;
@@ -136,16 +135,15 @@ export class FileHandle {
 
   /** Reads from the current file position to EOF. */
   readFile(options?: ReadFileOptions | BufferEncoding | null): Promise<Buffer | string> {
-    const encoding = encodingOf(options);
-    const signal = signalOf(options);
-    return this._run("read", async (ops, fd) => decode(await readAll(ops, fd, false, signal), encoding));
+    return this._run("read", async (ops, fd) => {
+      const encoding = encodingOf(options);
+      return decode(await readAll(ops, fd, false, signalOf(options)), encoding);
+    });
   }
 
   /** Writes all of `data` at the current file position. */
   writeFile(data: string | ArrayBufferView, options?: WriteFileOptions | BufferEncoding | null): Promise<void> {
-    const bytes = dataBytes(data, options);
-    const signal = signalOf(options);
-    return this._run("write", (ops, fd) => writeAll(ops, fd, bytes, signal));
+    return this._run("write", async (ops, fd) => writeAll(ops, fd, dataBytes(data, options), signalOf(options)));
   }
 
   /** Waits for this handle's ops in flight, then closes the fd. Idempotent. */

@@ -72,6 +72,8 @@ backendTest("fs: argument checks: TypeError / RangeError naming the argument", a
       ["readv buffers", () => fs.readv(h, [Buffer.alloc(1), "x" as never]), TypeError, /"buffers\[1\]"/],
       ["writeFile data", () => fs.writeFile(file, 42 as never), TypeError, /"data"/],
       ["encoding", () => fs.readFile(file, "nope" as never), TypeError, /'encoding'/],
+      ["FileHandle.readFile encoding", () => h.readFile({ encoding: 7 as never }), TypeError, /'encoding'/],
+      ["FileHandle.writeFile data", () => h.writeFile(null as never), TypeError, /"data"/],
     ];
     for (const [what, call, type, message] of bad) {
       const err = await rejection(t, call(), what);
