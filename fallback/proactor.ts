@@ -9,6 +9,7 @@ import { monotonicMs } from "../src/clock.js";
 import { abortReason, NotImplementedError } from "../src/exceptions.js";
 import { FallbackStreamEndpoint, type FallbackHost } from "./stream.js";
 import { FallbackListener } from "./listener.js";
+import { FallbackFileOps } from "./files.js";
 
 /** Longest delay Node's setTimeout takes (2^31-1 ms); later deadlines re-arm on the way. */
 const MAX_TIMEOUT_MS = 0x7fffffff;
@@ -26,6 +27,8 @@ export class FallbackProactor implements Proactor {
   private deadline: number | null = null;
   private keepAlive: NodeJS.Timeout | null = null;
   private closed = false;
+  /** Files (fallback/files.ts) over node:fs/promises. */
+  readonly files = new FallbackFileOps();
 
   attach(host: ProactorHost): void {
     this.host = host;
@@ -170,6 +173,7 @@ export class FallbackProactor implements Proactor {
       else handle.destroy();
     }
     this.live.clear();
+    this.files.release();
     this.host = null;
   }
 }

@@ -55,9 +55,11 @@ constexpr int S_TARGET_GEN = 7;
 constexpr int S_TV_SEC = 8;
 constexpr int S_TV_NSEC = 9;
 constexpr int S_BUF_GROUP = 10;  // RECV: provided-buffer group (multishot), -1 = the slot's buffer
-constexpr int S_OFF_LO = 11;     // SPLICE: 64-bit input offset, low / high 32 bits (-1/-1: none)
-constexpr int S_OFF_HI = 12;
+constexpr int S_OFF_LO = 11;     // SPLICE off_in, file ops: 64-bit offset, low / high 32 bits
+constexpr int S_OFF_HI = 12;     // (-1/-1: none / the file position)
 constexpr int S_SPLICE_FD_IN = 13;  // SPLICE: fd_in (S_FD is fd_out)
+constexpr int S_FILE_FLAGS = 14; // file ops: FILE_F_* below
+constexpr int FILE_F_ASYNC = 1;  // READ/WRITE/READV/WRITEV: IOSQE_ASYNC (io-wq, kernel 5.6)
 
 constexpr int COMPLETION_RECORD_INTS = 4;
 constexpr int C_INDEX = 0;
@@ -81,6 +83,14 @@ constexpr int OP_CONNECT = 16;
 constexpr int OP_RECV = 27;
 constexpr int OP_SHUTDOWN = 34;
 constexpr int OP_SPLICE = 30;
+constexpr int OP_READV = 1;
+constexpr int OP_WRITEV = 2;
+constexpr int OP_FSYNC = 3;
+constexpr int OP_OPENAT = 18;
+constexpr int OP_CLOSE = 19;
+constexpr int OP_STATX = 21;
+constexpr int OP_READ = 22;
+constexpr int OP_WRITE = 23;
 constexpr int SEND_MAX_IOV = 4;  // iovecs per SENDMSG op (JS merges the rest)
 
 static_assert(OP_NOP == IORING_OP_NOP, "native.ts OP_NOP");
@@ -95,6 +105,15 @@ static_assert(OP_CONNECT == IORING_OP_CONNECT, "native.ts OP_CONNECT");
 static_assert(OP_RECV == IORING_OP_RECV, "native.ts OP_RECV");
 static_assert(OP_SHUTDOWN == IORING_OP_SHUTDOWN, "native.ts OP_SHUTDOWN");
 static_assert(OP_SPLICE == IORING_OP_SPLICE, "native.ts OP_SPLICE");
+static_assert(OP_READV == IORING_OP_READV, "native.ts OP_READV");
+static_assert(OP_WRITEV == IORING_OP_WRITEV, "native.ts OP_WRITEV");
+static_assert(OP_FSYNC == IORING_OP_FSYNC, "native.ts OP_FSYNC");
+static_assert(OP_OPENAT == IORING_OP_OPENAT, "native.ts OP_OPENAT");
+static_assert(OP_CLOSE == IORING_OP_CLOSE, "native.ts OP_CLOSE");
+static_assert(OP_STATX == IORING_OP_STATX, "native.ts OP_STATX");
+static_assert(OP_READ == IORING_OP_READ, "native.ts OP_READ");
+static_assert(OP_WRITE == IORING_OP_WRITE, "native.ts OP_WRITE");
+static_assert(IORING_FSYNC_DATASYNC == 1u << 0, "native.ts IORING_FSYNC_DATASYNC");
 static_assert(IORING_CQE_F_BUFFER == 1u << 0, "native.ts IORING_CQE_F_BUFFER");
 static_assert(IORING_CQE_BUFFER_SHIFT == 16, "native.ts IORING_CQE_BUFFER_SHIFT");
 static_assert(IORING_ASYNC_CANCEL_FD == 1u << 1, "native.ts IORING_ASYNC_CANCEL_FD");
@@ -138,7 +157,7 @@ struct Prep {
   template <class T>
   T* scratch() const;
   // Per-op storage already filled by a native method before the record was staged
-  // (RingObject::prepConnect / prepSend / prepRecv); not re-initialized.
+  // (RingObject::prepConnect / prepSend / prepRecv / prepFile / prepFileVec); not re-initialized.
   template <class T>
   T* filled() const;
   // user_data of the target op (S_TARGET_INDEX / S_TARGET_GEN).

@@ -84,6 +84,8 @@ Napi::Function RingObject::define(Napi::Env env) {
                          InstanceMethod<&RingObject::cancelSync>("cancelSync"),
                          InstanceMethod<&RingObject::openPipe>("openPipe"),
                          InstanceMethod<&RingObject::sendfileNow>("sendfileNow"),
+                         InstanceMethod<&RingObject::prepFile>("prepFile"),
+                         InstanceMethod<&RingObject::prepFileVec>("prepFileVec"),
                      });
 }
 

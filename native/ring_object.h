@@ -31,6 +31,9 @@ class RingObject : public Napi::ObjectWrap<RingObject> {
   // ring_sendfile.cc
   Napi::Value openPipe(const Napi::CallbackInfo& info);
   Napi::Value sendfileNow(const Napi::CallbackInfo& info);
+  // ring_file.cc
+  Napi::Value prepFile(const Napi::CallbackInfo& info);
+  Napi::Value prepFileVec(const Napi::CallbackInfo& info);
 
   Ring* ring_ = nullptr;  // owned: deleted via Ring::releaseOwner()
 };

@@ -13,31 +13,12 @@
 
 #include "ops/stream_slots.h"
 #include "ring.h"
+#include "ring_args.h"
 #include "ring_object.h"
 
 namespace ringloop {
 
 namespace {
-
-bool slotArg(const Napi::CallbackInfo& info, Ring* ring, uint32_t* slot) {
-  if (!ring || ring->state() != Ring::State::Open || info.Length() < 1 || !info[0].IsNumber()) {
-    return false;
-  }
-  double d = info[0].As<Napi::Number>().DoubleValue();
-  if (!(d >= 0 && d < ring->maxOps())) return false;
-  *slot = uint32_t(d);
-  return true;
-}
-
-bool bytesOf(Napi::Value v, void** data, size_t* len) {
-  if (!v.IsTypedArray()) return false;
-  Napi::TypedArray ta = v.As<Napi::TypedArray>();
-  if (ta.TypedArrayType() != napi_uint8_array) return false;
-  Napi::Uint8Array u8 = v.As<Napi::Uint8Array>();
-  *data = u8.Data();
-  *len = u8.ByteLength();
-  return true;
-}
 
 void unmapFinalizer(napi_env, void* data, void* hint) {
   munmap(data, reinterpret_cast<size_t>(hint));

@@ -51,3 +51,4 @@ export type { TransportSocket } from "./transports/socket.js";
 export { Socket, socket, type SockAddrInput, type SocketFamily, type SocketType, type SocketOption, type SocketOptionValue, type Linger } from "./socket.js";
 export type { SendfileSource, SendfileOptions } from "./sendfile-source.js";
 export type { CreateConnectionOptions, CreateServerOptions, CreateUnixServerOptions } from "./streams.js";
+export * as fs from "./fs.js";

@@ -134,6 +134,58 @@ export interface FdWatch {
 }
 
 export type FdWatchCallback = (err: Error | null) => void;
+// ---------------------------------------------------------------- files (issue 4)
+//
+// FileOps: file syscalls as asynchronous ops on the loop's backend. src/fs.ts (the public
+// `fs` module, written ONCE) validates arguments and builds open/readFile/FileHandle... on
+// it. Rules every backend keeps:
+// - Arguments arrive validated: `buf`/`bufs` are the exact bytes to transfer, `position`
+//   is an integer >= -1 (-1 = the file position, advancing it).
+// - read/write resolve the count the kernel returned (short counts included); looping is
+//   the caller's job.
+// - Errors are Node-style system errors with code, errno, syscall (and path where Node's
+//   fs has one).
+// - Ownership: buffers, paths and fds an op uses stay referenced until its completion.
+// - fds opened by open() are tracked until close(); close() of the proactor closes the
+//   ones still open (no fd outlives its loop); after that close(fd) resolves (nothing is left
+//   open) and every other op rejects with EBADF.
+
+/** What stat/lstat/fstat resolve (Node's Stats fields; times in ms as Node computes them). */
+export interface StatFields {
+  dev: number;
+  mode: number;
+  nlink: number;
+  uid: number;
+  gid: number;
+  rdev: number;
+  blksize: number;
+  ino: number;
+  size: number;
+  blocks: number;
+  atimeMs: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  birthtimeMs: number;
+}
+
+export interface FileOps {
+  /** open(2) with O_CLOEXEC added; resolves the fd. */
+  open(path: string | Buffer, flags: number, mode: number): Promise<number>;
+  close(fd: number): Promise<void>;
+  /**
+   * `offload`: the caller keeps several large reads in flight into fresh memory (readFile);
+   * a backend that completes reads inline in the loop thread may run these elsewhere.
+   */
+  read(fd: number, buf: Uint8Array, position: number, offload?: boolean): Promise<number>;
+  write(fd: number, buf: Uint8Array, position: number): Promise<number>;
+  readv(fd: number, bufs: Uint8Array[], position: number): Promise<number>;
+  writev(fd: number, bufs: Uint8Array[], position: number): Promise<number>;
+  /** stat (followLinks) or lstat. */
+  stat(path: string | Buffer, followLinks: boolean): Promise<StatFields>;
+  fstat(fd: number): Promise<StatFields>;
+  /** fsync, or fdatasync when dataOnly. */
+  fsync(fd: number, dataOnly: boolean): Promise<void>;
+}
 
 export type Backend = "uring" | "fallback";
 
@@ -194,6 +246,8 @@ export interface Proactor {
    * it returns (the socket fd may be closed right after); done() still follows.
    */
   sendFileToSocket?(sock: number, file: number, offset: number, count: number, done: (sent: number, err: Error | null) => void): { cancelNow(): void };
+  /** Files (src/fs.ts). */
+  readonly files: FileOps;
   /**
    * A cleanup that releases the backend's resources without referencing the loop or the
    * proactor, run when a loop is garbage-collected unclosed; null when nothing needs it.

@@ -19,6 +19,14 @@ bool prepRecv(const Prep& p);           // ops/recv.cc
 bool prepShutdown(const Prep& p);       // ops/shutdown.cc
 bool prepPollAdd(const Prep& p);        // ops/poll.cc
 bool prepSplice(const Prep& p);         // ops/splice.cc
+bool prepOpenat(const Prep& p);         // ops/file.cc
+bool prepRead(const Prep& p);           // ops/file.cc
+bool prepWrite(const Prep& p);          // ops/file.cc
+bool prepReadv(const Prep& p);          // ops/file.cc
+bool prepWritev(const Prep& p);         // ops/file.cc
+bool prepStatx(const Prep& p);          // ops/file.cc
+bool prepFsync(const Prep& p);          // ops/file.cc
+bool prepClose(const Prep& p);          // ops/file.cc
 
 // false: unknown opcode or invalid record (the ring completes it with -EINVAL).
 inline bool prepOp(const Prep& p) {
@@ -47,6 +55,22 @@ inline bool prepOp(const Prep& p) {
       return prepPollAdd(p);
     case OP_SPLICE:
       return prepSplice(p);
+    case OP_OPENAT:
+      return prepOpenat(p);
+    case OP_READ:
+      return prepRead(p);
+    case OP_WRITE:
+      return prepWrite(p);
+    case OP_READV:
+      return prepReadv(p);
+    case OP_WRITEV:
+      return prepWritev(p);
+    case OP_STATX:
+      return prepStatx(p);
+    case OP_FSYNC:
+      return prepFsync(p);
+    case OP_CLOSE:
+      return prepClose(p);
     default:
       return false;
   }

@@ -41,10 +41,11 @@ export const S_TARGET_GEN = 7;
 export const S_TV_SEC = 8; // TIMEOUT / TIMEOUT update: CLOCK_MONOTONIC seconds
 export const S_TV_NSEC = 9; // and nanoseconds
 export const S_BUF_GROUP = 10; // RECV: provided-buffer group (multishot), -1 = the op's own buffer (prepRecv)
-export const S_OFF_LO = 11; // SPLICE: 64-bit input offset, low / high 32 bits (-1/-1: none)
-export const S_OFF_HI = 12;
+export const S_OFF_LO = 11; // SPLICE off_in and file ops: 64-bit offset, low 32 bits (-1/-1: none / the file position)
+export const S_OFF_HI = 12; // and high 32 bits
 export const S_SPLICE_FD_IN = 13; // SPLICE: fd_in (S_FD is fd_out)
-// 14..15 reserved for the op families of later issues.
+export const S_FILE_FLAGS = 14; // READ/WRITE/READV/WRITEV: FILE_F_* (not reset by stageRecord: always set)
+// 15 reserved for the op families of later issues.
 
 /** int32s per completion record. */
 export const COMPLETION_RECORD_INTS = 4;
@@ -74,6 +75,14 @@ export const OP_SPLICE = 30;
 /** splice(2) flags. */
 export const SPLICE_F_MOVE = 1;
 export const SPLICE_F_NONBLOCK = 2;
+export const OP_READV = 1;
+export const OP_WRITEV = 2;
+export const OP_FSYNC = 3;
+export const OP_OPENAT = 18;
+export const OP_CLOSE = 19;
+export const OP_STATX = 21;
+export const OP_READ = 22;
+export const OP_WRITE = 23;
 
 /** iovecs per SENDMSG op (per-op storage); JS merges chunks beyond it. */
 export const SEND_MAX_IOV = 4;
@@ -88,6 +97,17 @@ export const IORING_CQE_F_BUFFER = 1 << 0;
 export const IORING_CQE_BUFFER_SHIFT = 16;
 export const MSG_NOSIGNAL = 0x4000;
 export const SHUT_WR = 1;
+export const IORING_FSYNC_DATASYNC = 1 << 0;
+/** S_FILE_FLAGS: run on an io-wq worker (IOSQE_ASYNC) instead of inline in the loop thread. */
+export const FILE_F_ASYNC = 1;
+export const O_CLOEXEC = 0o2000000; // not in node:fs constants
+export const AT_FDCWD = -100;
+export const AT_SYMLINK_NOFOLLOW = 0x100;
+export const AT_EMPTY_PATH = 0x1000;
+/** STATX_BASIC_STATS | STATX_BTIME, the mask libuv asks for. */
+export const STATX_MASK = 0xfff;
+/** sizeof(struct statx). */
+export const STATX_BYTES = 256;
 
 /** Socket option codes of NativeSockets.setOpt (native/sockets.cc). */
 export const SOCKOPT_REUSEADDR = 1;
@@ -220,6 +240,14 @@ export interface NativeRing {
    * bytes sent. Returns 0 (count or EOF), -EAGAIN (socket full) or -errno.
    */
   sendfileNow(outFd: number, inFd: number, offset: number, count: number, result: Float64Array): number;
+  // Per-op storage of the file ops (native/ops/file_slots.h), same rule as above.
+  /**
+   * OPENAT / STATX: `path` NUL-terminated; READ / WRITE: `buf` the data; STATX: `buf` the
+   * struct statx (STATX_BYTES). Returns 0 or -EINVAL.
+   */
+  prepFile(slot: number, path: Uint8Array | null, buf: Uint8Array | null): number;
+  /** READV / WRITEV: iovecs for `bufs` written into `iovStore` (16 bytes each, 8-aligned); returns the total length. */
+  prepFileVec(slot: number, bufs: Uint8Array[], iovStore: Uint8Array): number;
   /** Registers buffer group `group`: `count` (power of two) buffers of `size` bytes. */
   setupBufRing(count: number, size: number, group: number): NativeBufRing | number;
 }

@@ -7,5 +7,7 @@ export const NEEDED_OPCODES = [
   "ACCEPT", "CONNECT", "RECV", "SEND", "SENDMSG", "SHUTDOWN", "POLL_ADD",
   // loop.sendfile's native path: SPLICE 5.7
   "SPLICE",
+  // files (issue 4): READV/WRITEV/FSYNC 5.1, OPENAT/CLOSE/STATX/READ/WRITE 5.6
+  "OPENAT", "CLOSE", "READ", "WRITE", "READV", "WRITEV", "STATX", "FSYNC",
 ] as const;
 export const OPTIONAL_OPCODES = [] as const;

@@ -11,6 +11,7 @@ import { startFileSend, type FileSend } from "./sendfile.js";
 import type { StreamContext } from "./stream.js";
 import { connectStream, listenStream, adoptStream, adoptListener } from "./stream-setup.js";
 import { UringFdWatch, type FdWatchContext } from "./fd-watch.js";
+import { UringFileOps } from "./files.js";
 
 export class UringProactor implements Proactor, StreamContext, FdWatchContext {
   readonly backend = "uring" as const;
@@ -31,6 +32,8 @@ export class UringProactor implements Proactor, StreamContext, FdWatchContext {
   private readonly socketSends = new Set<{ send: FileSend | null; done: (sent: number, err: Error | null) => void }>();
   /** @internal FdWatchContext: readiness waits in flight (ended by close()). */
   readonly watches = new Set<UringFdWatch>();
+  /** Files (src/uring/files.ts): OPENAT, READ, WRITE, STATX, ... on this ring. */
+  readonly files: UringFileOps;
 
   constructor(config: RingConfig = DEFAULT_RING_CONFIG) {
     this.config = config;
@@ -42,6 +45,7 @@ export class UringProactor implements Proactor, StreamContext, FdWatchContext {
     );
     this.timer = new RingTimer(this.ring, () => {});
     this.pipePool = new PipePool(this.ring.native);
+    this.files = new UringFileOps(this.ring);
   }
 
   attach(host: ProactorHost): void {
@@ -178,7 +182,9 @@ export class UringProactor implements Proactor, StreamContext, FdWatchContext {
     if (this.closed) return;
     this.closed = true;
     this.host = null;
+    this.files.release();
     this.ring.close();
+    this.files.abandon();
     // The ring waited for every op's final CQE; the fds still open are released now.
     for (const owner of this.open.values()) owner._forceClose();
     this.open.clear();

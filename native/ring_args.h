@@ -1,0 +1,37 @@
+// Argument readers shared by the RingObject methods that fill per-op storage
+// (ring_stream.cc, ring_file.cc). They never throw: a bad argument makes the method
+// return -EINVAL, and the op staged after it completes with -EINVAL.
+#pragma once
+
+#include <napi.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "ring.h"
+
+namespace ringloop {
+
+// info[0] as an op slot index of an Open ring.
+inline bool slotArg(const Napi::CallbackInfo& info, Ring* ring, uint32_t* slot) {
+  if (!ring || ring->state() != Ring::State::Open || info.Length() < 1 || !info[0].IsNumber()) {
+    return false;
+  }
+  double d = info[0].As<Napi::Number>().DoubleValue();
+  if (!(d >= 0 && d < ring->maxOps())) return false;
+  *slot = uint32_t(d);
+  return true;
+}
+
+// A Uint8Array's memory (JS keeps the array referenced while an op uses it).
+inline bool bytesOf(Napi::Value v, void** data, size_t* len) {
+  if (!v.IsTypedArray()) return false;
+  Napi::TypedArray ta = v.As<Napi::TypedArray>();
+  if (ta.TypedArrayType() != napi_uint8_array) return false;
+  Napi::Uint8Array u8 = v.As<Napi::Uint8Array>();
+  *data = u8.Data();
+  *len = u8.ByteLength();
+  return true;
+}
+
+}  // namespace ringloop
