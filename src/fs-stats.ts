@@ -5,42 +5,22 @@ import type { StatFields } from "./proactor.js";
 
 const { S_IFMT, S_IFREG, S_IFDIR, S_IFLNK, S_IFBLK, S_IFCHR, S_IFIFO, S_IFSOCK } = constants;
 
-export class Stats implements StatFields {
-  dev: number;
-  mode: number;
-  nlink: number;
-  uid: number;
-  gid: number;
-  rdev: number;
-  blksize: number;
-  ino: number;
-  size: number;
-  blocks: number;
-  atimeMs: number;
-  mtimeMs: number;
-  ctimeMs: number;
-  birthtimeMs: number;
+// The fields are declared through this interface (merged with the class below) and set in
+// the constructor in node:fs's order.
+export interface Stats extends StatFields {
   atime: Date;
   mtime: Date;
   ctime: Date;
   birthtime: Date;
+}
 
+export class Stats {
   /** @internal */
   constructor(f: StatFields) {
-    this.dev = f.dev;
-    this.mode = f.mode;
-    this.nlink = f.nlink;
-    this.uid = f.uid;
-    this.gid = f.gid;
-    this.rdev = f.rdev;
-    this.blksize = f.blksize;
-    this.ino = f.ino;
-    this.size = f.size;
-    this.blocks = f.blocks;
-    this.atimeMs = f.atimeMs;
-    this.mtimeMs = f.mtimeMs;
-    this.ctimeMs = f.ctimeMs;
-    this.birthtimeMs = f.birthtimeMs;
+    Object.assign(this, {
+      dev: f.dev, mode: f.mode, nlink: f.nlink, uid: f.uid, gid: f.gid, rdev: f.rdev, blksize: f.blksize, ino: f.ino,
+      size: f.size, blocks: f.blocks, atimeMs: f.atimeMs, mtimeMs: f.mtimeMs, ctimeMs: f.ctimeMs, birthtimeMs: f.birthtimeMs,
+    });
     this.atime = new Date(Math.round(f.atimeMs));
     this.mtime = new Date(Math.round(f.mtimeMs));
     this.ctime = new Date(Math.round(f.ctimeMs));
