@@ -10,7 +10,7 @@
 // sends the whole file (offset 0, count = size), the client reads it all and discards it,
 // then asks again. Reported: requests/s and MB/s (1 MB = 10^6 bytes), medians of the rounds;
 // variants run back to back within a round, order rotated every round (shared machine).
-// Prints a Markdown table; it does not write perf/RESULTS.md.
+// Prints a Markdown table; --write also puts it into its section of perf/RESULTS.md.
 //
 // --cold: then, per variant, single 256 MiB transfers with the file evicted from the page
 // cache first (posix_fadvise DONTNEED through python3): transfer time and the worst delay
@@ -22,6 +22,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
+import { writeSection } from "./results-writer.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.dirname(HERE);
@@ -264,10 +265,14 @@ async function cold(variants, dir, rounds) {
     out[v] = { mbs: median(times.map((s) => size / s / 1e6)), lag: median(server.lags), worstLag: Math.max(...server.lags) };
     process.stderr.write(`cold 256m ${v}: ${out[v].mbs.toFixed(0)} MB/s, loop lag median ${out[v].lag.toFixed(1)} ms, worst ${out[v].worstLag.toFixed(1)} ms\n`);
   }
-  console.log(`\ncold page cache, 256 MiB, one transfer at a time, ${rounds} rounds; medians\n`);
-  console.log(`| variant | MB/s | worst 1 ms-timer delay in the server loop (median of rounds / worst) |`);
-  console.log(`|---|---|---|`);
-  for (const v of variants) console.log(`| ${v} | ${out[v].mbs.toFixed(0)} | ${out[v].lag.toFixed(1)} ms / ${out[v].worstLag.toFixed(1)} ms |`);
+  return [
+    "",
+    `Cold page cache, 256 MiB, one transfer at a time, ${rounds} rounds; medians`,
+    "",
+    "| variant | MB/s | worst 1 ms-timer delay in the server loop (median of rounds / worst) |",
+    "|---|---|---|",
+    ...variants.map((v) => `| ${v} | ${out[v].mbs.toFixed(0)} | ${out[v].lag.toFixed(1)} ms / ${out[v].worstLag.toFixed(1)} ms |`),
+  ];
 }
 
 function median(xs) {
@@ -283,6 +288,7 @@ async function main() {
   const variants = opt("--variants", "splice,syscall,generic,node").split(",");
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sendfile-bench-"));
   const rows = [];
+  let coldLines = [];
   try {
     for (const label of sizes) {
       const size = parseSize(label);
@@ -308,12 +314,21 @@ async function main() {
       rows.push(row);
       process.stderr.write(`${label}: ${variants.map((v) => `${v} ${row[v].reqs.toFixed(0)} req/s ${row[v].mbs.toFixed(0)} MB/s`).join(", ")}\n`);
     }
-    if (argv.includes("--cold")) await cold(variants, dir, rounds);
+    if (argv.includes("--cold")) coldLines = await cold(variants, dir, rounds);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  console.log(`\nsendfile over loopback TCP, ${rounds} rounds x ${secs} s, ${conns} connections (4 and >= 4 s for >= 64 MiB); medians; req/s | MB/s\n`);
-  console.log(`| size | ${variants.join(" | ")} |`);
-  console.log(`|---|${variants.map(() => "---").join("|")}|`);
-  for (const row of rows) console.log(`| ${row.size} | ${variants.map((v) => `${row[v].reqs.toFixed(0)} \\| ${row[v].mbs.toFixed(0)}`).join(" | ")} |`);
+  const lines = [
+    `sendfile-bench, ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, kernel ${os.release()}: loopback TCP, server on CPU 0, reader on CPU 1, ` +
+      `${rounds} rounds x ${secs} s, ${conns} connections (4 and >= 4 s for >= 64 MiB); medians; req/s \\| MB/s (10^6 B).`,
+    "",
+    `Command: \`npm run build:ts && node perf/sendfile-bench.mjs ${argv.filter((a) => a !== "--write").join(" ")}\``.replace(/ `$/, "`"),
+    "",
+    `| size | ${variants.join(" | ")} |`,
+    `|---|${variants.map(() => "---").join("|")}|`,
+    ...rows.map((row) => `| ${row.size} | ${variants.map((v) => `${row[v].reqs.toFixed(0)} \\| ${row[v].mbs.toFixed(0)}`).join(" | ")} |`),
+    ...coldLines,
+  ];
+  console.log(lines.join("\n"));
+  if (argv.includes("--write")) process.stderr.write(`wrote ${writeSection("sendfile-bench", "perf/sendfile-bench.mjs", lines.join("\n"))}\n`);
 }
