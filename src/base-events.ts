@@ -39,6 +39,8 @@ import * as dns from "./dns.js";
 import type { Proactor, ProactorHost, Backend } from "./proactor.js";
 import { trackUnclosed, untrack, type ResourceState } from "./resource-warnings.js";
 import * as streams from "./streams.js";
+import { sendfile, type SendfileSource, type SendfileOptions } from "./sendfile.js";
+import type { Transport } from "./transports.js";
 import type { Server } from "./server.js";
 import type { StreamTransport } from "./transports/stream.js";
 import type { BaseProtocol } from "./protocols.js";
@@ -570,6 +572,11 @@ export class BaseEventLoop implements AbstractEventLoop, ProactorHost {
   connectAcceptedSocket<P extends BaseProtocol>(protocolFactory: () => P, sock: number, opts?: { ssl?: unknown }): Promise<[StreamTransport, P]> {
     this._checkClosed();
     return streams.connectAcceptedSocket(this, protocolFactory, sock, opts) as Promise<[StreamTransport, P]>;
+  }
+
+  sendfile(transport: Transport, file: SendfileSource, offset = 0, count?: number | null, opts?: SendfileOptions): Promise<number> {
+    this._checkClosed();
+    return sendfile(transport, file, offset, count, opts);
   }
 
   // ---------------------------------------------------------------- helpers

@@ -8,6 +8,8 @@ import type { Server } from "./server.js";
 import type { StreamTransport } from "./transports/stream.js";
 import type { BaseProtocol } from "./protocols.js";
 import type { CreateConnectionOptions, CreateServerOptions, CreateUnixServerOptions } from "./streams.js";
+import type { SendfileSource, SendfileOptions } from "./sendfile.js";
+import type { Transport } from "./transports.js";
 
 export type Callback = (...args: any[]) => unknown;
 
@@ -165,6 +167,8 @@ export interface AbstractEventLoop extends HandleOwner {
   createUnixConnection<P extends BaseProtocol>(protocolFactory: () => P, path?: string | null, opts?: { ssl?: unknown; sock?: number; signal?: AbortSignal }): Promise<[StreamTransport, P]>;
   createUnixServer(protocolFactory: () => BaseProtocol, path?: string | null, opts?: CreateUnixServerOptions): Promise<Server>;
   connectAcceptedSocket<P extends BaseProtocol>(protocolFactory: () => P, sock: number, opts?: { ssl?: unknown }): Promise<[StreamTransport, P]>;
+  /** Sends `count` bytes (to EOF when omitted) of `file` from `offset`; resolves to the bytes sent (sendfile.ts). */
+  sendfile(transport: Transport, file: SendfileSource, offset?: number, count?: number | null, opts?: SendfileOptions): Promise<number>;
   setExceptionHandler(handler: ExceptionHandler | null): void;
   getExceptionHandler(): ExceptionHandler | null;
   defaultExceptionHandler(context: ExceptionContext): void;

@@ -40,6 +40,12 @@ export interface StreamSink {
   onWriteDone(err: Error | null): void;
   /** shutdownWrite() finished. */
   onShutdownDone(err: Error | null): void;
+  /**
+   * sendfile() finished: `sent` bytes of the file reached the socket (also on error; fewer
+   * than asked with err null = the file ended early). A sink that never calls sendfile()
+   * may omit it.
+   */
+  onSendfileDone?(sent: number, err: Error | null): void;
   /** Every op has completed and the fd is closed. */
   onClosed(): void;
 }
@@ -56,6 +62,13 @@ export interface StreamEndpoint {
   readInto(buf: Uint8Array): void;
   /** Send all of `chunks` (one writev/sendmsg where possible); one write in flight at a time. */
   write(chunks: Uint8Array[]): void;
+  /**
+   * Optional (absent = no native sendfile path): send `count` bytes of the regular file
+   * `fd` from `offset`, in place of a write (never while one is in flight, and no write
+   * until onSendfileDone). `fd` stays the caller's: the endpoint does not close it, and
+   * no op uses it after onSendfileDone or onClosed.
+   */
+  sendfile?(fd: number, offset: number, count: number): void;
   /** Half-close: shutdown(SHUT_WR) after the write in flight. */
   shutdownWrite(): void;
   /** Cancel what is in flight, then close the fd; onClosed() when done. Idempotent. */

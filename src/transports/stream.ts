@@ -26,6 +26,17 @@
 // handler first. An exception thrown by a protocol method reaches the exception handler
 // with asyncio's context keys and closes the transport (abort), except from
 // connectionLost, pauseWriting and resumeWriting, which are only reported.
+//
+// File mode (loop.sendfile, asyncio's _sendfile_native/_make_empty_waiter; src/sendfile.ts):
+// _sendfile(body) refuses a closing transport or a second file, pauses reading (resumed
+// after if it was reading), sets aside what is queued and sends it first, then runs `body`,
+// which sends the file through _fileWrite (generic) or _fileNative (the endpoint's own
+// sendfile). While in file mode the write side belongs to the file: write() queues behind
+// it and the flush waits until the file is out (byte order); close() and writeEof() take
+// effect after it. A write error closes the transport as any write error does; the body's
+// pending call rejects at onClosed (every op has completed by then, so the caller may
+// release the file), with that error, or with a "closed during sendfile" error after
+// abort().
 import type { StreamEndpoint, StreamSink, SockAddr } from "../proactor.js";
 import type { Transport } from "../transports.js";
 import type { BaseProtocol } from "../protocols.js";
@@ -34,6 +45,17 @@ import * as util from "node:util";
 import { logger, formatValue } from "../log.js";
 import { TransportSocket } from "./socket.js";
 import { takeStage, releaseStages, STAGE_SIZE } from "./write-stage.js";
+
+/** The write side while a file is being sent (see the header). */
+interface FileMode {
+  wasReading: boolean;
+  /** Queued before the sendfile began: goes out ahead of the file. */
+  before: { chunks: Uint8Array[]; stages: Buffer[]; bytes: number } | null;
+  /** The step being waited for: the drain, one chunk, or the native send. */
+  waiter: { resolve(n: number): void; reject(e: Error): void } | null;
+  /** A write error seen in file mode (the waiter rejects with it at onClosed). */
+  error: Error | null;
+}
 
 /** What the transport needs from its loop (BaseEventLoop has all of it). */
 export interface TransportLoop {
@@ -136,6 +158,7 @@ export class StreamTransport implements Transport, StreamSink {
   private lost = false;
   private lostExc: Error | null = null;
   private writesAfterClose = 0;
+  private file: FileMode | null = null;
 
   constructor(loop: TransportLoop, endpoint: StreamEndpoint, protocol: unknown, extra: Record<string, unknown>, owner: TransportOwner | null = null) {
     validateProtocol(protocol);
@@ -194,7 +217,7 @@ export class StreamTransport implements Transport, StreamSink {
     this.closing = true;
     this.stopEndpointReading();
     this.held = [];
-    if (!this.writing && this.queued === 0) this.closeEndpoint(null);
+    if (!this.writing && this.queued === 0 && this.file === null) this.closeEndpoint(null);
   }
 
   // ------------------------------------------------------------------ ReadTransport
@@ -398,7 +421,7 @@ export class StreamTransport implements Transport, StreamSink {
   writeEof(): void {
     if (this.closing || this.eofRequested) return;
     this.eofRequested = true;
-    if (!this.writing && this.queued === 0) this.sendEof();
+    if (!this.writing && this.queued === 0 && this.file === null) this.sendEof();
   }
 
   abort(): void {
@@ -406,7 +429,7 @@ export class StreamTransport implements Transport, StreamSink {
   }
 
   getWriteBufferSize(): number {
-    return this.queued + this.inFlight;
+    return this.queued + this.inFlight + (this.file?.before?.bytes ?? 0);
   }
 
   getWriteBufferLimits(): [low: number, high: number] {
@@ -469,18 +492,29 @@ export class StreamTransport implements Transport, StreamSink {
   /** @internal The loop calls this at the end of the iteration a write was queued in. */
   _flush(): void {
     this.flushRequested = false;
-    if (this.writing || this.queued === 0 || this.lost || this.endpointClosing) return;
+    if (this.writing || this.queued === 0 || this.lost || this.endpointClosing || this.file !== null) return;
+    const { chunks, stages, bytes } = this.takeQueued();
+    this.issueWrite(chunks, stages, bytes);
+  }
+
+  /** Everything queued, as one write's chunks and the stages they live in. */
+  private takeQueued(): { chunks: Uint8Array[]; stages: Buffer[]; bytes: number } {
     this.sealStage();
     const chunks = this.queue;
+    const bytes = this.queued;
     this.queue = [];
+    this.queued = 0;
     // The current stage travels with this write; later writes start a fresh one.
     const stages = this.queuedStages;
     if (this.stage !== null) stages.push(this.stage);
     this.stage = null;
     this.queuedStages = [];
+    return { chunks, stages, bytes };
+  }
+
+  private issueWrite(chunks: Uint8Array[], stages: Buffer[], bytes: number): void {
     this.inFlightStages = stages;
-    this.inFlight = this.queued;
-    this.queued = 0;
+    this.inFlight = bytes;
     this.writing = true;
     this.endpoint.write(chunks);
   }
@@ -492,12 +526,18 @@ export class StreamTransport implements Transport, StreamSink {
     this.inFlightStages = [];
     if (this.lost || this.endpointClosing) return;
     if (err !== null) {
+      if (this.file !== null) this.file.error = err;
       if (isQuietError(err)) {
         debugLog(`${this}: ${formatValue(err)}`);
         this.forceClose(err);
       } else {
         this.fatal(err, "Fatal write error on socket transport");
       }
+      return;
+    }
+    if (this.file !== null) {
+      this.fileStepDone(0);
+      this.maybeResumeProtocol();
       return;
     }
     if (this.queued > 0) {
@@ -530,7 +570,7 @@ export class StreamTransport implements Transport, StreamSink {
   }
 
   private maybePauseProtocol(): void {
-    if (this.protocolPaused || this.queued + this.inFlight <= this.high) return;
+    if (this.protocolPaused || this.getWriteBufferSize() <= this.high) return;
     this.protocolPaused = true;
     try {
       this.protocol.pauseWriting();
@@ -540,7 +580,7 @@ export class StreamTransport implements Transport, StreamSink {
   }
 
   private maybeResumeProtocol(): void {
-    if (!this.protocolPaused || this.queued + this.inFlight > this.low) return;
+    if (!this.protocolPaused || this.getWriteBufferSize() > this.low) return;
     this.protocolPaused = false;
     try {
       this.protocol.resumeWriting();
@@ -580,6 +620,7 @@ export class StreamTransport implements Transport, StreamSink {
   onClosed(): void {
     if (this.lost) return;
     this.lost = true;
+    this.fileClosed();
     this.writing = false;
     this.inFlight = 0;
     // Every op has completed: the stages of a write that never reported are free now.
@@ -599,10 +640,118 @@ export class StreamTransport implements Transport, StreamSink {
     owner?._detach(this);
   }
 
+  // ------------------------------------------------------------------ file mode (sendfile)
+
+  /** @internal True when the endpoint can send a file itself (loop.sendfile's native path). */
+  _hasNativeSendfile(): boolean {
+    return typeof this.endpoint.sendfile === "function";
+  }
+
+  /** @internal Runs `body` with the write side given to a file (see the header). */
+  async _sendfile<T>(body: () => Promise<T>): Promise<T> {
+    if (this.closing || this.lost) throw new Error(`sendfile: ${this} is closing`);
+    if (this.file !== null) throw new Error(`sendfile: ${this} is already sending a file`);
+    const file: FileMode = { wasReading: this.reading, before: null, waiter: null, error: null };
+    this.file = file;
+    this.pauseReading();
+    try {
+      if (this.queued > 0) {
+        const q = this.takeQueued();
+        if (this.writing) file.before = q;
+        else this.issueWrite(q.chunks, q.stages, q.bytes);
+      }
+      if (this.writing) await this.fileWait();
+      return await body();
+    } finally {
+      this.file = null;
+      this.fileEnded(file);
+    }
+  }
+
+  /** @internal Sends `chunk` (owned by the endpoint until the promise settles). */
+  _fileWrite(chunk: Uint8Array): Promise<number> {
+    this.fileCheck();
+    this.writing = true;
+    this.endpoint.write([chunk]);
+    return this.fileWait();
+  }
+
+  /** @internal The endpoint sends `count` bytes of `fd` from `offset`; resolves to the bytes sent. */
+  _fileNative(fd: number, offset: number, count: number): Promise<number> {
+    this.fileCheck();
+    this.writing = true;
+    this.endpoint.sendfile!(fd, offset, count);
+    return this.fileWait();
+  }
+
+  onSendfileDone(sent: number, err: Error | null): void {
+    this.writing = false;
+    if (this.lost || this.endpointClosing) return;
+    if (err !== null) {
+      (err as Error & { bytesSent?: number }).bytesSent = sent;
+      this.onWriteDone(err);
+      return;
+    }
+    this.fileStepDone(sent);
+  }
+
+  private fileCheck(): void {
+    const file = this.file;
+    if (file === null || file.waiter !== null || this.writing) throw new Error("sendfile: the transport is not ready for the next part of the file");
+    if (this.endpointClosing || this.lost) throw file.error ?? closedDuringSendfile(this);
+  }
+
+  private fileWait(): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      this.file!.waiter = { resolve, reject };
+    });
+  }
+
+  /** A write in file mode finished: the bytes queued before the file go next, else the step is done. */
+  private fileStepDone(n: number): void {
+    const file = this.file!;
+    if (file.before !== null) {
+      const q = file.before;
+      file.before = null;
+      this.issueWrite(q.chunks, q.stages, q.bytes);
+      return;
+    }
+    const w = file.waiter;
+    file.waiter = null;
+    w?.resolve(n);
+  }
+
+  /** Every op has completed: a step still waited for fails now. */
+  private fileClosed(): void {
+    const file = this.file;
+    if (file === null) return;
+    if (file.before !== null) releaseStages(file.before.stages);
+    file.before = null;
+    const w = file.waiter;
+    file.waiter = null;
+    w?.reject(file.error ?? this.lostExc ?? closedDuringSendfile(this));
+  }
+
+  /** The file is out (or failed): writes made meanwhile, then a deferred close/EOF, then reading. */
+  private fileEnded(file: FileMode): void {
+    if (this.lost || this.endpointClosing) return;
+    if (this.queued > 0) this._flush();
+    else if (this.closing) this.closeEndpoint(null);
+    else if (this.eofRequested) this.sendEof();
+    this.maybeResumeProtocol();
+    if (file.wasReading && !this.closing) this.resumeReading();
+  }
+
   toString(): string {
     const state = this.lost ? "closed" : this.closing ? "closing" : "open";
     return `<StreamTransport fd=${this.endpoint.fd} ${state}>`;
   }
+}
+
+function closedDuringSendfile(transport: StreamTransport): Error {
+  const err = new Error(`sendfile: ${transport} was closed before the file was sent`) as Error & { code: string };
+  err.code = "ERR_TRANSPORT_CLOSED";
+  return err;
 }
 
 function checkLimit(value: unknown, name: string): asserts value is number {
