@@ -52,7 +52,7 @@ export async function startServe(loop: BaseEventLoop, options: ServeOptions = {}
   const ctx: ServeContext = {
     time: () => loop.time(),
     callExceptionHandler: (c) => loop.callExceptionHandler(c),
-    sendBody: (t, fd, offset, count) => sendBody(loop as never, t, fd, offset, count),
+    sendBody: (t, fd, offset, count) => sendBody(loop, t, fd, offset, count),
     cache,
     log: opts.quiet ? null : new AccessLog(loop, writer),
     clock: new Clock(),
