@@ -50,3 +50,4 @@ export { Server, type ProtocolFactory } from "./server.js";
 export type { StreamTransport } from "./transports/stream.js";
 export type { TransportSocket } from "./transports/socket.js";
 export type { CreateConnectionOptions, CreateServerOptions, CreateUnixServerOptions } from "./streams.js";
+export { startServe, type ServeHandle, type ServeOptions } from "./serve/server.js";

@@ -10,7 +10,7 @@
 // resolves once every connection has ended, no body send is in flight, the access log is
 // flushed and the open-file cache has closed its fds.
 import * as fs from "node:fs";
-import type { BaseEventLoop } from "../base-events.js";
+import type { AbstractEventLoop } from "../events.js";
 import type { TimerHandle } from "../events.js";
 import type { Server } from "../server.js";
 import type { Future } from "../futures.js";
@@ -41,7 +41,7 @@ export interface ServeHandle {
   close(): Promise<void>;
 }
 
-export async function startServe(loop: BaseEventLoop, options: ServeOptions = {}): Promise<ServeHandle> {
+export async function startServe(loop: AbstractEventLoop, options: ServeOptions = {}): Promise<ServeHandle> {
   const opts = resolveOptions(options);
   const root = fs.realpathSync.native(opts.root);
   if (!fs.statSync(root).isDirectory()) throw Object.assign(new Error(`ENOTDIR: not a directory, serve '${opts.root}'`), { code: "ENOTDIR", path: opts.root });
