@@ -300,7 +300,7 @@ export class HttpConnection extends Protocol {
     if (err !== null || sent !== count) {
       // The client is gone or the file shrank: the response cannot be completed, so the
       // connection cannot be reused.
-      if (err !== null && !this.lost && !isQuietError(err)) {
+      if (err !== null && !this.lost && !this.transport!.isClosing() && !isQuietError(err)) {
         ctx.callExceptionHandler({ message: `ringloop serve: sending ${req.target} failed`, exception: err as Error, protocol: this, transport: this.transport! });
       }
       this.queue.length = 0;
