@@ -53,6 +53,9 @@ constexpr int S_TARGET_GEN = 7;
 constexpr int S_TV_SEC = 8;
 constexpr int S_TV_NSEC = 9;
 constexpr int S_BUF_GROUP = 10;  // RECV: provided-buffer group (multishot), -1 = the slot's buffer
+constexpr int S_OFF_LO = 11;     // SPLICE: 64-bit input offset, low / high 32 bits (-1/-1: none)
+constexpr int S_OFF_HI = 12;
+constexpr int S_SPLICE_FD_IN = 13;  // SPLICE: fd_in (S_FD is fd_out)
 
 constexpr int COMPLETION_RECORD_INTS = 4;
 constexpr int C_INDEX = 0;
@@ -75,6 +78,7 @@ constexpr int OP_ACCEPT = 13;
 constexpr int OP_CONNECT = 16;
 constexpr int OP_RECV = 27;
 constexpr int OP_SHUTDOWN = 34;
+constexpr int OP_SPLICE = 30;
 constexpr int SEND_MAX_IOV = 4;  // iovecs per SENDMSG op (JS merges the rest)
 
 static_assert(OP_NOP == IORING_OP_NOP, "native.ts OP_NOP");
@@ -88,6 +92,7 @@ static_assert(OP_ACCEPT == IORING_OP_ACCEPT, "native.ts OP_ACCEPT");
 static_assert(OP_CONNECT == IORING_OP_CONNECT, "native.ts OP_CONNECT");
 static_assert(OP_RECV == IORING_OP_RECV, "native.ts OP_RECV");
 static_assert(OP_SHUTDOWN == IORING_OP_SHUTDOWN, "native.ts OP_SHUTDOWN");
+static_assert(OP_SPLICE == IORING_OP_SPLICE, "native.ts OP_SPLICE");
 static_assert(IORING_CQE_F_BUFFER == 1u << 0, "native.ts IORING_CQE_F_BUFFER");
 static_assert(IORING_CQE_BUFFER_SHIFT == 16, "native.ts IORING_CQE_BUFFER_SHIFT");
 static_assert(IORING_ASYNC_CANCEL_FD == 1u << 1, "native.ts IORING_ASYNC_CANCEL_FD");

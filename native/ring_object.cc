@@ -79,6 +79,8 @@ Napi::Function RingObject::define(Napi::Env env) {
                          InstanceMethod<&RingObject::prepRecv>("prepRecv"),
                          InstanceMethod<&RingObject::setupBufRing>("setupBufRing"),
                          InstanceMethod<&RingObject::cancelSync>("cancelSync"),
+                         InstanceMethod<&RingObject::openPipe>("openPipe"),
+                         InstanceMethod<&RingObject::sendfileNow>("sendfileNow"),
                      });
 }
 

@@ -25,6 +25,9 @@ class RingObject : public Napi::ObjectWrap<RingObject> {
   Napi::Value prepRecv(const Napi::CallbackInfo& info);
   Napi::Value setupBufRing(const Napi::CallbackInfo& info);
   Napi::Value cancelSync(const Napi::CallbackInfo& info);
+  // ring_sendfile.cc
+  Napi::Value openPipe(const Napi::CallbackInfo& info);
+  Napi::Value sendfileNow(const Napi::CallbackInfo& info);
 
   Ring* ring_ = nullptr;  // owned: deleted via Ring::releaseOwner()
 };

@@ -18,6 +18,7 @@ bool prepSend(const Prep& p);           // ops/send.cc
 bool prepRecv(const Prep& p);           // ops/recv.cc
 bool prepShutdown(const Prep& p);       // ops/shutdown.cc
 bool prepPollAdd(const Prep& p);        // ops/poll.cc
+bool prepSplice(const Prep& p);         // ops/splice.cc
 
 // false: unknown opcode or invalid record (the ring completes it with -EINVAL).
 inline bool prepOp(const Prep& p) {
@@ -44,6 +45,8 @@ inline bool prepOp(const Prep& p) {
       return prepShutdown(p);
     case OP_POLL_ADD:
       return prepPollAdd(p);
+    case OP_SPLICE:
+      return prepSplice(p);
     default:
       return false;
   }

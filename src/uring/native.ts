@@ -41,7 +41,10 @@ export const S_TARGET_GEN = 7;
 export const S_TV_SEC = 8; // TIMEOUT / TIMEOUT update: CLOCK_MONOTONIC seconds
 export const S_TV_NSEC = 9; // and nanoseconds
 export const S_BUF_GROUP = 10; // RECV: provided-buffer group (multishot), -1 = the op's own buffer (prepRecv)
-// 11..15 reserved for the op families of later issues (offsets, ...).
+export const S_OFF_LO = 11; // SPLICE: 64-bit input offset, low / high 32 bits (-1/-1: none)
+export const S_OFF_HI = 12;
+export const S_SPLICE_FD_IN = 13; // SPLICE: fd_in (S_FD is fd_out)
+// 14..15 reserved for the op families of later issues.
 
 /** int32s per completion record. */
 export const COMPLETION_RECORD_INTS = 4;
@@ -67,6 +70,10 @@ export const OP_ACCEPT = 13;
 export const OP_CONNECT = 16;
 export const OP_RECV = 27;
 export const OP_SHUTDOWN = 34;
+export const OP_SPLICE = 30;
+/** splice(2) flags. */
+export const SPLICE_F_MOVE = 1;
+export const SPLICE_F_NONBLOCK = 2;
 
 /** iovecs per SENDMSG op (per-op storage); JS merges chunks beyond it. */
 export const SEND_MAX_IOV = 4;
@@ -167,6 +174,17 @@ export interface NativeRing {
    * The op's final CQE is still delivered later. Bounded wait (1 s: then -ETIME).
    */
   cancelSync(slot: number, gen: number): number;
+  /**
+   * loop.sendfile: a pipe2(O_NONBLOCK | O_CLOEXEC) sized to `size` with F_SETPIPE_SZ (or
+   * /proc/sys/fs/pipe-max-size when smaller): [readFd, writeFd, capacity], or -errno.
+   */
+  openPipe(size: number): Int32Array | number;
+  /**
+   * loop.sendfile, sendfile(2) strategy: sendfile() from `inFd` at `offset` to the
+   * non-blocking socket `outFd` until `count` bytes, EOF, EAGAIN or an error; result[0] =
+   * bytes sent. Returns 0 (count or EOF), -EAGAIN (socket full) or -errno.
+   */
+  sendfileNow(outFd: number, inFd: number, offset: number, count: number, result: Float64Array): number;
   /** Registers buffer group `group`: `count` (power of two) buffers of `size` bytes. */
   setupBufRing(count: number, size: number, group: number): NativeBufRing | number;
 }

@@ -5,5 +5,7 @@ export const NEEDED_OPCODES = [
   "NOP", "TIMEOUT", "TIMEOUT_REMOVE", "ASYNC_CANCEL",
   // streams (issue 3): multishot ACCEPT 5.19, multishot RECV with a buffer ring 6.0
   "ACCEPT", "CONNECT", "RECV", "SEND", "SENDMSG", "SHUTDOWN", "POLL_ADD",
+  // loop.sendfile's native path: SPLICE 5.7
+  "SPLICE",
 ] as const;
 export const OPTIONAL_OPCODES = [] as const;

@@ -6,6 +6,7 @@ import { Ring, DEFAULT_RING_CONFIG, type OpHandler, type RingConfig } from "./ri
 import { RingTimer } from "./timer.js";
 import { OP_NOP, OP_ASYNC_CANCEL, NO_OP_INDEX } from "./native.js";
 import { BufRing } from "./bufring.js";
+import { PipePool } from "./sendfile-pipes.js";
 import type { StreamContext } from "./stream.js";
 import { connectStream, listenStream, adoptStream, adoptListener } from "./stream-setup.js";
 
@@ -20,6 +21,8 @@ export class UringProactor implements Proactor, StreamContext {
   private closed = false;
   private readonly config: RingConfig;
   private buffers: BufRing | null = null;
+  /** sendfile's splice pipes (no fd until the first splice). */
+  private readonly pipePool: PipePool;
   /** Endpoints and listeners whose fd is open, by fd (closed with the proactor). */
   private readonly open = new Map<number, { _forceClose(): void }>();
 
@@ -32,6 +35,7 @@ export class UringProactor implements Proactor, StreamContext {
         this.host?.callExceptionHandler({ message: "Exception in io_uring completion handler", exception, handler }),
     );
     this.timer = new RingTimer(this.ring, () => {});
+    this.pipePool = new PipePool(this.ring.native);
   }
 
   attach(host: ProactorHost): void {
@@ -107,6 +111,11 @@ export class UringProactor implements Proactor, StreamContext {
     this.open.delete(fd);
   }
 
+  /** @internal StreamContext */
+  pipes(): PipePool {
+    return this.pipePool;
+  }
+
   ref(): void {
     if (this.refed || this.closed) return;
     this.refed = true;
@@ -126,7 +135,11 @@ export class UringProactor implements Proactor, StreamContext {
 
   detachedCleanup(): () => void {
     const native = this.ring.native;
-    return () => native.close();
+    const pipes = this.pipePool;
+    return () => {
+      native.close();
+      pipes.close();
+    };
   }
 
   close(): void {
@@ -137,5 +150,6 @@ export class UringProactor implements Proactor, StreamContext {
     // The ring waited for every op's final CQE; the fds still open are released now.
     for (const owner of this.open.values()) owner._forceClose();
     this.open.clear();
+    this.pipePool.close();
   }
 }

@@ -19,6 +19,8 @@
 //             does not retry on an O_NONBLOCK socket there) waits for POLLOUT with a
 //             POLL_ADD op in the send's place, then sends again.
 //   shutdown  SHUTDOWN(SHUT_WR), issued after the write in flight.
+//   sendfile  a FileSend (sendfile.ts: splice or sendfile(2)) in place of a write; its ops
+//             are its own, and close() cancels them and waits for them like the others.
 // States: open --close()/abort()--> closing (ASYNC_CANCEL of every op on the fd, waiting for
 // their final CQEs; the sink hears nothing more but onClosed) --all CQEs in, fd closed,
 // one NOP round trip--> closed (onClosed, once).
@@ -34,6 +36,8 @@ import {
 import type { OpHandler, Ring } from "./ring.js";
 import type { BufRing } from "./bufring.js";
 import { nativeSockets, toSockAddr } from "./sockets.js";
+import { startFileSend, type FileSend } from "./sendfile.js";
+import type { PipePool } from "./sendfile-pipes.js";
 
 const { ENOBUFS, ECANCELED, ENOTCONN, EAGAIN } = errno;
 
@@ -45,6 +49,8 @@ export interface StreamContext {
   track(fd: number, owner: { _forceClose(): void }): void;
   /** The owner closed `fd` (the proactor stops tracking it). */
   released(fd: number): void;
+  /** The loop's pipes for sendfile's splice path. */
+  pipes(): PipePool;
 }
 
 const enum State { Open, Closing, Closed }
@@ -80,6 +86,7 @@ export class UringStreamEndpoint implements StreamEndpoint, OpHandler {
   private replaySlot = -1;
   /** EOF or a read error was seen: the recv is never re-armed. */
   private readEnded = false;
+  private fileSend: FileSend | null = null;
 
   /** `fd` is owned from now on (closed by close()/abort()). TCP sockets get TCP_NODELAY. */
   constructor(
@@ -206,9 +213,30 @@ export class UringStreamEndpoint implements StreamEndpoint, OpHandler {
     ring.setField(off, S_FLAGS, MSG_NOSIGNAL);
   }
 
+  // ---- sendfile
+
+  sendfile(fd: number, offset: number, count: number): void {
+    if (this.sendSlot >= 0 || this.fileSend !== null) throw new Error("sendfile: a write is already in flight");
+    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(count) || count <= 0) {
+      throw new RangeError(`sendfile: offset (${offset}) must be >= 0 and count (${count}) > 0`);
+    }
+    if (this.state !== State.Open) return;
+    this.fileSend = startFileSend(this.ctx, this.fd, fd, offset, count, this.onFileSent);
+  }
+
+  private readonly onFileSent = (sent: number, err: Error | null): void => {
+    this.fileSend = null;
+    if (this.state !== State.Open) {
+      this.maybeFinishClose();
+      return;
+    }
+    this.sink.onSendfileDone?.(sent, err);
+    if (this.shutdownPending && this.sendSlot < 0 && this.fileSend === null && this.state === State.Open) this.issueShutdown();
+  };
+
   shutdownWrite(): void {
     if (this.state !== State.Open || this.shutdownSlot >= 0) return;
-    if (this.sendSlot >= 0) this.shutdownPending = true;
+    if (this.sendSlot >= 0 || this.fileSend !== null) this.shutdownPending = true;
     else this.issueShutdown();
   }
 
@@ -233,6 +261,7 @@ export class UringStreamEndpoint implements StreamEndpoint, OpHandler {
       const off = this.ctx.ring.stageRecord(OP_ASYNC_CANCEL, NO_OP_INDEX, this.fd);
       this.ctx.ring.setField(off, S_FLAGS, IORING_ASYNC_CANCEL_FD | IORING_ASYNC_CANCEL_ALL);
     }
+    this.fileSend?.cancel();
     this.maybeFinishClose();
   }
 
@@ -245,6 +274,7 @@ export class UringStreamEndpoint implements StreamEndpoint, OpHandler {
   private maybeFinishClose(): void {
     if (this.state !== State.Closing || this.closeSlot >= 0) return;
     if (this.recvSlot >= 0 || this.sendSlot >= 0 || this.readSlot >= 0 || this.shutdownSlot >= 0 || this.replaySlot >= 0) return;
+    if (this.fileSend !== null) return;
     nativeSockets().close(this.fd);
     this.ctx.released(this.fd);
     this.sendChunks = null;
@@ -256,6 +286,8 @@ export class UringStreamEndpoint implements StreamEndpoint, OpHandler {
   /** The proactor is closing: the ring is gone, so just release the fd. */
   _forceClose(): void {
     if (this.state === State.Closed) return;
+    this.fileSend?.forceRelease();
+    this.fileSend = null;
     if (this.closeSlot < 0) nativeSockets().close(this.fd);
     this.state = State.Closed;
   }

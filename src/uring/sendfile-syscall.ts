@@ -1,0 +1,83 @@
+// One sendfile over sendfile(2) issued on writability: a native loop of non-blocking
+// sendfile() calls (NativeRing.sendfileNow, one N-API call per writability event) until the
+// count, EOF or EAGAIN; on EAGAIN, POLL_ADD(POLLOUT) on the socket, then again.
+//
+//   start     sendfileNow at once (at most BUDGET bytes per event) (a fresh socket is nearly always writable); the result is
+//             reported through a NOP completion, never synchronously
+//   Poll      POLL_ADD(POLLOUT) -> sendfileNow -> done, or Poll again
+// sendfile(2) reads the file on the loop's thread: a page not in the page cache blocks the
+// loop for that read (the splice path reads in io_uring's workers instead).
+// At most ONE op in flight; cancel() cancels it and done() runs after its final CQE.
+import type { OpHandler } from "./ring.js";
+import { OP_POLL_ADD, OP_NOP, OP_ASYNC_CANCEL, POLLOUT, NO_OP_INDEX, S_FLAGS } from "./native.js";
+import { systemError, errno } from "../system-error.js";
+import type { FileSend, FileSendContext, FileSendDone } from "./sendfile.js";
+
+const { EAGAIN, ECANCELED } = errno;
+
+/** Bytes per writability event at most: a fast reader must not keep the loop in one call. */
+const BUDGET = 4 * 1024 * 1024;
+
+/** result[0] of sendfileNow (one per process: calls never overlap, JS is single-threaded). */
+const result = new Float64Array(1);
+
+export class SyscallSend implements FileSend, OpHandler {
+  private slot = -1;
+  private polling = false;
+  private sent = 0;
+  private cancelled = false;
+  private error: Error | null = null;
+
+  constructor(
+    private readonly ctx: FileSendContext,
+    private readonly sock: number,
+    private readonly file: number,
+    private offset: number,
+    private left: number,
+    private readonly done: FileSendDone,
+  ) {
+    this.run();
+  }
+
+  cancel(): void {
+    if (this.cancelled) return;
+    this.cancelled = true;
+    if (this.slot >= 0) this.ctx.ring.stageTargeted(OP_ASYNC_CANCEL, NO_OP_INDEX, this.slot, 0);
+  }
+
+  forceRelease(): void {
+    this.slot = -1;
+  }
+
+  /** Sends what the socket takes now; then waits for POLLOUT or reports through a NOP. */
+  private run(): void {
+    const asked = Math.min(this.left, BUDGET);
+    const r = this.ctx.ring.native.sendfileNow(this.sock, this.file, this.offset, asked, result);
+    const n = result[0];
+    this.sent += n;
+    this.offset += n;
+    this.left -= n;
+    const ring = this.ctx.ring;
+    this.slot = ring.alloc(this);
+    // Socket full, or the budget used up with more to send: wait for writability.
+    if ((r === -EAGAIN || (r === 0 && n === asked)) && this.left > 0) {
+      this.polling = true;
+      const off = ring.stageRecord(OP_POLL_ADD, this.slot, this.sock);
+      ring.setField(off, S_FLAGS, POLLOUT);
+      return;
+    }
+    if (r < 0 && r !== -EAGAIN) this.error = systemError(r, "sendfile");
+    this.polling = false;
+    ring.stageRecord(OP_NOP, this.slot, -1);
+  }
+
+  _complete(res: number, _flags: number, slot: number): void {
+    if (slot !== this.slot) return;
+    this.slot = -1;
+    if (this.polling && !this.cancelled) {
+      if (res >= 0) return this.run();
+      if (res !== -ECANCELED) this.error = systemError(res, "poll");
+    }
+    this.done(this.sent, this.error);
+  }
+}
