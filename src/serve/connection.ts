@@ -13,7 +13,9 @@
 // Timers (checked by the server's sweep, see server.ts): waiting for a new request with
 // nothing buffered -> idle timeout, then close; part of a request head buffered -> header
 // timeout counted from its first byte and NOT extended by further bytes (slowloris), then
-// 408 and close. No timer runs while a response is being written.
+// 408 and close; responses stuck behind a full write buffer (the client stopped reading)
+// -> abort after idleTimeoutMs without progress. No timer runs while a body goes out by
+// loop.sendfile (its progress is not visible here).
 import { Protocol } from "../protocols.js";
 import type { Transport } from "../transports.js";
 import type { ExceptionContext } from "../events.js";
@@ -44,6 +46,11 @@ export interface ServeContext {
   readonly stats: { connections: number; requests: number };
 }
 
+/** What the deadline guards: a new request, the rest of a head, or a client that stopped reading. */
+const WAIT_IDLE = 0;
+const WAIT_HEADER = 1;
+const WAIT_SEND = 2;
+
 const NO_REQUEST: Request = { error: 0, reason: "", method: "-", target: "-", version: "-", keepAlive: false, ifNoneMatch: null, ifModifiedSince: null, range: null, ifRange: null };
 
 export class HttpConnection extends Protocol {
@@ -59,7 +66,7 @@ export class HttpConnection extends Protocol {
   private lost = false;
   /** loop time at which the current wait times out; 0 = no timer. */
   deadline = 0;
-  private headerWait = false;
+  private waitKind = WAIT_IDLE;
 
   constructor(ctx: ServeContext) {
     super();
@@ -82,7 +89,7 @@ export class HttpConnection extends Protocol {
     if (this.closeAfter || this.lost) return;
     const before = this.queue.length;
     this.parser.feed(data, this.queue);
-    if (this.queue.length > before) this.deadline = 0;
+    if (this.queue.length > before && this.waitKind !== WAIT_SEND) this.deadline = 0;
     this.pump();
     if (!this.readPaused && !this.lost && this.queue.length >= this.ctx.maxPipelined) {
       this.readPaused = true;
@@ -105,10 +112,18 @@ export class HttpConnection extends Protocol {
 
   override pauseWriting(): void {
     this.writePaused = true;
+    if (!this.sending) this.armSend();
+  }
+
+  private armSend(): void {
+    if (this.waitKind === WAIT_SEND && this.deadline !== 0) return;
+    this.waitKind = WAIT_SEND;
+    this.deadline = this.ctx.time() + this.ctx.idleTimeoutMs;
   }
 
   override resumeWriting(): void {
     this.writePaused = false;
+    if (this.waitKind === WAIT_SEND) this.deadline = 0;
     this.pump();
   }
 
@@ -121,7 +136,11 @@ export class HttpConnection extends Protocol {
   timedOut(): void {
     if (this.lost || this.deadline === 0) return;
     this.deadline = 0;
-    if (this.headerWait) {
+    if (this.waitKind === WAIT_SEND) {
+      this.transport!.abort();
+      return;
+    }
+    if (this.waitKind === WAIT_HEADER) {
       this.closeAfter = true;
       this.answerSimple(NO_REQUEST, 408, CLOSE, false);
     }
@@ -137,12 +156,12 @@ export class HttpConnection extends Protocol {
 
   private armWait(): void {
     if (this.parser.hasPartial()) {
-      if (!this.headerWait || this.deadline === 0) {
-        this.headerWait = true;
+      if (this.waitKind !== WAIT_HEADER || this.deadline === 0) {
+        this.waitKind = WAIT_HEADER;
         this.deadline = this.ctx.time() + this.ctx.headerTimeoutMs;
       }
     } else {
-      this.headerWait = false;
+      this.waitKind = WAIT_IDLE;
       this.deadline = this.ctx.time() + this.ctx.idleTimeoutMs;
     }
   }
@@ -155,7 +174,11 @@ export class HttpConnection extends Protocol {
       }
       this.respond(this.queue.shift()!);
     }
-    if (this.sending || this.lost || this.queue.length > 0) return;
+    if (this.sending || this.lost) return;
+    if (this.queue.length > 0) {
+      if (this.writePaused) this.armSend();
+      return;
+    }
     const t = this.transport!;
     if (this.closeAfter || this.peerEof || this.parser.isDead()) {
       t.close();

@@ -41,9 +41,7 @@ export function makeTree(): Tree {
   return { root, outside, files, remove: () => fs.rmSync(base, { recursive: true, force: true }) };
 }
 
-export function sha256(data: Uint8Array): string {
-  return crypto.createHash("sha256").update(data).digest("hex");
-}
+export { sha256 } from "../streams/_streams.js";
 
 export interface CurlResult {
   code: number;

@@ -101,6 +101,28 @@ backendTest("serve: idle keep-alive connections close after idleTimeoutMs; slow 
   });
 });
 
+backendTest("serve: a client that stops reading is aborted after idleTimeoutMs without write progress", async (t, { loop }) => {
+  await withServer(loop, tree.root, { quiet: true, idleTimeoutMs: 300 }, async ({ handle }) => {
+    const total = 4000 * 4096;
+    const got = await new Promise<number>((resolve) => {
+      const sock = net.connect(handle.port, "127.0.0.1");
+      sock.pause(); // never reads: the server's write buffer fills up
+      let bytes = 0;
+      sock.on("data", (d) => (bytes += d.length));
+      sock.on("error", () => {});
+      sock.on("close", () => resolve(bytes));
+      sock.write(`GET /small.bin HTTP/1.1\r\n${H}\r\n`.repeat(4000));
+      // Long past the 300 ms timeout, read again: the connection must be gone by now
+      // (reset), so reading ends before all 4000 responses arrive.
+      setTimeout(() => sock.resume(), 2000);
+      setTimeout(() => sock.destroy(), 8000);
+    });
+    const closed = got < total;
+    t.true(closed, `the server never aborted a connection that does not read (${got} of ${total} bytes delivered)`);
+    t.is((await curl(`${handle.url}a.txt`)).status, 200);
+  });
+});
+
 backendTest("serve: a client reset mid-body and a half request then close leave the server serving", async (t, { loop }) => {
   await withServer(loop, tree.root, { quiet: true }, async ({ handle }) => {
     for (let i = 0; i < 3; i++) {
