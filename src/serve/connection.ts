@@ -142,6 +142,7 @@ export class HttpConnection extends Protocol {
     }
     if (this.waitKind === WAIT_HEADER) {
       this.closeAfter = true;
+      this.ctx.clock.tick();
       this.answerSimple(NO_REQUEST, 408, CLOSE, false);
     }
     this.transport!.close();
@@ -323,11 +324,17 @@ export class HttpConnection extends Protocol {
     if (err !== null || sent !== count) {
       // The client is gone or the file shrank: the response cannot be completed, so the
       // connection cannot be reused.
-      if (err !== null && !this.lost && !this.transport!.isClosing() && !isQuietError(err)) {
+      const truncated = (err as { code?: unknown } | null)?.code === "ERR_FILE_TRUNCATED";
+      if (err !== null && !truncated && !this.lost && !this.transport!.isClosing() && !isQuietError(err)) {
         ctx.callExceptionHandler({ message: `ringloop serve: sending ${req.target} failed`, exception: err as Error, protocol: this, transport: this.transport! });
       }
       this.queue.length = 0;
-      if (!this.lost) this.transport!.abort();
+      // A short file: what was sent is flushed, then FIN (the client sees fewer bytes than
+      // Content-Length). A failed send: the connection is reset.
+      if (!this.lost) {
+        if (err === null || truncated) this.transport!.close();
+        else this.transport!.abort();
+      }
       return;
     }
     this.pump();

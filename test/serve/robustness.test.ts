@@ -163,3 +163,23 @@ backendTest("serve: close() is graceful: a response in flight finishes, idle con
     t.not(refused.code, 0);
   });
 });
+
+backendTest("serve: a file truncated inside the cache window: the response is cut short and its connection closed", async (t, { loop }) => {
+  const fs = await import("node:fs");
+  const path = await import("node:path");
+  const file = path.join(tree.root, "shrinking.bin");
+  fs.writeFileSync(file, tree.files["big.bin"]);
+  try {
+    await withServer(loop, tree.root, { quiet: true, bodyCache: false, cacheValidMs: 60_000 }, async ({ handle }) => {
+      t.is((await curl(`${handle.url}shrinking.bin`)).body.length, BIG);
+      fs.truncateSync(file, 1000);
+      const r = await curl(`${handle.url}shrinking.bin`);
+      t.is(r.code, 18, r.stderr); // CURLE_PARTIAL_FILE: fewer bytes than Content-Length, then close
+      t.is(r.body.length, 1000);
+      t.is(r.headers["content-length"], String(BIG));
+      t.is((await curl(`${handle.url}a.txt`)).status, 200);
+    });
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
+});
