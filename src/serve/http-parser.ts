@@ -49,22 +49,38 @@ export interface Request {
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const REQUEST_LINE = /^([^ ]+) ([^ ]+) HTTP\/(\d)\.(\d)$/;
-const TARGET = /^[\x21-\x7e]+$/;
-const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
+const VALID_REQUEST_LINE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+ [\x21-\x7e]+ HTTP\/\d\.\d$/;
+/** Bytes no head may hold (CR and LF are checked per line). */
+const BAD_HEAD_BYTE = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/;
 
 function failed(status: number, reason: string, method = "-", target = "-", version = "-"): Request {
   return { error: status, reason, method, target, version, keepAlive: false, ifNoneMatch: null, ifModifiedSince: null, range: null, ifRange: null };
 }
 
-/** Index just past the empty line ending the head that starts at `from`, or -1. */
-function headEnd(buf: Buffer, from: number): { head: number; next: number } | null {
-  const crlf = buf.indexOf("\r\n\r\n", from, "latin1");
-  // A bare-LF end before the CRLF one: searched only inside that head (no rescans of
-  // the pipelined rest of the buffer).
-  const scope = crlf < 0 ? buf.subarray(from) : buf.subarray(from, crlf + 2);
-  const lf = scope.indexOf("\n\n", 0, "latin1");
-  if (lf >= 0) return { head: from + lf, next: from + lf + 2 };
-  return crlf < 0 ? null : { head: crlf, next: crlf + 4 };
+const CRLF2 = Buffer.from("\r\n\r\n", "latin1");
+const LF2 = Buffer.from("\n\n", "latin1");
+
+/** The head starting at `from` (without its ending empty line) and the index after it, or null. */
+function headAt(buf: Buffer, from: number): { head: string; next: number } | null {
+  const crlf = buf.indexOf(CRLF2, from);
+  if (crlf >= 0) {
+    // A bare-LF end before the CRLF one: searched only inside that head (no rescans of
+    // the pipelined rest of the buffer).
+    const head = buf.toString("latin1", from, crlf);
+    const lf = head.indexOf("\n\n");
+    return lf < 0 ? { head, next: crlf + 4 } : { head: head.slice(0, lf), next: from + lf + 2 };
+  }
+  const lf = buf.indexOf(LF2, from);
+  return lf < 0 ? null : { head: buf.toString("latin1", from, lf), next: lf + 2 };
+}
+
+/** `s` without leading and trailing SP/HTAB (OWS). */
+function trimOws(s: string): string {
+  let a = 0;
+  let b = s.length;
+  while (a < b && (s.charCodeAt(a) === 32 || s.charCodeAt(a) === 9)) a++;
+  while (b > a && (s.charCodeAt(b - 1) === 32 || s.charCodeAt(b - 1) === 9)) b--;
+  return a === 0 && b === s.length ? s : s.slice(a, b);
 }
 
 export class RequestParser {
@@ -106,7 +122,7 @@ export class RequestParser {
       }
       while (pos < buf.length && (buf[pos] === 13 || buf[pos] === 10)) pos++;
       if (pos >= buf.length) break;
-      const end = headEnd(buf, pos);
+      const end = headAt(buf, pos);
       const { maxRequestLine, maxHeaderBytes } = this.limits;
       if (end === null) {
         const nl = buf.indexOf(10, pos);
@@ -115,8 +131,8 @@ export class RequestParser {
         if (buf.length - pos > maxRequestLine + maxHeaderBytes + 4) return this.die(out, failed(431, "header section too large"));
         break;
       }
-      if (end.head - pos > maxRequestLine + maxHeaderBytes + 2) return this.die(out, failed(431, "header section too large"));
-      const req = this.parseHead(buf.toString("latin1", pos, end.head));
+      if (end.head.length > maxRequestLine + maxHeaderBytes + 2) return this.die(out, failed(431, "header section too large"));
+      const req = this.parseHead(end.head);
       pos = end.next;
       if (req.error !== 0) return this.die(out, req);
       out.push(req);
@@ -133,17 +149,18 @@ export class RequestParser {
   private parseHead(head: string): Request {
     const lines = head.split("\n");
     let line = lines[0];
-    if (line.endsWith("\r")) line = line.slice(0, -1);
+    if (line.charCodeAt(line.length - 1) === 13) line = line.slice(0, -1);
     if (line.length > this.limits.maxRequestLine) return failed(414, "request line too long");
     const m = REQUEST_LINE.exec(line);
     if (m === null) return failed(400, "malformed request line");
     const [, method, target] = m;
-    const major = Number(m[3]);
-    const minor = Number(m[4]);
-    const version = `HTTP/${m[3]}.${m[4]}`;
-    if (!TOKEN.test(method)) return failed(400, "method is not a token", "-", "-", version);
-    if (!TARGET.test(target)) return failed(400, "request target is not visible ASCII", method, "-", version);
-    if (major !== 1) return failed(505, "HTTP major version is not 1", method, target, version);
+    const version = line.slice(line.length - 8);
+    if (!VALID_REQUEST_LINE.test(line)) {
+      if (!TOKEN.test(method)) return failed(400, "method is not a token", "-", "-", version);
+      return failed(400, "request target is not visible ASCII", method, "-", version);
+    }
+    const minor = line.charCodeAt(line.length - 1) - 48;
+    if (m[3] !== "1") return failed(505, "HTTP major version is not 1", method, target, version);
     if (lines.length - 1 > this.limits.maxHeaders) return failed(431, "too many header fields", method, target, version);
     if (head.length - line.length > this.limits.maxHeaderBytes + 2) return failed(431, "header section too large", method, target, version);
     const http11 = minor >= 1;
@@ -152,10 +169,11 @@ export class RequestParser {
     let contentLength: string | null = null;
     let transferEncoding = false;
     let connection = "";
+    const bad = (reason: string): Request => failed(400, reason, method, target, version);
+    if (BAD_HEAD_BYTE.test(head)) return bad("control character in the head");
     for (let i = 1; i < lines.length; i++) {
       let h = lines[i];
-      if (h.endsWith("\r")) h = h.slice(0, -1);
-      const bad = (reason: string): Request => failed(400, reason, method, target, version);
+      if (h.charCodeAt(h.length - 1) === 13) h = h.slice(0, -1);
       if (h.length === 0) return bad("empty header line");
       const c0 = h.charCodeAt(0);
       if (c0 === 32 || c0 === 9) return bad("obsolete line folding");
@@ -163,8 +181,8 @@ export class RequestParser {
       if (colon <= 0) return bad("header line without a field name");
       const name = h.slice(0, colon);
       if (!TOKEN.test(name)) return bad(`invalid field name "${name}"`);
-      const value = h.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, "");
-      if (BAD_VALUE.test(value)) return bad(`control character in field "${name}"`);
+      const value = trimOws(h.slice(colon + 1));
+      if (value.includes("\r")) return bad(`bare CR in field "${name}"`);
       switch (name.toLowerCase()) {
         case "host":
           if (host !== null) return bad("duplicate Host");
