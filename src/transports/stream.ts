@@ -651,6 +651,7 @@ export class StreamTransport implements Transport, StreamSink {
   async _sendfile<T>(body: () => Promise<T>): Promise<T> {
     if (this.closing || this.lost) throw new Error(`sendfile: ${this} is closing`);
     if (this.file !== null) throw new Error(`sendfile: ${this} is already sending a file`);
+    if (this.eofRequested) throw new Error("Cannot call sendfile() after writeEof()");
     const file: FileMode = { wasReading: this.reading, before: null, waiter: null, error: null };
     this.file = file;
     this.pauseReading();

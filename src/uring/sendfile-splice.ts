@@ -19,7 +19,7 @@ import {
 } from "./native.js";
 import type { Pipe } from "./sendfile-pipes.js";
 import { systemError, errno } from "../system-error.js";
-import type { FileSend, FileSendContext, FileSendDone } from "./sendfile.js";
+import { fileSendStats, type FileSend, type FileSendContext, type FileSendDone } from "./sendfile.js";
 
 const { EAGAIN, ECANCELED } = errno;
 
@@ -132,13 +132,16 @@ export class SpliceSend implements FileSend, OpHandler {
     }
     // Drain
     if (res === -EAGAIN) {
+      fileSendStats.splicePolls++;
       this.issue(Step.Poll);
       return;
     }
     if (res <= 0) return this.fail(res === 0 ? -errno.EPIPE : res, "splice");
     this.drained(res);
-    if (this.inPipe > 0) this.issue(Step.Drain);
-    else this.fill();
+    if (this.inPipe > 0) {
+      fileSendStats.shortSplices++;
+      this.issue(Step.Drain);
+    } else this.fill();
   }
 
   private drained(n: number): void {

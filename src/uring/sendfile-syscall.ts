@@ -11,7 +11,7 @@
 import type { OpHandler } from "./ring.js";
 import { OP_POLL_ADD, OP_NOP, OP_ASYNC_CANCEL, POLLOUT, NO_OP_INDEX, S_FLAGS } from "./native.js";
 import { systemError, errno } from "../system-error.js";
-import type { FileSend, FileSendContext, FileSendDone } from "./sendfile.js";
+import { fileSendStats, type FileSend, type FileSendContext, type FileSendDone } from "./sendfile.js";
 
 const { EAGAIN, ECANCELED } = errno;
 
@@ -62,6 +62,7 @@ export class SyscallSend implements FileSend, OpHandler {
     // Socket full, or the budget used up with more to send: wait for writability.
     if ((r === -EAGAIN || (r === 0 && n === asked)) && this.left > 0) {
       this.polling = true;
+      fileSendStats.syscallPolls++;
       const off = ring.stageRecord(OP_POLL_ADD, this.slot, this.sock);
       ring.setField(off, S_FLAGS, POLLOUT);
       return;

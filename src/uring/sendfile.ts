@@ -34,6 +34,9 @@ export interface FileSend {
  */
 export const SPLICE_MIN_BYTES = 1024 * 1024;
 
+/** Counters for tests and profiling (process-wide). */
+export const fileSendStats = { splice: 0, syscall: 0, splicePolls: 0, syscallPolls: 0, shortSplices: 0 };
+
 export type Strategy = "auto" | "splice" | "syscall";
 let forced: Strategy = "auto";
 
@@ -44,5 +47,7 @@ export function _setSendfileStrategy(s: Strategy): void {
 
 export function startFileSend(ctx: FileSendContext, sock: number, file: number, offset: number, count: number, done: FileSendDone): FileSend {
   const splice = forced === "splice" || (forced === "auto" && count >= SPLICE_MIN_BYTES);
+  if (splice) fileSendStats.splice++;
+  else fileSendStats.syscall++;
   return splice ? new SpliceSend(ctx, sock, file, offset, count, done) : new SyscallSend(ctx, sock, file, offset, count, done);
 }

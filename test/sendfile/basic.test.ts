@@ -9,7 +9,7 @@ import { execFileSync } from "node:child_process";
 import { SendfileNotAvailableError } from "ringloop";
 import { backendTest } from "../helpers/backends.js";
 import { inLoop } from "../streams/_streams.js";
-import { makeFile, hashRange, Reader, connect, closeAndWait, within, MiB } from "./_sendfile.js";
+import { makeFile, hashRange, Reader, Sender, connect, closeAndWait, within, streams, MiB } from "./_sendfile.js";
 
 const SIZE = 3 * MiB + 12345;
 const file = makeFile(SIZE);
@@ -169,3 +169,66 @@ function pipePair(): [number, number] {
     fs.unlinkSync(fifo);
   }
 }
+
+backendTest("sendfile: an offset beyond 4 GiB (sparse file) sends the right bytes", async (t, { loop }) => {
+  const sparse = makeFile(4096, "sparse");
+  const base = 4 * 1024 * MiB + 777;
+  const fd = fs.openSync(sparse.path, "r+");
+  try {
+    fs.writeSync(fd, fs.readFileSync(file.path), 0, SIZE, base);
+  } finally {
+    fs.closeSync(fd);
+  }
+  const reader = await new Reader().listen();
+  try {
+    await inLoop(loop, async () => {
+      const [tr, p] = await connect(loop, reader.port);
+      t.is(await within(20000, loop.sendfile(tr, sparse.path, base + 5, SIZE - 5), "sendfile"), SIZE - 5);
+      t.is(await closeAndWait(tr, p), null);
+    });
+    const r = await within(10000, reader.received(), "reader");
+    t.is(r.hash, hashRange(file.path, 5, SIZE - 5));
+  } finally {
+    await reader.close();
+    sparse.remove();
+  }
+});
+
+backendTest("sendfile: over a Unix stream socket", async (t, { loop }) => {
+  const sockPath = `/tmp/ringloop-sendfile-${process.pid}-${Date.now()}.sock`;
+  const reader = new Reader();
+  await new Promise<void>((r) => reader.server.listen(sockPath, r));
+  try {
+    await inLoop(loop, async () => {
+      const [tr, p] = await within(5000, streams(loop).createUnixConnection(() => new Sender(), sockPath), "unix connect");
+      const sender = p as Sender;
+      await within(5000, sender.made.promise, "connectionMade");
+      t.is(await within(20000, loop.sendfile(tr, file.path, 3, SIZE - 3), "sendfile"), SIZE - 3);
+      t.is(await closeAndWait(tr, sender), null);
+    });
+    const r = await within(10000, reader.received(), "reader");
+    t.is(r.hash, hashRange(file.path, 3, SIZE - 3));
+  } finally {
+    await reader.close();
+    fs.rmSync(sockPath, { force: true });
+  }
+});
+
+backendTest("sendfile: refused after writeEof(); writeEof() during a sendfile takes effect after the file", async (t, { loop }) => {
+  const reader = await new Reader((s) => s.on("end", () => s.end())).listen();
+  try {
+    await inLoop(loop, async () => {
+      const [tr, p] = await connect(loop, reader.port);
+      const sending = loop.sendfile(tr, file.path, 0, 100000);
+      tr.writeEof();
+      t.is(await within(20000, sending, "sendfile"), 100000);
+      await t.throwsAsync(loop.sendfile(tr, file.path), { message: /after writeEof/ });
+      t.is(await within(10000, p.lost.promise, "connectionLost after both EOFs"), null);
+    });
+    const r = await within(10000, reader.received(), "reader");
+    t.is(r.bytes, 100000);
+    t.is(r.hash, hashRange(file.path, 0, 100000));
+  } finally {
+    await reader.close();
+  }
+});

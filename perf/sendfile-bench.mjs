@@ -1,0 +1,219 @@
+// sendfile-bench: loop.sendfile's native strategies on io_uring (splice through a pipe,
+// sendfile(2) on writability) against the generic read+write path and node's own
+// net socket + fs.createReadStream().pipe(), over loopback TCP.
+//
+//   npm run build:ts && node perf/sendfile-bench.mjs [--rounds 5] [--secs 2]
+//        [--sizes 4k,64k,1m,256m] [--variants splice,syscall,generic,node] [--conns 8]
+//
+// Every server is its own process pinned to CPU 0 (taskset -c 0), the load generator is
+// pinned to CPU 1. Each connection is a closed loop: the client sends one byte, the server
+// sends the whole file (offset 0, count = size), the client reads it all and discards it,
+// then asks again. Reported: requests/s and MB/s (1 MB = 10^6 bytes), medians of the rounds;
+// variants run back to back within a round, order rotated every round (shared machine).
+// Prints a Markdown table; it does not write perf/RESULTS.md.
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.dirname(HERE);
+const argv = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = argv.indexOf(name);
+  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : dflt;
+};
+const UNITS = { k: 1024, m: 1024 * 1024 };
+const parseSize = (s) => Number(s.slice(0, -1)) * UNITS[s.at(-1)];
+
+if (argv[0] === "--serve") await serve(argv[1], argv[2], Number(argv[3]));
+else if (argv[0] === "--load") await load(Number(argv[1]), Number(argv[2]), Number(argv[3]), Number(argv[4]));
+else await main();
+
+// ---------------------------------------------------------------- server (CPU 0)
+
+async function serve(variant, file, size) {
+  const fd = fs.openSync(file, "r");
+  if (variant === "node") {
+    const server = net.createServer((s) => {
+      s.setNoDelay(true);
+      let queue = 0;
+      let busy = false;
+      const pump = () => {
+        if (busy || queue === 0) return;
+        busy = true;
+        queue--;
+        const rs = fs.createReadStream(null, { fd, start: 0, end: size - 1, autoClose: false });
+        rs.pipe(s, { end: false });
+        rs.on("end", () => {
+          busy = false;
+          pump();
+        });
+      };
+      s.on("data", (d) => {
+        queue += d.length;
+        pump();
+      });
+      s.on("error", () => {});
+    });
+    server.listen(0, "127.0.0.1", () => process.stdout.write(`${server.address().port}\n`));
+    return;
+  }
+  const req = createRequire(import.meta.url);
+  const rl = req(path.join(ROOT, "dist/cjs/src/index.js"));
+  const { _setSendfileStrategy } = req(path.join(ROOT, "dist/cjs/src/uring/sendfile.js"));
+  _setSendfileStrategy(variant === "generic" ? "auto" : variant);
+  const loop = new rl.UringEventLoop();
+  rl.setEventLoop(loop);
+  class Sender extends rl.Protocol {
+    queue = 0;
+    busy = false;
+    connectionMade(t) {
+      this.t = t;
+    }
+    dataReceived(d) {
+      this.queue += d.length;
+      this.pump();
+    }
+    pump() {
+      if (this.busy || this.queue === 0) return;
+      this.busy = true;
+      this.queue--;
+      const p = variant === "generic" ? genericSend(this.t) : loop.sendfile(this.t, fd, 0, size);
+      p.then(() => {
+        this.busy = false;
+        this.pump();
+      }, () => this.t.abort());
+    }
+    connectionLost() {}
+  }
+  const genericSend = (t) => {
+    const native = t._hasNativeSendfile;
+    t._hasNativeSendfile = () => false; // the generic path, as the fallback backend runs it
+    try {
+      return loop.sendfile(t, fd, 0, size);
+    } finally {
+      t._hasNativeSendfile = native;
+    }
+  };
+  await loop.runUntilComplete(loop.createTask(async () => {
+    const server = await loop.createServer(() => new Sender(), "127.0.0.1", 0);
+    process.stdout.write(`${server.sockets[0].getsockname().port}\n`);
+    await new Promise(() => {});
+  }));
+}
+
+// ---------------------------------------------------------------- load (CPU 1)
+
+async function load(port, size, conns, secs) {
+  let reqs = 0;
+  let bytes = 0;
+  let measuring = false;
+  let stop = false;
+  const one = () =>
+    new Promise((resolve, reject) => {
+      const s = net.connect(port, "127.0.0.1");
+      s.setNoDelay(true);
+      let got = 0;
+      s.on("connect", () => s.write("x"));
+      s.on("data", (d) => {
+        got += d.length;
+        if (measuring) bytes += d.length;
+        while (got >= size) {
+          got -= size;
+          if (measuring) reqs++;
+          if (stop) {
+            s.destroy();
+            resolve();
+            return;
+          }
+          s.write("x");
+        }
+      });
+      s.on("error", reject);
+    });
+  const all = Array.from({ length: conns }, one);
+  await new Promise((r) => setTimeout(r, 300)); // warm-up
+  measuring = true;
+  const t0 = process.hrtime.bigint();
+  await new Promise((r) => setTimeout(r, secs * 1000));
+  measuring = false;
+  const dt = Number(process.hrtime.bigint() - t0) / 1e9;
+  stop = true;
+  await Promise.race([Promise.all(all), new Promise((r) => setTimeout(r, 20000))]);
+  process.stdout.write(JSON.stringify({ reqs: reqs / dt, mbs: bytes / dt / 1e6 }) + "\n");
+  process.exit(0);
+}
+
+// ---------------------------------------------------------------- driver
+
+function startServer(variant, file, size) {
+  const child = spawn("taskset", ["-c", "0", process.execPath, fileURLToPath(import.meta.url), "--serve", variant, file, String(size)], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  return new Promise((resolve, reject) => {
+    child.stdout.once("data", (d) => resolve({ child, port: Number(String(d).trim()) }));
+    child.once("exit", (code) => reject(new Error(`server ${variant} exited (${code})`)));
+  });
+}
+
+function runLoad(port, size, conns, secs) {
+  return new Promise((resolve, reject) => {
+    const child = spawn("taskset", ["-c", "1", process.execPath, fileURLToPath(import.meta.url), "--load", String(port), String(size), String(conns), String(secs)], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.on("exit", (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`load exited ${code}`))));
+  });
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+async function main() {
+  const rounds = Number(opt("--rounds", "5"));
+  const secs = Number(opt("--secs", "2"));
+  const conns = Number(opt("--conns", "8"));
+  const sizes = opt("--sizes", "4k,64k,1m,256m").split(",");
+  const variants = opt("--variants", "splice,syscall,generic,node").split(",");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sendfile-bench-"));
+  const rows = [];
+  try {
+    for (const label of sizes) {
+      const size = parseSize(label);
+      const file = path.join(dir, label);
+      const block = Buffer.alloc(1024 * 1024, 0x61);
+      const fd = fs.openSync(file, "w");
+      for (let off = 0; off < size; off += block.length) fs.writeSync(fd, block, 0, Math.min(block.length, size - off), off);
+      fs.closeSync(fd);
+      const servers = {};
+      for (const v of variants) servers[v] = await startServer(v, file, size);
+      const results = Object.fromEntries(variants.map((v) => [v, []]));
+      // Large files: fewer connections and a longer window (each transfer is long already).
+      const big = size >= 64 * 1024 * 1024;
+      const c = big ? 4 : conns;
+      const window = big ? Math.max(secs, 4) : secs;
+      for (let r = 0; r < rounds; r++) {
+        const order = variants.map((_, i) => variants[(i + r) % variants.length]);
+        for (const v of order) results[v].push(await runLoad(servers[v].port, size, c, window));
+      }
+      for (const v of variants) servers[v].child.kill("SIGKILL");
+      const row = { size: label };
+      for (const v of variants) row[v] = { reqs: median(results[v].map((x) => x.reqs)), mbs: median(results[v].map((x) => x.mbs)) };
+      rows.push(row);
+      process.stderr.write(`${label}: ${variants.map((v) => `${v} ${row[v].reqs.toFixed(0)} req/s ${row[v].mbs.toFixed(0)} MB/s`).join(", ")}\n`);
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  console.log(`\nsendfile over loopback TCP, ${rounds} rounds x ${secs} s, ${conns} connections (4 and >= 4 s for >= 64 MiB); medians; req/s | MB/s\n`);
+  console.log(`| size | ${variants.join(" | ")} |`);
+  console.log(`|---|${variants.map(() => "---").join("|")}|`);
+  for (const row of rows) console.log(`| ${row.size} | ${variants.map((v) => `${row[v].reqs.toFixed(0)} \\| ${row[v].mbs.toFixed(0)}`).join(" | ")} |`);
+}

@@ -1,0 +1,206 @@
+// uring only: the native sendfile path, each strategy forced in turn (splice through a
+// pooled pipe, sendfile(2) on writability): exact ranges by hash, the EAGAIN -> POLLOUT
+// path with a reader that stalls, a 64-bit offset (> 4 GiB, sparse file), pipe reuse
+// from the pool and no pipe fd left after the loop closes, truncation / reset / abort
+// with ops in flight (every op completes before the file and the pipe are released).
+import test, { type ExecutionContext } from "ava";
+import * as fs from "node:fs";
+import type * as net from "node:net";
+import { UringEventLoop, setEventLoop } from "ringloop";
+import type { UringProactor } from "../../src/uring/proactor.js";
+import { _setSendfileStrategy, fileSendStats, type Strategy } from "../../src/uring/sendfile.js";
+import { uringUnavailableReason, openFds, settleFds, sleep } from "../helpers/backends.js";
+import { inLoop } from "../streams/_streams.js";
+import { makeFile, hashRange, Reader, connect, closeAndWait, within, deferred, MiB } from "./_sendfile.js";
+
+const reason = uringUnavailableReason();
+const register = reason !== null && process.env.RINGLOOP_REQUIRE_URING !== "1" ? test.serial.skip : test.serial;
+
+const file = makeFile(24 * MiB);
+test.after.always(() => {
+  file.remove();
+  _setSendfileStrategy("auto");
+});
+
+/** Runs `body` on a fresh uring loop with `strategy` forced; checks ops, exceptions and fds after. */
+async function withLoop(t: ExecutionContext, strategy: Strategy, body: (loop: UringEventLoop) => Promise<void>): Promise<void> {
+  const fdsBefore = openFds();
+  const loop = new UringEventLoop();
+  setEventLoop(loop);
+  const exceptions: unknown[] = [];
+  loop.setExceptionHandler((_l, ctx) => void exceptions.push(ctx));
+  _setSendfileStrategy(strategy);
+  try {
+    await inLoop(loop, () => body(loop));
+    t.is(loop.pendingOps(), 0, "ops in flight at the end");
+    t.deepEqual(exceptions, []);
+  } finally {
+    _setSendfileStrategy("auto");
+    loop.close();
+    setEventLoop(null);
+  }
+  const fdsAfter = await settleFds(fdsBefore);
+  t.true(fdsAfter <= fdsBefore, `fd leak: ${fdsBefore} before, ${fdsAfter} after`);
+}
+
+function pipes(loop: UringEventLoop) {
+  return (loop as unknown as { _proactor: UringProactor })._proactor.pipes();
+}
+
+for (const strategy of ["splice", "syscall"] as const) {
+  register(`[uring] sendfile ${strategy}: exact ranges, and a reader that stalls (EAGAIN -> POLLOUT)`, async (t) => {
+    const before = { ...fileSendStats };
+    // The second connection's reader stops for 300 ms after its first data: the socket fills.
+    let n = 0;
+    const reader = await new Reader((s) => {
+      if (++n !== 2) return;
+      s.once("data", () => {
+        s.pause();
+        setTimeout(() => s.resume(), 300);
+      });
+    }).listen();
+    try {
+      await withLoop(t, strategy, async (loop) => {
+        for (const [offset, count] of [[1, 3 * MiB + 7], [4093, 20 * MiB + 1], [24 * MiB - 5, 5]]) {
+          const [tr, p] = await connect(loop, reader.port);
+          t.is(await within(20000, loop.sendfile(tr, file.path, offset, count), "sendfile"), count);
+          t.is(await closeAndWait(tr, p), null);
+          const r = await within(10000, reader.received(), "reader");
+          t.is(r.bytes, count);
+          t.is(r.hash, hashRange(file.path, offset, count));
+        }
+      });
+    } finally {
+      await reader.close();
+    }
+    t.is(fileSendStats[strategy] - before[strategy], 3, `3 sends took the ${strategy} path`);
+    const polls = strategy === "splice" ? fileSendStats.splicePolls - before.splicePolls : fileSendStats.syscallPolls - before.syscallPolls;
+    t.true(polls > 0, "the stalled reader never made the socket full: EAGAIN path not exercised");
+  });
+
+  register(`[uring] sendfile ${strategy}: offsets beyond 4 GiB (sparse file) are carried in 64 bits`, async (t) => {
+    const sparse = makeFile(MiB, "sparse");
+    const base = 4 * 1024 * MiB + 12345; // > 2^32
+    try {
+      const fd = fs.openSync(sparse.path, "r+");
+      try {
+        fs.writeSync(fd, fs.readFileSync(file.path).subarray(0, 2 * MiB), 0, 2 * MiB, base);
+      } finally {
+        fs.closeSync(fd);
+      }
+      const reader = await new Reader().listen();
+      try {
+        await withLoop(t, strategy, async (loop) => {
+          const [tr, p] = await connect(loop, reader.port);
+          t.is(await within(20000, loop.sendfile(tr, sparse.path, base + 3, 2 * MiB - 3), "sendfile"), 2 * MiB - 3);
+          t.is(await closeAndWait(tr, p), null);
+        });
+        const r = await within(10000, reader.received(), "reader");
+        t.is(r.hash, hashRange(file.path, 3, 2 * MiB - 3));
+      } finally {
+        await reader.close();
+      }
+    } finally {
+      sparse.remove();
+    }
+  });
+
+  register(`[uring] sendfile ${strategy}: abort and peer reset with ops in flight release everything`, async (t) => {
+    const stalled = deferred<net.Socket>();
+    let n = 0;
+    const reader = await new Reader((s) => {
+      n++;
+      if (n === 1) {
+        // abort: stall so ops are in flight, resumed by the test
+        s.once("data", () => {
+          s.pause();
+          stalled.resolve(s);
+        });
+      } else {
+        // reset after the first bytes
+        s.once("data", () => s.resetAndDestroy());
+      }
+    }).listen();
+    try {
+      await withLoop(t, strategy, async (loop) => {
+        const [tr, p] = await connect(loop, reader.port);
+        const sending = loop.sendfile(tr, file.path);
+        sending.catch(() => {});
+        const s = await within(10000, stalled.promise, "stalled reader");
+        await sleep(50);
+        tr.abort();
+        s.resume();
+        await t.throwsAsync(within(10000, sending, "sendfile after abort"), { code: "ERR_TRANSPORT_CLOSED" });
+        t.is(await within(10000, p.lost.promise, "connectionLost"), null);
+
+        const [tr2, p2] = await connect(loop, reader.port);
+        const err = (await within(20000, loop.sendfile(tr2, file.path).then(() => null, (e: NodeJS.ErrnoException) => e), "sendfile after reset"))!;
+        t.truthy(err, "sendfile resolved despite the reset");
+        t.true(["EPIPE", "ECONNRESET"].includes(err?.code ?? ""), String(err));
+        await within(10000, p2.lost.promise, "connectionLost after reset");
+        if (strategy === "splice") t.is(pipes(loop).idleCount, 0, "a pipe that may hold bytes is closed, not pooled");
+      });
+    } finally {
+      await reader.close();
+    }
+  });
+}
+
+register("[uring] sendfile splice: pipes are reused from the pool and closed with the loop", async (t) => {
+  const reader = await new Reader().listen();
+  let created = -1;
+  let idle = -1;
+  try {
+    await withLoop(t, "splice", async (loop) => {
+      for (let i = 0; i < 5; i++) {
+        const [tr, p] = await connect(loop, reader.port);
+        t.is(await within(20000, loop.sendfile(tr, file.path, i * 1000, MiB + i), "sendfile"), MiB + i);
+        t.is(await closeAndWait(tr, p), null);
+        const r = await within(10000, reader.received(), "reader");
+        t.is(r.hash, hashRange(file.path, i * 1000, MiB + i));
+      }
+      // Two at once need two pipes.
+      const conns = await Promise.all([connect(loop, reader.port), connect(loop, reader.port)]);
+      await within(20000, Promise.all(conns.map(([tr]) => loop.sendfile(tr, file.path, 0, 4 * MiB))), "two sendfiles");
+      await Promise.all(conns.map(([tr, p]) => closeAndWait(tr, p)));
+      created = pipes(loop).created;
+      idle = pipes(loop).idleCount;
+    });
+  } finally {
+    await reader.close();
+  }
+  t.is(created, 2, "one pipe for the five sequential sends, a second for the concurrent one");
+  t.is(idle, 2);
+});
+
+register("[uring] sendfile: truncation with the native path rejects ERR_FILE_TRUNCATED for both strategies", async (t) => {
+  for (const strategy of ["splice", "syscall"] as const) {
+    const own = makeFile(16 * MiB, "trunc");
+    const stalled = deferred<net.Socket>();
+    const reader = await new Reader((s) => {
+      s.once("data", () => {
+        s.pause();
+        stalled.resolve(s);
+      });
+    }).listen();
+    try {
+      await withLoop(t, strategy, async (loop) => {
+        const [tr, p] = await connect(loop, reader.port);
+        const sending = loop.sendfile(tr, own.path, 0, 16 * MiB);
+        sending.catch(() => {});
+        const s = await within(10000, stalled.promise, "stalled reader");
+        fs.truncateSync(own.path, 0);
+        s.resume();
+        const err = (await within(20000, sending.then((n) => new Error(`resolved ${n}`), (e: Error) => e), "sendfile")) as Error & { code?: string; bytesSent?: number };
+        t.is(err.code, "ERR_FILE_TRUNCATED", `${strategy}: ${err.message}`);
+        tr.write(Buffer.from("z"));
+        t.is(await closeAndWait(tr, p), null);
+        const r = await within(10000, reader.received(), "reader");
+        t.is(r.bytes, err.bytesSent! + 1, `${strategy}: bytesSent matches what arrived`);
+      });
+    } finally {
+      await reader.close();
+      own.remove();
+    }
+  }
+});
