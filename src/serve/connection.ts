@@ -64,6 +64,8 @@ export class HttpConnection extends Protocol {
   private closeAfter = false;
   private peerEof = false;
   private lost = false;
+  /** close() called: the deadline that aborts a close stuck on a non-reading client stays. */
+  private flushingClose = false;
   /** loop time at which the current wait times out; 0 = no timer. */
   deadline = 0;
   private waitKind = WAIT_IDLE;
@@ -123,7 +125,7 @@ export class HttpConnection extends Protocol {
 
   override resumeWriting(): void {
     this.writePaused = false;
-    if (this.waitKind === WAIT_SEND) this.deadline = 0;
+    if (this.waitKind === WAIT_SEND && !this.flushingClose) this.deadline = 0;
     this.pump();
   }
 
@@ -145,7 +147,15 @@ export class HttpConnection extends Protocol {
       this.ctx.clock.tick();
       this.answerSimple(NO_REQUEST, 408, CLOSE, false);
     }
+    this.closeFlushing();
+  }
+
+  /** close() flushes first: a client that does not read gets reset after idleTimeoutMs. */
+  private closeFlushing(): void {
+    this.flushingClose = true;
     this.transport!.close();
+    this.waitKind = WAIT_SEND;
+    this.deadline = this.ctx.time() + this.ctx.idleTimeoutMs;
   }
 
   /** Server shutdown: close now when idle, else after the response being written. */
@@ -182,14 +192,15 @@ export class HttpConnection extends Protocol {
     }
     const t = this.transport!;
     if (this.closeAfter || this.peerEof || this.parser.isDead()) {
-      t.close();
+      this.closeFlushing();
       return;
     }
     if (this.readPaused) {
       this.readPaused = false;
       t.resumeReading();
     }
-    this.armWait();
+    if (this.writePaused) this.armSend();
+    else this.armWait();
   }
 
   private logLine(req: Request, status: number, bytes: number): void {
