@@ -57,8 +57,9 @@ export interface FileCacheOptions {
 function openEntry(fsPath: string, bodyCache: boolean, now: number): FileEntry | { status: number; reason: string } {
   let fd: number;
   try {
-    // O_NONBLOCK: a file swapped for a fifo between stat and open must not block the loop.
-    fd = fs.openSync(fsPath, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    // fsPath is a realpath. O_NOFOLLOW: a last component swapped for a symlink since then
+    // is refused (ELOOP -> 404); O_NONBLOCK: one swapped for a fifo must not block the loop.
+    fd = fs.openSync(fsPath, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW);
   } catch (err) {
     const code = (err as { code?: string }).code;
     return code === "EACCES" || code === "EPERM" ? { status: 403, reason: `${fsPath}: permission denied` } : { status: 404, reason: `${fsPath}: ${code}` };
