@@ -105,11 +105,13 @@ export async function serve(args: string[]): Promise<number> {
     } else {
       const pool = await startWorkers(parsed.workers, parsed.backend, parsed.options);
       process.stdout.write(banner(pool.ready.url, pool.ready.backend, parsed.workers, pool.ready.root));
-      await new Promise<void>((resolve) => {
-        stop = resolve;
-        if (stopRequested) resolve();
+      const stopped = new Promise<null>((resolve) => {
+        stop = () => resolve(null);
+        if (stopRequested) resolve(null);
       });
+      const failure = await Promise.race([stopped, pool.failed]);
       await pool.stop();
+      if (failure !== null) throw failure;
     }
   } catch (err) {
     const e = err as { message?: string };

@@ -2,6 +2,8 @@
 // the same port with SO_REUSEPORT (the kernel spreads connections over them). With port
 // 0 the first worker picks the port and the others join it. The main thread forwards
 // stop (SIGINT/SIGTERM) to every worker and waits for their graceful close.
+// A worker that ends on its own (a crash) makes the pool report failure: the command then
+// stops the others and exits 1.
 // The fallback backend on Node < 22.12 cannot set SO_REUSEPORT: the first worker fails
 // with a NotImplementedError saying so, and so does the command.
 import * as path from "node:path";
@@ -18,6 +20,8 @@ export interface WorkerReady {
 
 export interface WorkerPool {
   ready: WorkerReady;
+  /** Resolves with an Error when a worker ends before stop() was asked for. */
+  failed: Promise<Error>;
   /** Asks every worker to stop; resolves when all have stopped. */
   stop(): Promise<void>;
 }
@@ -55,7 +59,9 @@ function startOne(backend: BackendChoice, options: ServeOptions): Promise<{ work
 
 export async function startWorkers(n: number, backend: BackendChoice, options: ServeOptions): Promise<WorkerPool> {
   const started: Array<{ worker: Worker; exited: Promise<void> }> = [];
+  let stopping = false;
   const stopAll = async (): Promise<void> => {
+    stopping = true;
     for (const w of started) w.worker.postMessage("stop");
     await Promise.all(started.map((w) => w.exited));
   };
@@ -64,9 +70,16 @@ export async function startWorkers(n: number, backend: BackendChoice, options: S
     started.push(first);
     const rest = await Promise.allSettled(Array.from({ length: n - 1 }, () => startOne(backend, { ...options, port: first.ready.port })));
     for (const r of rest) if (r.status === "fulfilled") started.push(r.value);
-    const failed = rest.find((r) => r.status === "rejected");
-    if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
-    return { ready: first.ready, stop: stopAll };
+    const rejected = rest.find((r) => r.status === "rejected");
+    if (rejected !== undefined) throw (rejected as PromiseRejectedResult).reason;
+    const failed = new Promise<Error>((resolve) => {
+      for (const w of started) {
+        w.worker.once("exit", (code) => {
+          if (!stopping) resolve(new Error(`a worker thread ended unexpectedly (exit code ${code})`));
+        });
+      }
+    });
+    return { ready: first.ready, failed, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;
