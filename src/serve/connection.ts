@@ -16,6 +16,7 @@
 // 408 and close; responses stuck behind a full write buffer (the client stopped reading)
 // -> abort after idleTimeoutMs without progress. No timer runs while a body goes out by
 // loop.sendfile (its progress is not visible here).
+import * as util from "node:util";
 import { Protocol } from "../protocols.js";
 import type { Transport } from "../transports.js";
 import type { ExceptionContext } from "../events.js";
@@ -45,6 +46,9 @@ export interface ServeContext {
   sendSettled(): void;
   readonly stats: { connections: number; requests: number };
 }
+
+/** Why requests were refused, for NODE_DEBUG=ringloop (the access log has the status only). */
+const debugLog = util.debuglog("ringloop");
 
 /** What the deadline guards: a new request, the rest of a head, or a client that stopped reading. */
 const WAIT_IDLE = 0;
@@ -223,6 +227,7 @@ export class HttpConnection extends Protocol {
     const second = ctx.clock.tick();
     const isHead = req.method === "HEAD";
     if (req.error !== 0) {
+      debugLog("serve: %d for %s %s: %s", req.error, req.method, req.target.slice(0, 200), req.reason);
       this.closeAfter = true;
       this.answerSimple(req, req.error, CLOSE, isHead);
       return;
@@ -236,11 +241,13 @@ export class HttpConnection extends Protocol {
     }
     const p = targetPath(req.target);
     if (!p.ok) {
+      debugLog("serve: %d for %s: %s", p.status, req.target.slice(0, 200), p.reason);
       this.answerSimple(req, p.status, mode, isHead);
       return;
     }
     const r = ctx.cache.lookup(p.path, ctx.time());
     if (r.kind === "error") {
+      debugLog("serve: %d for %s: %s", r.status, req.target.slice(0, 200), r.reason);
       this.answerSimple(req, r.status, mode, isHead);
       return;
     }

@@ -33,7 +33,7 @@ export interface ParserLimits {
 export interface Request {
   /** 0 for a parsed request, else the status the connection answers with before closing. */
   error: number;
-  /** Why the request was refused (for the log and the error page); "" when error is 0. */
+  /** Why the request was refused ("" when error is 0); NODE_DEBUG=ringloop prints it. */
   reason: string;
   method: string;
   target: string;
