@@ -9,6 +9,7 @@ import { targetPath } from "../../src/serve/resolve.js";
 import { parseRange, notModified } from "../../src/serve/response.js";
 import { FileCache, type FileEntry } from "../../src/serve/file-cache.js";
 import { resolveOptions } from "../../src/serve/options.js";
+import { AccessLog } from "../../src/serve/access-log.js";
 import { openFds } from "../helpers/backends.js";
 
 const LIMITS = { maxRequestLine: 8192, maxHeaderBytes: 16384, maxHeaders: 100, maxBodyBytes: 65536 };
@@ -141,4 +142,17 @@ test("options: bad values name the option", (t) => {
   t.throws(() => resolveOptions({ bodyCache: 1 as never }), { instanceOf: TypeError, message: /options\.bodyCache/ });
   t.throws(() => resolveOptions({ root: "" }), { instanceOf: TypeError, message: /options\.root/ });
   t.is(resolveOptions({}).port, 8080);
+});
+
+test("AccessLog: Common Log Format, quotes escaped, lines batched into one write per flush", (t) => {
+  const writes: string[] = [];
+  const timers: Array<() => void> = [];
+  const loop = { callLater: (_ms: number, cb: () => void) => (timers.push(cb), { cancel() {} }) as never };
+  const log = new AccessLog(loop, (text) => writes.push(text));
+  log.add("10.0.0.1", "25/Nov/2026:09:36:27 +0000", "GET", '/a"b\\c', "HTTP/1.1", 200, 16);
+  log.add("::1", "25/Nov/2026:09:36:27 +0000", "HEAD", "/x", "HTTP/1.0", 304, 0);
+  t.deepEqual(writes, []);
+  t.is(timers.length, 1, "one flush timer for the batch");
+  timers[0]();
+  t.deepEqual(writes, ['10.0.0.1 - - [25/Nov/2026:09:36:27 +0000] "GET /a\\x22b\\x5cc HTTP/1.1" 200 16\n::1 - - [25/Nov/2026:09:36:27 +0000] "HEAD /x HTTP/1.0" 304 -\n']);
 });
