@@ -11,7 +11,11 @@
 // then asks again. Reported: requests/s and MB/s (1 MB = 10^6 bytes), medians of the rounds;
 // variants run back to back within a round, order rotated every round (shared machine).
 // Prints a Markdown table; it does not write perf/RESULTS.md.
-import { spawn } from "node:child_process";
+//
+// --cold: then, per variant, single 256 MiB transfers with the file evicted from the page
+// cache first (posix_fadvise DONTNEED through python3): transfer time and the worst delay
+// of a 1 ms timer in the server's loop during the transfer (how long the loop was blocked).
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
@@ -35,9 +39,36 @@ else await main();
 
 // ---------------------------------------------------------------- server (CPU 0)
 
+/** Worst lateness of a 1 ms timer between start() and report() (printed on stdout). */
+function lagMeter(later) {
+  let worst = 0;
+  let last = 0;
+  let on = false;
+  const tick = () => {
+    const now = performance.now();
+    if (on) worst = Math.max(worst, now - last - 1);
+    last = now;
+    later(tick);
+  };
+  later(tick);
+  return {
+    start() {
+      worst = 0;
+      on = true;
+      last = performance.now();
+    },
+    report() {
+      on = false;
+      process.stdout.write(`lag ${worst.toFixed(2)}\n`);
+    },
+  };
+}
+
 async function serve(variant, file, size) {
   const fd = fs.openSync(file, "r");
+  let lag;
   if (variant === "node") {
+    lag = lagMeter((f) => setTimeout(f, 1).unref());
     const server = net.createServer((s) => {
       s.setNoDelay(true);
       let queue = 0;
@@ -46,9 +77,11 @@ async function serve(variant, file, size) {
         if (busy || queue === 0) return;
         busy = true;
         queue--;
+        lag.start();
         const rs = fs.createReadStream(null, { fd, start: 0, end: size - 1, autoClose: false });
         rs.pipe(s, { end: false });
         rs.on("end", () => {
+          lag.report();
           busy = false;
           pump();
         });
@@ -68,6 +101,7 @@ async function serve(variant, file, size) {
   _setSendfileStrategy(variant === "generic" ? "auto" : variant);
   const loop = new rl.UringEventLoop();
   rl.setEventLoop(loop);
+  lag = lagMeter((f) => loop.callLater(1, f));
   class Sender extends rl.Protocol {
     queue = 0;
     busy = false;
@@ -82,8 +116,10 @@ async function serve(variant, file, size) {
       if (this.busy || this.queue === 0) return;
       this.busy = true;
       this.queue--;
+      lag.start();
       const p = variant === "generic" ? genericSend(this.t) : loop.sendfile(this.t, fd, 0, size);
       p.then(() => {
+        lag.report();
         this.busy = false;
         this.pump();
       }, () => this.t.abort());
@@ -155,7 +191,22 @@ function startServer(variant, file, size) {
     stdio: ["ignore", "pipe", "inherit"],
   });
   return new Promise((resolve, reject) => {
-    child.stdout.once("data", (d) => resolve({ child, port: Number(String(d).trim()) }));
+    const lags = [];
+    let buf = "";
+    let port = 0;
+    child.stdout.on("data", (d) => {
+      buf += d;
+      let nl;
+      while ((nl = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        if (line.startsWith("lag ")) lags.push(Number(line.slice(4)));
+        else if (port === 0) {
+          port = Number(line);
+          resolve({ child, port, lags });
+        }
+      }
+    });
     child.once("exit", (code) => reject(new Error(`server ${variant} exited (${code})`)));
   });
 }
@@ -169,6 +220,54 @@ function runLoad(port, size, conns, secs) {
     child.stdout.on("data", (d) => (out += d));
     child.on("exit", (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`load exited ${code}`))));
   });
+}
+
+/** One request on a fresh connection; resolves to the seconds it took. */
+function oneTransfer(port, size) {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const s = net.connect(port, "127.0.0.1", () => s.write("x"));
+    let got = 0;
+    s.on("data", (d) => {
+      got += d.length;
+      if (got >= size) {
+        s.destroy();
+        resolve(Number(process.hrtime.bigint() - t0) / 1e9);
+      }
+    });
+    s.on("error", reject);
+  });
+}
+
+async function cold(variants, dir, rounds) {
+  const size = 256 * 1024 * 1024;
+  const file = path.join(dir, "cold");
+  const block = Buffer.alloc(1024 * 1024, 0x62);
+  const fd = fs.openSync(file, "w");
+  for (let off = 0; off < size; off += block.length) fs.writeSync(fd, block, 0, block.length, off);
+  fs.fsyncSync(fd);
+  fs.closeSync(fd);
+  const evict = () => {
+    const r = spawnSync("python3", ["-c", "import os,sys; fd=os.open(sys.argv[1], os.O_RDONLY); os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)", file]);
+    if (r.status !== 0) throw new Error(`evict failed: ${r.stderr}`);
+  };
+  const out = {};
+  for (const v of variants) {
+    const server = await startServer(v, file, size);
+    const times = [];
+    for (let r = 0; r < rounds; r++) {
+      evict();
+      times.push(await oneTransfer(server.port, size));
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    server.child.kill("SIGKILL");
+    out[v] = { mbs: median(times.map((s) => size / s / 1e6)), lag: median(server.lags), worstLag: Math.max(...server.lags) };
+    process.stderr.write(`cold 256m ${v}: ${out[v].mbs.toFixed(0)} MB/s, loop lag median ${out[v].lag.toFixed(1)} ms, worst ${out[v].worstLag.toFixed(1)} ms\n`);
+  }
+  console.log(`\ncold page cache, 256 MiB, one transfer at a time, ${rounds} rounds; medians\n`);
+  console.log(`| variant | MB/s | worst 1 ms-timer delay in the server loop (median of rounds / worst) |`);
+  console.log(`|---|---|---|`);
+  for (const v of variants) console.log(`| ${v} | ${out[v].mbs.toFixed(0)} | ${out[v].lag.toFixed(1)} ms / ${out[v].worstLag.toFixed(1)} ms |`);
 }
 
 function median(xs) {
@@ -209,6 +308,7 @@ async function main() {
       rows.push(row);
       process.stderr.write(`${label}: ${variants.map((v) => `${v} ${row[v].reqs.toFixed(0)} req/s ${row[v].mbs.toFixed(0)} MB/s`).join(", ")}\n`);
     }
+    if (argv.includes("--cold")) await cold(variants, dir, rounds);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

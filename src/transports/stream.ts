@@ -699,7 +699,7 @@ export class StreamTransport implements Transport, StreamSink {
   private fileCheck(): void {
     const file = this.file;
     if (file === null || file.waiter !== null || this.writing) throw new Error("sendfile: the transport is not ready for the next part of the file");
-    if (this.endpointClosing || this.lost) throw file.error ?? closedDuringSendfile(this);
+    if (this.endpointClosing || this.lost) throw file.error ?? this.lostExc ?? closedDuringSendfile(this);
   }
 
   private fileWait(): Promise<number> {

@@ -12,14 +12,13 @@
 // At most ONE op in flight. cancel() cancels it; every op's final CQE arrives before the
 // pipe is released and done() runs, so the caller may close the file only then (DESIGN.md,
 // Ownership). The pipe goes back to the pool only when it is known to be empty.
-import type { OpHandler } from "./ring.js";
 import {
-  OP_SPLICE, OP_POLL_ADD, OP_NOP, OP_ASYNC_CANCEL, POLLOUT, NO_OP_INDEX,
+  OP_SPLICE, OP_POLL_ADD, OP_NOP, POLLOUT,
   S_FLAGS, S_LEN, S_OFF_LO, S_OFF_HI, S_SPLICE_FD_IN, SPLICE_F_MOVE, SPLICE_F_NONBLOCK,
 } from "./native.js";
 import type { Pipe } from "./sendfile-pipes.js";
 import { systemError, errno } from "../system-error.js";
-import { fileSendStats, type FileSend, type FileSendContext, type FileSendDone } from "./sendfile.js";
+import { FileSendOp, fileSendStats, type FileSendContext, type FileSendDone } from "./sendfile-op.js";
 
 const { EAGAIN, ECANCELED } = errno;
 
@@ -27,23 +26,13 @@ const enum Step { Idle, Fill, Drain, Poll, Nop }
 
 const TWO_32 = 2 ** 32;
 
-export class SpliceSend implements FileSend, OpHandler {
+export class SpliceSend extends FileSendOp {
   private step = Step.Idle;
-  private slot = -1;
   private pipe: Pipe | null = null;
   private inPipe = 0;
-  private sent = 0;
-  private cancelled = false;
-  private error: Error | null = null;
 
-  constructor(
-    private readonly ctx: FileSendContext,
-    private readonly sock: number,
-    private readonly file: number,
-    private offset: number,
-    private left: number,
-    private readonly done: FileSendDone,
-  ) {
+  constructor(ctx: FileSendContext, sock: number, file: number, offset: number, left: number, done: FileSendDone) {
+    super(ctx, sock, file, offset, left, done);
     const pipe = ctx.pipes().take();
     if (pipe instanceof Error) {
       this.error = pipe;
@@ -54,15 +43,9 @@ export class SpliceSend implements FileSend, OpHandler {
     this.fill();
   }
 
-  cancel(): void {
-    if (this.cancelled) return;
-    this.cancelled = true;
-    if (this.slot >= 0) this.ctx.ring.stageTargeted(OP_ASYNC_CANCEL, NO_OP_INDEX, this.slot, 0);
-  }
-
   /** The ring is gone (every op has completed): release the pipe, report nothing. */
-  forceRelease(): void {
-    this.slot = -1;
+  override forceRelease(): void {
+    super.forceRelease();
     this.releasePipe(false);
   }
 

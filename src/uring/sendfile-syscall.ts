@@ -8,45 +8,24 @@
 // sendfile(2) reads the file on the loop's thread: a page not in the page cache blocks the
 // loop for that read (the splice path reads in io_uring's workers instead).
 // At most ONE op in flight; cancel() cancels it and done() runs after its final CQE.
-import type { OpHandler } from "./ring.js";
-import { OP_POLL_ADD, OP_NOP, OP_ASYNC_CANCEL, POLLOUT, NO_OP_INDEX, S_FLAGS } from "./native.js";
+import { OP_POLL_ADD, OP_NOP, POLLOUT, S_FLAGS } from "./native.js";
 import { systemError, errno } from "../system-error.js";
-import { fileSendStats, type FileSend, type FileSendContext, type FileSendDone } from "./sendfile.js";
+import { FileSendOp, fileSendStats, type FileSendContext, type FileSendDone } from "./sendfile-op.js";
 
 const { EAGAIN, ECANCELED } = errno;
 
 /** Bytes per writability event at most: a fast reader must not keep the loop in one call. */
-const BUDGET = 4 * 1024 * 1024;
+const BUDGET = 1024 * 1024;
 
 /** result[0] of sendfileNow (one per process: calls never overlap, JS is single-threaded). */
 const result = new Float64Array(1);
 
-export class SyscallSend implements FileSend, OpHandler {
-  private slot = -1;
+export class SyscallSend extends FileSendOp {
   private polling = false;
-  private sent = 0;
-  private cancelled = false;
-  private error: Error | null = null;
 
-  constructor(
-    private readonly ctx: FileSendContext,
-    private readonly sock: number,
-    private readonly file: number,
-    private offset: number,
-    private left: number,
-    private readonly done: FileSendDone,
-  ) {
+  constructor(ctx: FileSendContext, sock: number, file: number, offset: number, left: number, done: FileSendDone) {
+    super(ctx, sock, file, offset, left, done);
     this.run();
-  }
-
-  cancel(): void {
-    if (this.cancelled) return;
-    this.cancelled = true;
-    if (this.slot >= 0) this.ctx.ring.stageTargeted(OP_ASYNC_CANCEL, NO_OP_INDEX, this.slot, 0);
-  }
-
-  forceRelease(): void {
-    this.slot = -1;
   }
 
   /** Sends what the socket takes now; then waits for POLLOUT or reports through a NOP. */

@@ -2,40 +2,29 @@
 // send by size and runs it to its end. The core side (file mode of the transport, argument
 // checks, truncation) is src/sendfile.ts.
 //
-// Strategies (measured: perf/sendfile-bench.mjs over loopback TCP, see SPLICE_MIN_BYTES):
+// Strategies (chosen by size from measurements: SPLICE_MIN_BYTES):
 //   syscall  sendfile(2) on writability (sendfile-syscall.ts): fewest round trips, but the
 //            file is read on the loop's thread
 //   splice   file -> pipe -> socket with IORING_OP_SPLICE (sendfile-splice.ts): the reads
 //            run in io_uring's workers, one ring round trip per hop
-import type { Ring } from "./ring.js";
-import type { PipePool } from "./sendfile-pipes.js";
 import { SpliceSend } from "./sendfile-splice.js";
 import { SyscallSend } from "./sendfile-syscall.js";
+import { fileSendStats, type FileSend, type FileSendContext, type FileSendDone } from "./sendfile-op.js";
 
-/** What a file send needs from its loop. */
-export interface FileSendContext {
-  readonly ring: Ring;
-  pipes(): PipePool;
-}
-
-/** `sent` bytes reached the socket; `err` null with sent < count = the file ended early. */
-export type FileSendDone = (sent: number, err: Error | null) => void;
-
-export interface FileSend {
-  /** Cancels the op in flight; done() still runs, after its final CQE. */
-  cancel(): void;
-  /** The ring is closed (no op can still complete): release what is held, report nothing. */
-  forceRelease(): void;
-}
+export { fileSendStats, type FileSend, type FileSendContext };
 
 /**
  * Sends of at least this many bytes use splice, smaller ones sendfile(2).
- * TODO(bench): set from perf/sendfile-bench.mjs.
+ * perf/sendfile-bench.mjs (loopback TCP, server and reader pinned to one core each, 5 rounds,
+ * medians, shared 2-core machine), warm page cache, MB/s splice / sendfile(2):
+ *   4 KiB 46 / 73, 64 KiB 632 / 806, 1 MiB 1797 / 2511, 256 MiB 1265 / 1362
+ * (sendfile(2) saves splice's two io-wq hand-offs per chunk). Cold page cache, 256 MiB:
+ * 894 / 813 MB/s, and the worst 1 ms-timer delay in the loop 5.3 / 7.8 ms (sendfile(2)
+ * reads the disk on the loop's thread; splice in io_uring's workers). So sendfile(2) for
+ * everything that is likely cached, splice from 256 MiB on, where a miss is likely and the
+ * warm gap is within the machine's noise.
  */
-export const SPLICE_MIN_BYTES = 1024 * 1024;
-
-/** Counters for tests and profiling (process-wide). */
-export const fileSendStats = { splice: 0, syscall: 0, splicePolls: 0, syscallPolls: 0, shortSplices: 0 };
+export const SPLICE_MIN_BYTES = 256 * 1024 * 1024;
 
 export type Strategy = "auto" | "splice" | "syscall";
 let forced: Strategy = "auto";

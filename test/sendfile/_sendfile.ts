@@ -132,6 +132,31 @@ export class Reader {
   }
 }
 
+/**
+ * A Reader whose connections stop reading after their first data (so the sender stalls
+ * mid-file); `stalled` yields each such socket, for the test to resume.
+ */
+export async function stallingReader(): Promise<{ reader: Reader; stalled(): Promise<net.Socket> }> {
+  const sockets: net.Socket[] = [];
+  const waiters: Deferred<net.Socket>[] = [];
+  const reader = await new Reader((s) => {
+    s.once("data", () => {
+      s.pause();
+      const w = waiters.shift();
+      if (w) w.resolve(s);
+      else sockets.push(s);
+    });
+  }).listen();
+  const stalled = (): Promise<net.Socket> => {
+    const s = sockets.shift();
+    if (s) return Promise.resolve(s);
+    const d = deferred<net.Socket>();
+    waiters.push(d);
+    return d.promise;
+  };
+  return { reader, stalled };
+}
+
 /** The sender's protocol: records what the peer sends and when the connection ends. */
 export class Sender extends Protocol {
   transport!: Transport;

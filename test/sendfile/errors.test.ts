@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import { backendTest } from "../helpers/backends.js";
 import { inLoop } from "../streams/_streams.js";
-import { makeFile, Reader, connect, closeAndWait, within, deferred, MiB } from "./_sendfile.js";
+import { makeFile, Reader, stallingReader, connect, closeAndWait, within, MiB } from "./_sendfile.js";
 
 const SIZE = 32 * MiB;
 
@@ -45,20 +45,13 @@ backendTest("sendfile: the peer resets mid-send: rejects with EPIPE/ECONNRESET a
 
 backendTest("sendfile: a file truncated while being sent rejects with ERR_FILE_TRUNCATED; the transport stays usable", async (t, { loop }) => {
   const file = makeFile(SIZE);
-  const paused = deferred<import("node:net").Socket>();
-  // The reader stops reading after the first bytes, so the sender stalls mid-file.
-  const reader = await new Reader((s) => {
-    s.once("data", () => {
-      s.pause();
-      paused.resolve(s);
-    });
-  }).listen();
+  const { reader, stalled } = await stallingReader();
   try {
     await inLoop(loop, async () => {
       const [tr, p] = await connect(loop, reader.port);
       const sending = loop.sendfile(tr, file.path, 0, SIZE);
       sending.catch(() => {});
-      const s = await within(10000, paused.promise, "the reader's first data");
+      const s = await within(10000, stalled(), "the reader's first data");
       fs.truncateSync(file.path, 0);
       s.resume();
       const err = (await within(20000, sending.then(
@@ -84,19 +77,13 @@ backendTest("sendfile: a file truncated while being sent rejects with ERR_FILE_T
 
 backendTest("sendfile: abort() during the send rejects it and closes the transport", async (t, { loop }) => {
   const file = makeFile(SIZE);
-  const paused = deferred<import("node:net").Socket>();
-  const reader = await new Reader((s) => {
-    s.once("data", () => {
-      s.pause();
-      paused.resolve(s);
-    });
-  }).listen();
+  const { reader, stalled } = await stallingReader();
   try {
     await inLoop(loop, async () => {
       const [tr, p] = await connect(loop, reader.port);
       const sending = loop.sendfile(tr, file.path);
       sending.catch(() => {});
-      const s = await within(10000, paused.promise, "the reader's first data");
+      const s = await within(10000, stalled(), "the reader's first data");
       tr.abort();
       s.resume();
       await t.throwsAsync(within(10000, sending, "sendfile after abort"), { code: "ERR_TRANSPORT_CLOSED" });

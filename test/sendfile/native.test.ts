@@ -11,7 +11,7 @@ import type { UringProactor } from "../../src/uring/proactor.js";
 import { _setSendfileStrategy, fileSendStats, type Strategy } from "../../src/uring/sendfile.js";
 import { uringUnavailableReason, openFds, settleFds, sleep } from "../helpers/backends.js";
 import { inLoop } from "../streams/_streams.js";
-import { makeFile, hashRange, Reader, connect, closeAndWait, within, deferred, MiB } from "./_sendfile.js";
+import { makeFile, hashRange, Reader, stallingReader, connect, closeAndWait, within, deferred, MiB } from "./_sendfile.js";
 
 const reason = uringUnavailableReason();
 const register = reason !== null && process.env.RINGLOOP_REQUIRE_URING !== "1" ? test.serial.skip : test.serial;
@@ -176,19 +176,13 @@ register("[uring] sendfile splice: pipes are reused from the pool and closed wit
 register("[uring] sendfile: truncation with the native path rejects ERR_FILE_TRUNCATED for both strategies", async (t) => {
   for (const strategy of ["splice", "syscall"] as const) {
     const own = makeFile(16 * MiB, "trunc");
-    const stalled = deferred<net.Socket>();
-    const reader = await new Reader((s) => {
-      s.once("data", () => {
-        s.pause();
-        stalled.resolve(s);
-      });
-    }).listen();
+    const { reader, stalled } = await stallingReader();
     try {
       await withLoop(t, strategy, async (loop) => {
         const [tr, p] = await connect(loop, reader.port);
         const sending = loop.sendfile(tr, own.path, 0, 16 * MiB);
         sending.catch(() => {});
-        const s = await within(10000, stalled.promise, "stalled reader");
+        const s = await within(10000, stalled(), "stalled reader");
         fs.truncateSync(own.path, 0);
         s.resume();
         const err = (await within(20000, sending.then((n) => new Error(`resolved ${n}`), (e: Error) => e), "sendfile")) as Error & { code?: string; bytesSent?: number };
