@@ -162,3 +162,13 @@ backendTest("serve: keep-alive: curl reuses one connection for two URLs", async 
     t.is(handle.stats.connections, 3);
   });
 });
+
+backendTest("serve: IPv6 host: bracketed URL, served, logged with the v6 peer", async (t, { loop }) => {
+  await withServer(loop, tree.root, { host: "::1" }, async ({ handle, log }) => {
+    t.regex(handle.url, /^http:\/\/\[::1\]:\d+\/$/);
+    const r = await curl(`${handle.url}a.txt`, ["-g"]);
+    t.is(r.body.toString(), "hello, ringloop\n");
+    await new Promise((res) => setTimeout(res, 120));
+    t.regex(log[0] ?? "", /^::1 - - \[/);
+  });
+});
