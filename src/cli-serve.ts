@@ -1,6 +1,7 @@
 // `ringloop serve [DIR]`: the static file server (src/serve/) from the command line.
 // Prints "ringloop serve: URL (backend B, N workers) serving DIR" once listening; stops
-// gracefully on SIGINT/SIGTERM (in-flight responses finish) and exits 0.
+// gracefully on SIGINT/SIGTERM (in-flight responses finish) and exits 0; a second signal
+// during that wait exits 1 at once.
 import { runServe, type BackendChoice } from "./serve/run.js";
 import { startWorkers } from "./serve/workers.js";
 import { DEFAULTS, type ServeOptions } from "./serve/options.js";
@@ -89,7 +90,12 @@ export async function serve(args: string[]): Promise<number> {
   }
   let stop: (() => void) | null = null;
   let stopRequested = false;
+  // First signal: graceful stop. A second one while that is still waiting: stop now.
   const onSignal = (): void => {
+    if (stopRequested) {
+      process.stderr.write("ringloop serve: second signal, stopping without waiting for responses in flight\n");
+      process.exit(1);
+    }
     stopRequested = true;
     stop?.();
   };

@@ -44,7 +44,7 @@ export interface ServeContext {
   /** A body send started / settled (close() waits for none in flight). */
   sendStarted(): void;
   sendSettled(): void;
-  readonly stats: { connections: number; requests: number };
+  readonly stats: { connections: number; requests: number; sending: number };
 }
 
 /** Why requests were refused, for NODE_DEBUG=ringloop (the access log has the status only). */

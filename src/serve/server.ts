@@ -35,8 +35,8 @@ export interface ServeHandle {
   /** The directory served (its realpath). */
   readonly root: string;
   readonly backend: string;
-  /** Connections accepted and requests answered so far. */
-  readonly stats: { connections: number; requests: number };
+  /** Connections accepted and requests answered so far; bodies being sent by loop.sendfile now. */
+  readonly stats: { connections: number; requests: number; sending: number };
   /** Graceful shutdown (see above); calling it again returns the same promise. */
   close(): Promise<void>;
 }
@@ -62,12 +62,16 @@ export async function startServe(loop: AbstractEventLoop, options: ServeOptions 
     maxPipelined: opts.maxPipelined,
     shuttingDown: false,
     connections: new Set(),
-    sendStarted: () => void sendsInFlight++,
+    sendStarted: () => {
+      sendsInFlight++;
+      ctx.stats.sending++;
+    },
     sendSettled: () => {
       sendsInFlight--;
+      ctx.stats.sending--;
       if (sendsInFlight === 0 && sendsDone !== null && !sendsDone.done()) sendsDone.setResult(undefined);
     },
-    stats: { connections: 0, requests: 0 },
+    stats: { connections: 0, requests: 0, sending: 0 },
   };
   ctx.clock.tick();
   let server: Server;

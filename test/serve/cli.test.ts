@@ -2,6 +2,8 @@
 // --workers 2 (SO_REUSEPORT, [uring]; on the fallback backend of Node < 22.12 a clear
 // refusal), usage errors.
 import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import test from "ava";
 import { BACKENDS, uringUnavailableReason, fixture } from "../helpers/backends.js";
 import { makeTree, curl, run, sha256, type Tree } from "./_serve.js";
@@ -98,3 +100,35 @@ test.serial("serve cli: usage errors exit 2, a missing directory exits 1", async
   t.is(help.code, 0);
   t.regex(help.stdout.toString(), /--workers N/);
 });
+
+for (const backend of BACKENDS) {
+  reg(backend)(`[${backend}] serve cli: SIGTERM lets a download in flight finish (exit 0); a second signal stops at once (exit 1)`, async (t) => {
+    // 24 MiB: more than socket buffers hold, so the server is still sending at the signal.
+    const huge = path.join(tree.root, `huge-${backend}.bin`);
+    const data = Buffer.alloc(24 * 1024 * 1024, 7);
+    fs.writeFileSync(huge, data);
+    t.teardown(() => fs.rmSync(huge, { force: true }));
+    const cli = startCli([tree.root, "--port", "0", "--quiet", "--backend", backend]);
+    const url = await cli.url;
+    const slow = curl(`${url}${path.basename(huge)}`, ["--limit-rate", "12M"]);
+    await new Promise((r) => setTimeout(r, 300));
+    cli.kill("SIGTERM");
+    const r = await slow;
+    t.is(r.status, 200);
+    t.is(sha256(r.body), sha256(data));
+    const done = await cli.exited;
+    t.is(done.code, 0, done.stderr);
+
+    const cli2 = startCli([tree.root, "--port", "0", "--quiet", "--backend", backend]);
+    const url2 = await cli2.url;
+    const slow2 = curl(`${url2}${path.basename(huge)}`, ["--limit-rate", "2M"]);
+    await new Promise((r) => setTimeout(r, 300));
+    cli2.kill("SIGTERM");
+    await new Promise((r) => setTimeout(r, 200));
+    cli2.kill("SIGTERM");
+    const done2 = await cli2.exited;
+    t.is(done2.code, 1);
+    t.regex(done2.stderr, /second signal/);
+    t.not((await slow2).code, 0, "the cut download fails");
+  });
+}

@@ -7,8 +7,10 @@ import { backendTest } from "../helpers/backends.js";
 import { makeTree, curl, withServer, rawExchange, statuses, sha256, BIG, type Tree } from "./_serve.js";
 
 let tree: Tree;
-test.before(() => {
+test.before(async () => {
   tree = makeTree();
+  const fs = await import("node:fs");
+  fs.writeFileSync(`${tree.root}/huge.bin`, HUGE);
 });
 test.after.always(() => tree.remove());
 
@@ -146,17 +148,22 @@ backendTest("serve: a client reset mid-body and a half request then close leave 
   });
 });
 
+const HUGE = Buffer.alloc(24 * 1024 * 1024, 0x5a);
+
 backendTest("serve: close() is graceful: a response in flight finishes, idle connections close, then it resolves", async (t, { loop }) => {
   await withServer(loop, tree.root, { quiet: true }, async ({ handle }) => {
+    // 24 MiB at 12 MB/s: more than socket buffers hold, so the body is still being sent.
     const idle = rawExchange(handle.port, [], { untilMs: 5000 });
-    const slow = curl(`${handle.url}big.bin`, ["--limit-rate", "4M"]);
+    const slow = curl(`${handle.url}huge.bin`, ["--limit-rate", "12M"]);
     await new Promise((r) => setTimeout(r, 300));
+    t.is(handle.stats.sending, 1, "the response is in flight when close() is called");
     const t0 = Date.now();
     await handle.close();
+    t.is(handle.stats.sending, 0);
     const r = await slow;
     t.is(r.status, 200);
-    t.is(r.body.length, BIG);
-    t.is(sha256(r.body), sha256(tree.files["big.bin"]));
+    t.is(r.body.length, HUGE.length);
+    t.is(sha256(r.body), sha256(HUGE));
     t.true((await idle).closedByServer);
     t.true(Date.now() - t0 < 9000);
     const refused = await curl(`${handle.url}a.txt`);
