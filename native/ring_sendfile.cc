@@ -10,6 +10,8 @@
 // `count` bytes are sent, EOF, EAGAIN or an error. result[0] = bytes sent by this call.
 // Returns 0 (count reached or EOF: JS compares), -EAGAIN (the socket is full: JS waits for
 // POLLOUT) or -errno. Offsets are 64-bit (off_t; JS numbers are exact to 2^53).
+// sendfile(2) has no MSG_NOSIGNAL: a reset peer would raise SIGPIPE, which Node ignores
+// process-wide (SIG_IGN at startup), so it comes back here as -EPIPE.
 #include <fcntl.h>
 #include <sys/sendfile.h>
 #include <unistd.h>
