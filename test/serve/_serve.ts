@@ -76,9 +76,20 @@ export async function curl(url: string, args: string[] = []): Promise<CurlResult
   }
 }
 
+/**
+ * The environment for client programs: without LD_PRELOAD, which `npm run test:asan` sets
+ * for node (the sanitizer runtime) and which makes curl hang. Node children keep it.
+ */
+function childEnv(cmd: string): NodeJS.ProcessEnv {
+  if (cmd === process.execPath || process.env.LD_PRELOAD === undefined) return process.env;
+  const env = { ...process.env };
+  delete env.LD_PRELOAD;
+  return env;
+}
+
 export function run(cmd: string, args: string[], timeoutMs = 30_000): Promise<{ code: number; stdout: Buffer; stderr: string }> {
   return new Promise((resolve, reject) => {
-    execFile(cmd, args, { encoding: "buffer", timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(cmd, args, { encoding: "buffer", timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, env: childEnv(cmd) }, (err, stdout, stderr) => {
       const code = err === null ? 0 : typeof (err as { code?: unknown }).code === "number" ? ((err as { code: number }).code) : -1;
       if (err !== null && code === -1) reject(err);
       else resolve({ code, stdout, stderr: stderr.toString() });
