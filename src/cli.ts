@@ -1,9 +1,9 @@
-// The `ringloop` command. Subcommands: doctor, echo (cli-echo.ts); serve comes with the
-// files issue.
+// The `ringloop` command. Subcommands: doctor, echo (cli-echo.ts), serve (cli-serve.ts).
 import { backendReport, uringAvailability } from "./policy.js";
 import { loadAddon } from "./uring/native.js";
 import { NEEDED_OPCODES } from "./uring/opcodes.js";
 import { echo } from "./cli-echo.js";
+import { serve } from "./cli-serve.js";
 
 const USAGE = `usage: ringloop <command> [options]
 
@@ -13,6 +13,10 @@ commands:
   echo [--host H] [--port P] [--backend uring|fallback]
                     TCP echo server on ringloop transports (default 127.0.0.1:8007;
                     --port 0 picks a free port); stops on SIGINT/SIGTERM
+  serve [DIR] [--host H] [--port P] [--workers N] [--backend uring|fallback] [--quiet]
+                    static HTTP/1.1 file server (default 127.0.0.1:8080, DIR = the current
+                    directory, bodies by loop.sendfile); "ringloop serve --help" lists
+                    every option; stops gracefully on SIGINT/SIGTERM
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -22,6 +26,8 @@ export async function main(argv: string[]): Promise<number> {
       return doctor(rest);
     case "echo":
       return echo(rest);
+    case "serve":
+      return serve(rest);
     case undefined:
     case "-h":
     case "--help":

@@ -52,3 +52,4 @@ export { Socket, socket, type SockAddrInput, type SocketFamily, type SocketType,
 export type { SendfileSource, SendfileOptions } from "./sendfile-source.js";
 export type { CreateConnectionOptions, CreateServerOptions, CreateUnixServerOptions } from "./streams.js";
 export * as fs from "./fs.js";
+export { startServe, type ServeHandle, type ServeOptions } from "./serve/server.js";

@@ -1,0 +1,97 @@
+// Request target -> file under the served directory.
+//
+// Rules (what is refused and how):
+// - The target is origin-form ("/path?query") or absolute-form ("http://host/path");
+//   anything else -> 400. The query is ignored.
+// - Percent-decoding happens ONCE, before the path is split, so "%2f", "%2e%2e" and
+//   "..%2f" are ordinary "/" and ".." afterwards and get the same checks. Malformed
+//   escapes or invalid UTF-8 -> 400; a NUL byte -> 400.
+// - "." segments and empty segments are dropped; ".." removes the previous segment; a
+//   ".." that would climb above the root -> 403 (refused, not hidden: the request is an
+//   attack or a client bug, and the log says so).
+// - The path found must still be inside the root after following symlinks (realpath);
+//   a symlink leading outside -> 403; a symlink inside is served.
+// - A directory without a trailing slash -> 301 to "path/"; with one -> its index.html,
+//   or 404 when there is none (no listings). Not a regular file (fifo, device, socket) -> 403.
+// - Missing -> 404; not readable (EACCES/EPERM) -> 403.
+import * as fs from "node:fs";
+
+export type PathResult = { ok: true; path: string } | { ok: false; status: number; reason: string };
+
+export type Resolved =
+  | { kind: "file"; fsPath: string; stat: fs.Stats }
+  | { kind: "redirect"; location: string }
+  | { kind: "error"; status: number; reason: string };
+
+const ABSOLUTE_FORM = /^https?:\/\/[^/?#]*/i;
+
+/** Decoded, normalised URL path of a request target ("/a/b/" keeps its trailing slash). */
+export function targetPath(target: string): PathResult {
+  let raw = target;
+  if (raw.charCodeAt(0) !== 47 /* / */) {
+    const m = ABSOLUTE_FORM.exec(raw);
+    if (m === null) return { ok: false, status: 400, reason: "request target is not a path" };
+    raw = raw.slice(m[0].length) || "/";
+    if (raw.charCodeAt(0) !== 47) raw = "/" + raw;
+  }
+  const q = raw.search(/[?#]/);
+  if (q >= 0) raw = raw.slice(0, q);
+  let decoded: string;
+  try {
+    decoded = raw.includes("%") ? decodeURIComponent(raw) : raw;
+  } catch {
+    return { ok: false, status: 400, reason: "bad percent-encoding" };
+  }
+  if (decoded.includes("\0")) return { ok: false, status: 400, reason: "NUL in path" };
+  const parts = decoded.split("/");
+  const out: string[] = [];
+  for (const seg of parts) {
+    if (seg === "" || seg === ".") continue;
+    if (seg === "..") {
+      if (out.length === 0) return { ok: false, status: 403, reason: "path climbs above the root" };
+      out.pop();
+    } else {
+      out.push(seg);
+    }
+  }
+  const last = parts[parts.length - 1];
+  const dirForm = out.length > 0 && (last === "" || last === "." || last === "..");
+  return { ok: true, path: "/" + out.join("/") + (dirForm ? "/" : "") };
+}
+
+function statError(err: unknown, what: string): Resolved {
+  const code = (err as { code?: string }).code;
+  if (code === "EACCES" || code === "EPERM") return { kind: "error", status: 403, reason: `${what}: permission denied` };
+  return { kind: "error", status: 404, reason: `${what}: ${code ?? "not found"}` };
+}
+
+function inside(root: string, real: string): boolean {
+  return real === root || real.startsWith(root === "/" ? "/" : root + "/");
+}
+
+/** The file a normalised URL path names under `root` (itself a realpath). */
+export function resolvePath(root: string, urlPath: string): Resolved {
+  const full = root === "/" ? urlPath : root + urlPath;
+  let real: string;
+  let stat: fs.Stats;
+  try {
+    real = fs.realpathSync.native(full);
+    stat = fs.statSync(real);
+  } catch (err) {
+    return statError(err, urlPath);
+  }
+  if (!inside(root, real)) return { kind: "error", status: 403, reason: `${urlPath}: symlink leads outside the root` };
+  if (stat.isDirectory()) {
+    if (!urlPath.endsWith("/")) return { kind: "redirect", location: urlPath.split("/").map(encodeURIComponent).join("/") + "/" };
+    const index = real + (real.endsWith("/") ? "" : "/") + "index.html";
+    try {
+      real = fs.realpathSync.native(index);
+      stat = fs.statSync(real);
+    } catch (err) {
+      return statError(err, urlPath + "index.html");
+    }
+    if (!inside(root, real)) return { kind: "error", status: 403, reason: `${urlPath}index.html: symlink leads outside the root` };
+  }
+  if (!stat.isFile()) return { kind: "error", status: 403, reason: `${urlPath}: not a regular file` };
+  return { kind: "file", fsPath: real, stat };
+}

@@ -1,0 +1,36 @@
+// Runs one static server on a fresh loop of the chosen backend until told to stop, then
+// shuts it down gracefully. The same code runs in the main thread (one worker) and in
+// each worker thread (--workers N).
+import { DefaultEventLoopPolicy, UringEventLoopPolicy, FallbackEventLoopPolicy } from "../policy.js";
+import type { BaseEventLoop } from "../base-events.js";
+import { startServe, type ServeHandle, type ServeOptions } from "./server.js";
+
+export type BackendChoice = "uring" | "fallback" | null;
+
+export function newLoop(backend: BackendChoice): BaseEventLoop {
+  const policy = backend === "uring" ? new UringEventLoopPolicy() : backend === "fallback" ? new FallbackEventLoopPolicy() : new DefaultEventLoopPolicy();
+  return policy.newEventLoop() as BaseEventLoop;
+}
+
+/**
+ * Serves until the function given to `onReady` is called; resolves after the graceful
+ * close. Rejects when the server cannot start (bad directory, port in use, ...).
+ */
+export async function runServe(backend: BackendChoice, opts: ServeOptions, onReady: (handle: ServeHandle, stop: () => void) => void): Promise<void> {
+  const loop = newLoop(backend);
+  try {
+    await loop.runUntilComplete(
+      loop.createTask(async () => {
+        const handle = await startServe(loop, opts);
+        const stopped = loop.createFuture<void>();
+        onReady(handle, () => {
+          if (!stopped.done()) loop.callSoonThreadsafe(() => !stopped.done() && stopped.setResult(undefined));
+        });
+        await stopped;
+        await handle.close();
+      }),
+    );
+  } finally {
+    if (!loop.isRunning()) loop.close();
+  }
+}

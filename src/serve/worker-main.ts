@@ -1,0 +1,32 @@
+// Entry of one --workers thread: its own loop and ring, the same port (SO_REUSEPORT).
+// Messages: to the thread "stop"; from it {type: "ready", url, port, backend},
+// {type: "error", message} and, after the graceful close, {type: "stopped"}.
+import { parentPort, workerData } from "node:worker_threads";
+import { runServe, type BackendChoice } from "./run.js";
+import type { ServeOptions } from "./server.js";
+
+const port = parentPort!;
+const data = workerData as { backend: BackendChoice; options: ServeOptions };
+let stopRequested = false;
+let stopFn: (() => void) | null = null;
+port.on("message", (m) => {
+  if (m !== "stop") return;
+  stopRequested = true;
+  stopFn?.();
+});
+
+runServe(data.backend, { ...data.options, reusePort: true }, (handle, stop) => {
+  stopFn = stop;
+  port.postMessage({ type: "ready", url: handle.url, port: handle.port, backend: handle.backend, root: handle.root });
+  if (stopRequested) stop();
+}).then(
+  () => {
+    port.postMessage({ type: "stopped" });
+    port.close();
+  },
+  (err: unknown) => {
+    const e = err as { message?: string };
+    port.postMessage({ type: "error", message: e.message ?? String(err) });
+    port.close();
+  },
+);

@@ -1,0 +1,158 @@
+// The pure parts of the server: the request parser fed byte by byte and in one piece,
+// target normalisation, ranges and conditionals, the open-file cache's fd ownership.
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import test from "ava";
+import { RequestParser, type Request } from "../../src/serve/http-parser.js";
+import { targetPath } from "../../src/serve/resolve.js";
+import { parseRange, notModified } from "../../src/serve/response.js";
+import { FileCache, type FileEntry } from "../../src/serve/file-cache.js";
+import { resolveOptions } from "../../src/serve/options.js";
+import { AccessLog } from "../../src/serve/access-log.js";
+import { openFds } from "../helpers/backends.js";
+
+const LIMITS = { maxRequestLine: 8192, maxHeaderBytes: 16384, maxHeaders: 100, maxBodyBytes: 65536 };
+
+test("parser: the same requests whether the bytes arrive at once or one by one", (t) => {
+  const stream = Buffer.from(
+    "\r\nGET /a?x=1 HTTP/1.1\r\nHost: h\r\nRange: bytes=0-1\r\nIf-None-Match: \"a\"\r\nIf-None-Match: \"b\"\r\n\r\n" +
+      "HEAD /b HTTP/1.0\r\nConnection: keep-alive\r\n\r\n" +
+      "POST /c HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n\r\nbody" +
+      "GET /d HTTP/1.1\nHost: h\nConnection: close\n\n",
+  );
+  const whole: Request[] = [];
+  new RequestParser(LIMITS).feed(stream, whole);
+  const bytewise: Request[] = [];
+  const p = new RequestParser(LIMITS);
+  for (let i = 0; i < stream.length; i++) p.feed(stream.subarray(i, i + 1), bytewise);
+  t.deepEqual(bytewise, whole);
+  t.false(p.hasPartial());
+  t.deepEqual(whole.map((r) => [r.method, r.target, r.version, r.keepAlive, r.error]), [
+    ["GET", "/a?x=1", "HTTP/1.1", true, 0],
+    ["HEAD", "/b", "HTTP/1.0", true, 0],
+    ["POST", "/c", "HTTP/1.1", true, 0],
+    ["GET", "/d", "HTTP/1.1", false, 0],
+  ]);
+  t.is(whole[0].range, "bytes=0-1");
+  t.is(whole[0].ifNoneMatch, '"a", "b"');
+});
+
+test("parser: an error ends parsing; what came before it is kept", (t) => {
+  const out: Request[] = [];
+  const p = new RequestParser(LIMITS);
+  p.feed(Buffer.from("GET / HTTP/1.1\r\nHost: h\r\n\r\nGET / HTTP/1.1\r\nHost h\r\n\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n"), out);
+  t.deepEqual(out.map((r) => r.error), [0, 400]);
+  t.true(p.isDead());
+  p.feed(Buffer.from("GET / HTTP/1.1\r\nHost: h\r\n\r\n"), out);
+  t.is(out.length, 2);
+});
+
+test("targetPath: decoding once, normalising, refusing escapes", (t) => {
+  const ok = (s: string): string | number => {
+    const r = targetPath(s);
+    return r.ok ? r.path : r.status;
+  };
+  t.is(ok("/"), "/");
+  t.is(ok("/a/b/../c"), "/a/c");
+  t.is(ok("/a/./b/"), "/a/b/");
+  t.is(ok("/a//b"), "/a/b");
+  t.is(ok("/a/.."), "/");
+  t.is(ok("/x/%2e%2e"), "/");
+  t.is(ok("/sp%20ace?q=%2e%2e#f"), "/sp ace");
+  t.is(ok("http://host:80/a/b"), "/a/b");
+  t.is(ok("http://host"), "/");
+  t.is(ok("/.."), 403);
+  t.is(ok("/%2e%2e/etc"), 403);
+  t.is(ok("/a/..%2f..%2fetc"), 403);
+  t.is(ok("/%00"), 400);
+  t.is(ok("/%zz"), 400);
+  t.is(ok("/%c3"), 400);
+  t.is(ok("*"), 400);
+  t.is(ok("a/b"), 400);
+});
+
+function fakeEntry(size: number, mtimeSec: number): FileEntry {
+  return { size, mtimeSec, etag: `"${mtimeSec.toString(16)}-${size.toString(16)}"` } as FileEntry;
+}
+
+test("parseRange: single ranges, suffixes, unsatisfiable, ignored forms, If-Range", (t) => {
+  const e = fakeEntry(1000, 1_700_000_000);
+  t.deepEqual(parseRange("bytes=0-99", null, e), { start: 0, end: 99 });
+  t.deepEqual(parseRange("bytes=900-", null, e), { start: 900, end: 999 });
+  t.deepEqual(parseRange("bytes=-100", null, e), { start: 900, end: 999 });
+  t.deepEqual(parseRange("bytes=-5000", null, e), { start: 0, end: 999 });
+  t.deepEqual(parseRange("bytes=990-5000", null, e), { start: 990, end: 999 });
+  t.is(parseRange("bytes=1000-", null, e), "unsatisfiable");
+  t.is(parseRange("bytes=-0", null, e), "unsatisfiable");
+  t.is(parseRange("bytes=0-0", null, fakeEntry(0, 1)), "unsatisfiable");
+  t.is(parseRange("bytes=5-1", null, e), null);
+  t.is(parseRange("bytes=0-1,5-6", null, e), null);
+  t.is(parseRange("items=0-1", null, e), null);
+  t.is(parseRange(null, null, e), null);
+  t.deepEqual(parseRange("bytes=0-1", e.etag, e), { start: 0, end: 1 });
+  t.is(parseRange("bytes=0-1", `W/${e.etag}`, e), null);
+  t.deepEqual(parseRange("bytes=0-1", new Date(1_700_000_000_000).toUTCString(), e), { start: 0, end: 1 });
+  t.is(parseRange("bytes=0-1", new Date(1_600_000_000_000).toUTCString(), e), null);
+});
+
+test("notModified: If-None-Match decides alone; If-Modified-Since compares whole seconds", (t) => {
+  const e = fakeEntry(10, 1_700_000_000);
+  const at = (s: number): string => new Date(s * 1000).toUTCString();
+  t.true(notModified(e.etag, null, e));
+  t.true(notModified(`"x", W/${e.etag}`, null, e));
+  t.true(notModified("*", null, e));
+  t.false(notModified('"x"', at(1_700_000_000), e));
+  t.true(notModified(null, at(1_700_000_000), e));
+  t.true(notModified(null, at(1_800_000_000), e));
+  t.false(notModified(null, at(1_699_999_999), e));
+  t.false(notModified(null, "not a date", e));
+});
+
+test("FileCache: an fd in use survives eviction and change, and closes on its last release", (t) => {
+  const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "ringloop-cache-")));
+  try {
+    fs.writeFileSync(path.join(root, "a"), "1");
+    fs.writeFileSync(path.join(root, "b"), "2");
+    const before = openFds();
+    const cache = new FileCache({ root, validMs: 0, maxEntries: 1, bodyCache: false });
+    const a = cache.lookup("/a", 0);
+    if (a.kind !== "file") return t.fail(a.kind);
+    cache.acquire(a.entry);
+    t.is(openFds(), before + 1);
+    cache.lookup("/b", 1); // evicts /a (maxEntries 1), which is still in use
+    t.is(openFds(), before + 2);
+    cache.release(a.entry);
+    t.is(openFds(), before + 1);
+    fs.writeFileSync(path.join(root, "b"), "changed");
+    const b2 = cache.lookup("/b", 2);
+    t.is(b2.kind === "file" ? b2.entry.size : -1, 7);
+    t.is(openFds(), before + 1);
+    t.is(cache.lookup("/missing", 3).kind, "error");
+    cache.close();
+    t.is(openFds(), before);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test("options: bad values name the option", (t) => {
+  t.throws(() => resolveOptions({ port: 70000 }), { instanceOf: RangeError, message: /options\.port/ });
+  t.throws(() => resolveOptions({ idleTimeoutMs: "1" as never }), { instanceOf: TypeError, message: /options\.idleTimeoutMs/ });
+  t.throws(() => resolveOptions({ bodyCache: 1 as never }), { instanceOf: TypeError, message: /options\.bodyCache/ });
+  t.throws(() => resolveOptions({ root: "" }), { instanceOf: TypeError, message: /options\.root/ });
+  t.is(resolveOptions({}).port, 8080);
+});
+
+test("AccessLog: Common Log Format, quotes escaped, lines batched into one write per flush", (t) => {
+  const writes: string[] = [];
+  const timers: Array<() => void> = [];
+  const loop = { callLater: (_ms: number, cb: () => void) => (timers.push(cb), { cancel() {} }) as never };
+  const log = new AccessLog(loop, (text) => writes.push(text));
+  log.add("10.0.0.1", "25/Nov/2026:09:36:27 +0000", "GET", '/a"b\\c', "HTTP/1.1", 200, 16);
+  log.add("::1", "25/Nov/2026:09:36:27 +0000", "HEAD", "/x", "HTTP/1.0", 304, 0);
+  t.deepEqual(writes, []);
+  t.is(timers.length, 1, "one flush timer for the batch");
+  timers[0]();
+  t.deepEqual(writes, ['10.0.0.1 - - [25/Nov/2026:09:36:27 +0000] "GET /a\\x22b\\x5cc HTTP/1.1" 200 16\n::1 - - [25/Nov/2026:09:36:27 +0000] "HEAD /x HTTP/1.0" 304 -\n']);
+});
