@@ -84,6 +84,7 @@ Napi::Function RingObject::define(Napi::Env env) {
                          InstanceMethod<&RingObject::cancelSync>("cancelSync"),
                          InstanceMethod<&RingObject::openPipe>("openPipe"),
                          InstanceMethod<&RingObject::sendfileNow>("sendfileNow"),
+                         InstanceMethod<&RingObject::pageCached>("pageCached"),
                          InstanceMethod<&RingObject::prepFile>("prepFile"),
                          InstanceMethod<&RingObject::prepFileVec>("prepFileVec"),
                      });

@@ -10,10 +10,15 @@
 // `count` bytes are sent, EOF, EAGAIN or an error. result[0] = bytes sent by this call.
 // Returns 0 (count reached or EOF: JS compares), -EAGAIN (the socket is full: JS waits for
 // POLLOUT) or -errno. Offsets are 64-bit (off_t; JS numbers are exact to 2^53).
+// pageCached(fd, offset): whether the page at `offset` is in the page cache, asked with a
+// 1-byte preadv2(RWF_NOWAIT) (kernel 4.14): 1 cached (or at/after EOF), 0 not (EAGAIN: a read
+// would block on the disk), -errno otherwise. The strategy choice uses it: sendfile(2) reads
+// on the loop's thread, so uncached data goes through splice (io_uring's workers) instead.
 // sendfile(2) has no MSG_NOSIGNAL: a reset peer would raise SIGPIPE, which Node ignores
 // process-wide (SIG_IGN at startup), so it comes back here as -EPIPE.
 #include <fcntl.h>
 #include <sys/sendfile.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -101,6 +106,19 @@ Napi::Value RingObject::sendfileNow(const Napi::CallbackInfo& info) {
   }
   result[0] = double(sent);
   return Napi::Number::New(env, status);
+}
+
+// pageCached(fd, offset) -> 1 | 0 | -errno
+Napi::Value RingObject::pageCached(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) return Napi::Number::New(env, -EINVAL);
+  double offD = info[1].As<Napi::Number>().DoubleValue();
+  if (!(offD >= 0 && offD <= 9007199254740992.0)) return Napi::Number::New(env, -EINVAL);
+  char byte;
+  iovec iov{&byte, 1};
+  ssize_t n = ::preadv2(info[0].As<Napi::Number>().Int32Value(), &iov, 1, off_t(offD), RWF_NOWAIT);
+  if (n >= 0) return Napi::Number::New(env, 1);
+  return Napi::Number::New(env, errno == EAGAIN ? 0 : -errno);
 }
 
 }  // namespace ringloop

@@ -240,6 +240,11 @@ export interface NativeRing {
    * bytes sent. Returns 0 (count or EOF), -EAGAIN (socket full) or -errno.
    */
   sendfileNow(outFd: number, inFd: number, offset: number, count: number, result: Float64Array): number;
+  /**
+   * loop.sendfile's strategy choice: is the page of `fd` at `offset` in the page cache? A
+   * 1-byte preadv2(RWF_NOWAIT): 1 yes (or at/after EOF), 0 no (a read would block), -errno.
+   */
+  pageCached(fd: number, offset: number): number;
   // Per-op storage of the file ops (native/ops/file_slots.h), same rule as above.
   /**
    * OPENAT / STATX: `path` NUL-terminated; READ / WRITE: `buf` the data; STATX: `buf` the

@@ -2,10 +2,12 @@
 // pooled pipe, sendfile(2) on writability): exact ranges by hash, the EAGAIN -> POLLOUT
 // path with a reader that stalls, a 64-bit offset (> 4 GiB, sparse file), pipe reuse
 // from the pool and no pipe fd left after the loop closes, truncation / reset / abort
-// with ops in flight (every op completes before the file and the pipe are released).
+// with ops in flight (every op completes before the file and the pipe are released), and
+// the "auto" choice by page-cache state.
 import test, { type ExecutionContext } from "ava";
 import * as fs from "node:fs";
 import type * as net from "node:net";
+import { spawnSync } from "node:child_process";
 import { UringEventLoop, setEventLoop } from "ringloop";
 import type { UringProactor } from "../../src/uring/proactor.js";
 import { _setSendfileStrategy, fileSendStats, type Strategy } from "../../src/uring/sendfile.js";
@@ -196,5 +198,47 @@ register("[uring] sendfile: truncation with the native path rejects ERR_FILE_TRU
       await reader.close();
       own.remove();
     }
+  }
+});
+
+/** Drops `file` from the page cache (fsync first: dirty pages stay). False where it cannot. */
+function evict(file: string): boolean {
+  const fd = fs.openSync(file, "r+");
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  const r = spawnSync("python3", ["-c", "import os,sys; fd=os.open(sys.argv[1], os.O_RDONLY); os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)", file]);
+  return r.status === 0;
+}
+
+register("[uring] sendfile auto: sendfile(2) for cached data, splice when the first page is not cached, no check below 64 KiB", async (t) => {
+  const reader = await new Reader().listen();
+  const cold = makeFile(4 * MiB, "cold");
+  try {
+    await withLoop(t, "auto", async (loop) => {
+      const send = async (offset: number, count: number): Promise<void> => {
+        const [tr, p] = await connect(loop, reader.port);
+        t.is(await within(20000, loop.sendfile(tr, cold.path, offset, count), "sendfile"), count);
+        t.is(await closeAndWait(tr, p), null);
+        t.is((await within(10000, reader.received(), "reader")).hash, hashRange(cold.path, offset, count));
+      };
+      fs.readFileSync(cold.path); // cached
+      let before = { ...fileSendStats };
+      await send(0, 2 * MiB);
+      t.is(fileSendStats.syscall - before.syscall, 1, "cached: sendfile(2)");
+      t.true(evict(cold.path), "posix_fadvise(DONTNEED) through python3");
+      before = { ...fileSendStats };
+      await send(MiB, 2 * MiB);
+      t.is(fileSendStats.splice - before.splice, 1, "not cached: splice");
+      t.true(evict(cold.path));
+      before = { ...fileSendStats };
+      await send(0, 4096);
+      t.is(fileSendStats.syscall - before.syscall, 1, "small: sendfile(2) without a check");
+    });
+  } finally {
+    cold.remove();
+    await reader.close();
   }
 });
