@@ -73,8 +73,13 @@ export async function openSource(file: SendfileSource): Promise<{ fd: number; ow
   return { fd, owned: true };
 }
 
-export function fstat(fd: number): Promise<fs.Stats> {
-  return new Promise((resolve, reject) => fs.fstat(fd, (err, st) => (err ? reject(err) : resolve(st))));
+/**
+ * fstat(2) of an open fd, synchronously: it reads the inode the open file already holds in
+ * memory and never waits for the disk, so a thread-pool round trip (node:fs's async fstat)
+ * would only add latency to every send.
+ */
+export function fstat(fd: number): fs.Stats {
+  return fs.fstatSync(fd);
 }
 
 export function readAt(fd: number, buf: Buffer, length: number, position: number): Promise<number> {

@@ -54,7 +54,7 @@ export async function sendfile(
   return transport._sendfile(async () => {
     const { fd, owned } = await openSource(file);
     try {
-      const st = await fstat(fd);
+      const st = fstat(fd);
       const regular = st.isFile();
       if (!regular && !fallback) throw new SendfileNotAvailableError("sendfile: the native path needs a regular file (pass { fallback: true } for other files)");
       // A non-regular file (pipe, device) has no size: the generic path reads it to EOF.

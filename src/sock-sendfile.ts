@@ -40,7 +40,7 @@ export async function sockSendfile(
   }
   const { fd, owned } = await openSource(file);
   try {
-    const st = await fstat(fd);
+    const st = fstat(fd);
     if (!st.isFile() && !fallback) throw new SendfileNotAvailableError("sockSendfile: the native path needs a regular file (pass { fallback: true } for other files)");
     const total = plannedBytes(st, offset, count ?? null);
     if (total === 0) return 0;
