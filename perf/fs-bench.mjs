@@ -23,13 +23,9 @@ import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import { fs, run, setEventLoopPolicy, UringEventLoopPolicy, FallbackEventLoopPolicy } from "../dist/esm/index.mjs";
 import { writeSection } from "./results-writer.mjs";
+import { benchArgs } from "./bench-args.mjs";
 
-const argv = process.argv.slice(2);
-const flag = (name) => argv.includes(name);
-const opt = (name, dflt) => {
-  const i = argv.indexOf(name);
-  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : dflt;
-};
+const { argv, flag, opt } = benchArgs();
 const QUICK = flag("--quick");
 const ROUNDS = Number(opt("--rounds", QUICK ? "2" : "7"));
 const RANDOM_OPS = Number(opt("--random-ops", QUICK ? "5000" : "20000"));

@@ -31,17 +31,13 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeSection } from "./results-writer.mjs";
+import { benchArgs } from "./bench-args.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.dirname(HERE);
 const LOADGEN = path.join(HERE, "bin", "echo-load");
 
-const argv = process.argv.slice(2);
-const flag = (name) => argv.includes(name);
-const opt = (name, dflt) => {
-  const i = argv.indexOf(name);
-  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : dflt;
-};
+const { argv, flag, opt } = benchArgs();
 const QUICK = flag("--quick");
 const ROUNDS = Number(opt("--rounds", QUICK ? "1" : "5"));
 const ECHO_SECS = Number(opt("--echo-secs", QUICK ? "1" : "2"));

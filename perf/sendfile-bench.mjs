@@ -23,14 +23,11 @@ import * as path from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { writeSection } from "./results-writer.mjs";
+import { benchArgs } from "./bench-args.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.dirname(HERE);
-const argv = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = argv.indexOf(name);
-  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : dflt;
-};
+const { argv, opt } = benchArgs();
 const UNITS = { k: 1024, m: 1024 * 1024 };
 const parseSize = (s) => Number(s.slice(0, -1)) * UNITS[s.at(-1)];
 
