@@ -23,7 +23,7 @@ import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import { fs, run, setEventLoopPolicy, UringEventLoopPolicy, FallbackEventLoopPolicy } from "../dist/esm/index.mjs";
 import { writeSection } from "./results-writer.mjs";
-import { benchArgs } from "./bench-args.mjs";
+import { benchArgs, median } from "./bench-util.mjs";
 
 const { argv, flag, opt } = benchArgs();
 const QUICK = flag("--quick");
@@ -131,11 +131,6 @@ const WORKLOADS = [
   { key: "rand", label: `4 KiB random reads, QD ${DEPTH}, 256 MiB file`, unit: "reads/s", value: (ms) => RANDOM_OPS / (ms / 1000), body: (api, f, r) => randomReads(api, f.rand, offsets(RANDOM_OPS, r + 1)) },
 ];
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 const fmt = (x) => (x >= 100 ? Math.round(x).toLocaleString("en-US") : x.toFixed(2));
 
 async function main() {

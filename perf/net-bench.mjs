@@ -31,7 +31,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeSection } from "./results-writer.mjs";
-import { benchArgs } from "./bench-args.mjs";
+import { benchArgs, median } from "./bench-util.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.dirname(HERE);
@@ -67,12 +67,6 @@ const NOFILE = Number(spawnSync("sh", ["-c", "ulimit -Hn"], { encoding: "utf8" }
 const LOGDIR = mkdtempSync(path.join(os.tmpdir(), "net-bench-"));
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const median = (xs) => {
-  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 function buildLoadgen() {
   const src = path.join(HERE, "echo-load.c");

@@ -23,7 +23,7 @@ import * as path from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { writeSection } from "./results-writer.mjs";
-import { benchArgs } from "./bench-args.mjs";
+import { benchArgs, median } from "./bench-util.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.dirname(HERE);
@@ -270,11 +270,6 @@ async function cold(variants, dir, rounds) {
     "|---|---|---|",
     ...variants.map((v) => `| ${v} | ${out[v].mbs.toFixed(0)} | ${out[v].lag.toFixed(1)} ms / ${out[v].worstLag.toFixed(1)} ms |`),
   ];
-}
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 async function main() {

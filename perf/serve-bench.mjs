@@ -26,7 +26,7 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { benchArgs } from "./bench-args.mjs";
+import { benchArgs, median } from "./bench-util.mjs";
 import { writeSection } from "./results-writer.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -54,12 +54,6 @@ const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).s
 const WORK = mkdtempSync(path.join(os.tmpdir(), "serve-bench-"));
 const DOCROOT = path.join(WORK, "www");
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const median = (xs) => {
-  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 const notes = [];
 
 function have(cmd) {
