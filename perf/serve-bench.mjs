@@ -2,13 +2,13 @@
 // installs here) Bun.serve + Bun.file, in ONE run.
 //
 //   npm run build:ts && node perf/serve-bench.mjs [--rounds 3] [--secs 10] [--quick] [--write]
-//        [--variants uring,uring-nocache,fallback,nginx,node,bun]
+//        [--variants uring,uring-nocache,fallback,nginx,node,bun] [--big-mb 256] [--big-downloads 10]
 //
 // Every server is its own process pinned to CPU 0 (taskset -c 0; nginx's worker inherits
 // it); wrk and curl are pinned to CPU 1. Workloads:
 //   4 KiB and 1 MiB files: wrk -t1 -c16 -d<secs>s --latency (req/s, MB/s, p99), after a
 //     1 s warm-up run per server and file.
-//   256 MiB file: curl -o /dev/null, three downloads per round: MB/s (speed_download) and
+//   256 MiB file: curl -o /dev/null, --big-downloads (10) downloads per round: MB/s and
 //     server CPU (utime+stime of the server and its children from /proc) per MiB sent.
 // Each round runs all servers back to back (order rotated per round). Values are medians
 // over rounds; ratios are medians of the per-round ratios (the machine is shared). "other
@@ -38,7 +38,9 @@ const ROUNDS = Number(opt("--rounds", QUICK ? "1" : "3"));
 const SECS = Number(opt("--secs", QUICK ? "2" : "10"));
 const VARIANTS = opt("--variants", "uring,uring-nocache,fallback,nginx,node,bun").split(",");
 const BIG_MB = Number(opt("--big-mb", "256"));
-for (const [name, v] of [["--rounds", ROUNDS], ["--secs", SECS], ["--big-mb", BIG_MB]]) {
+/** Downloads per round of the big file (one download lasts ~0.1 s: few of them are noise). */
+const BIG_DOWNLOADS = Number(opt("--big-downloads", QUICK ? "3" : "10"));
+for (const [name, v] of [["--rounds", ROUNDS], ["--secs", SECS], ["--big-mb", BIG_MB], ["--big-downloads", BIG_DOWNLOADS]]) {
   if (!(v > 0)) throw new RangeError(`${name} must be a positive number`);
 }
 
@@ -255,7 +257,7 @@ function bigDownload(port, pid) {
   const cpu0 = cpuMicros(pid);
   let bytes = 0;
   let secs = 0;
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < BIG_DOWNLOADS; i++) {
     const r = spawnSync("taskset", ["-c", "1", "curl", "-s", "-o", "/dev/null", "-w", "%{size_download} %{time_total}", `http://127.0.0.1:${port}/big.bin`], { encoding: "utf8", timeout: 120_000 });
     const [size, time] = (r.stdout ?? "").trim().split(" ").map(Number);
     if (r.status !== 0 || size !== BIG_MB * 1024 * 1024) return { mbps: NaN, cpuPerMiB: NaN };
