@@ -1,8 +1,9 @@
 // `ringloop serve [DIR]`: the static file server (src/serve/) from the command line.
 // Prints "ringloop serve: URL (backend B, N workers) serving DIR" once listening; stops
-// gracefully on SIGINT/SIGTERM (in-flight responses finish) and exits 0; a second signal
-// during that wait exits 1 at once.
-import { runServe, type BackendChoice } from "./serve/run.js";
+// gracefully on SIGINT/SIGTERM (in-flight responses finish), prints its totals on stderr
+// ("stopped after R requests on C connections", per worker with --workers) and exits 0; a
+// second signal during that wait exits 1 at once.
+import { runServe, type BackendChoice, type ServeTotals } from "./serve/run.js";
 import { startWorkers } from "./serve/workers.js";
 import { DEFAULTS, type ServeOptions } from "./serve/options.js";
 
@@ -103,11 +104,12 @@ export async function serve(args: string[]): Promise<number> {
   process.on("SIGTERM", onSignal);
   try {
     if (parsed.workers === 1) {
-      await runServe(parsed.backend, parsed.options, (h, s) => {
+      const totals = await runServe(parsed.backend, parsed.options, (h, s) => {
         stop = s;
         process.stdout.write(banner(h.url, h.backend, 1, h.root));
         if (stopRequested) s();
       });
+      process.stderr.write(stoppedLine([totals]));
     } else {
       const pool = await startWorkers(parsed.workers, parsed.backend, parsed.options);
       process.stdout.write(banner(pool.ready.url, pool.ready.backend, parsed.workers, pool.ready.root));
@@ -116,8 +118,9 @@ export async function serve(args: string[]): Promise<number> {
         if (stopRequested) resolve(null);
       });
       const failure = await Promise.race([stopped, pool.failed]);
-      await pool.stop();
+      const totals = await pool.stop();
       if (failure !== null) throw failure;
+      process.stderr.write(stoppedLine(totals));
     }
   } catch (err) {
     const e = err as { message?: string };
@@ -128,4 +131,13 @@ export async function serve(args: string[]): Promise<number> {
     process.removeListener("SIGTERM", onSignal);
   }
   return 0;
+}
+
+/** "ringloop serve: stopped after R requests on C connections (per worker: r1, r2)" (stderr). */
+function stoppedLine(totals: ServeTotals[]): string {
+  const requests = totals.reduce((n, t) => n + t.requests, 0);
+  const connections = totals.reduce((n, t) => n + t.connections, 0);
+  const perWorker = totals.length > 1 ? ` (requests per worker: ${totals.map((t) => t.requests).join(", ")})` : "";
+  const plural = (n: number, what: string): string => `${n} ${what}${n === 1 ? "" : "s"}`;
+  return `ringloop serve: stopped after ${plural(requests, "request")} on ${plural(connections, "connection")}${perWorker}\n`;
 }

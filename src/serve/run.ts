@@ -12,14 +12,21 @@ export function newLoop(backend: BackendChoice): BaseEventLoop {
   return policy.newEventLoop() as BaseEventLoop;
 }
 
+/** What one server did, reported when it has stopped. */
+export interface ServeTotals {
+  connections: number;
+  requests: number;
+}
+
 /**
  * Serves until the function given to `onReady` is called; resolves after the graceful
- * close. Rejects when the server cannot start (bad directory, port in use, ...).
+ * close with the server's totals. Rejects when the server cannot start (bad directory,
+ * port in use, ...).
  */
-export async function runServe(backend: BackendChoice, opts: ServeOptions, onReady: (handle: ServeHandle, stop: () => void) => void): Promise<void> {
+export async function runServe(backend: BackendChoice, opts: ServeOptions, onReady: (handle: ServeHandle, stop: () => void) => void): Promise<ServeTotals> {
   const loop = newLoop(backend);
   try {
-    await loop.runUntilComplete(
+    return await loop.runUntilComplete(
       loop.createTask(async () => {
         const handle = await startServe(loop, opts);
         const stopped = loop.createFuture<void>();
@@ -28,6 +35,7 @@ export async function runServe(backend: BackendChoice, opts: ServeOptions, onRea
         });
         await stopped;
         await handle.close();
+        return { connections: handle.stats.connections, requests: handle.stats.requests };
       }),
     );
   } finally {

@@ -1,6 +1,7 @@
 // Entry of one --workers thread: its own loop and ring, the same port (SO_REUSEPORT).
 // Messages: to the thread "stop"; from it {type: "ready", url, port, backend},
-// {type: "error", message} and, after the graceful close, {type: "stopped"}.
+// {type: "error", message} and, after the graceful close, {type: "stopped", connections,
+// requests} (the worker's totals).
 import { parentPort, workerData } from "node:worker_threads";
 import { runServe, type BackendChoice } from "./run.js";
 import type { ServeOptions } from "./server.js";
@@ -20,8 +21,8 @@ runServe(data.backend, { ...data.options, reusePort: true }, (handle, stop) => {
   port.postMessage({ type: "ready", url: handle.url, port: handle.port, backend: handle.backend, root: handle.root });
   if (stopRequested) stop();
 }).then(
-  () => {
-    port.postMessage({ type: "stopped" });
+  (totals) => {
+    port.postMessage({ type: "stopped", ...totals });
     port.close();
   },
   (err: unknown) => {

@@ -8,7 +8,7 @@
 // with a NotImplementedError saying so, and so does the command.
 import * as path from "node:path";
 import { Worker } from "node:worker_threads";
-import type { BackendChoice } from "./run.js";
+import type { BackendChoice, ServeTotals } from "./run.js";
 import type { ServeOptions } from "./server.js";
 
 export interface WorkerReady {
@@ -22,21 +22,34 @@ export interface WorkerPool {
   ready: WorkerReady;
   /** Resolves with an Error when a worker ends before stop() was asked for. */
   failed: Promise<Error>;
-  /** Asks every worker to stop; resolves when all have stopped. */
-  stop(): Promise<void>;
+  /** Asks every worker to stop; resolves when all have stopped, with each one's totals. */
+  stop(): Promise<ServeTotals[]>;
 }
 
 const WORKER_MAIN = path.join(__dirname, "worker-main.js");
 
-function startOne(backend: BackendChoice, options: ServeOptions): Promise<{ worker: Worker; ready: WorkerReady; exited: Promise<void> }> {
+interface Started {
+  worker: Worker;
+  ready: WorkerReady;
+  /** Resolves when the thread has exited. */
+  exited: Promise<void>;
+  /** Its totals, once it has reported them after its graceful close. */
+  totals: ServeTotals;
+}
+
+function startOne(backend: BackendChoice, options: ServeOptions): Promise<Started> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(WORKER_MAIN, { workerData: { backend, options } });
     let settled = false;
     const exited = new Promise<void>((res) => worker.once("exit", () => res()));
-    worker.on("message", (m: { type: string; message?: string } & WorkerReady) => {
-      if (m.type === "ready" && !settled) {
+    const totals: ServeTotals = { connections: 0, requests: 0 };
+    worker.on("message", (m: { type: string; message?: string } & WorkerReady & ServeTotals) => {
+      if (m.type === "stopped") {
+        totals.connections = m.connections;
+        totals.requests = m.requests;
+      } else if (m.type === "ready" && !settled) {
         settled = true;
-        resolve({ worker, ready: m, exited });
+        resolve({ worker, ready: m, exited, totals });
       } else if (m.type === "error" && !settled) {
         settled = true;
         reject(new Error(m.message));
@@ -58,12 +71,13 @@ function startOne(backend: BackendChoice, options: ServeOptions): Promise<{ work
 }
 
 export async function startWorkers(n: number, backend: BackendChoice, options: ServeOptions): Promise<WorkerPool> {
-  const started: Array<{ worker: Worker; exited: Promise<void> }> = [];
+  const started: Started[] = [];
   let stopping = false;
-  const stopAll = async (): Promise<void> => {
+  const stopAll = async (): Promise<ServeTotals[]> => {
     stopping = true;
     for (const w of started) w.worker.postMessage("stop");
     await Promise.all(started.map((w) => w.exited));
+    return started.map((w) => w.totals);
   };
   try {
     const first = await startOne(backend, options);

@@ -64,6 +64,7 @@ for (const backend of BACKENDS) {
     const done = await cli.exited;
     t.is(done.code, 0, done.stderr);
     t.is(done.stdout.split("\n").filter((l) => l).length, 1, "--quiet: no access log");
+    t.regex(done.stderr, /^ringloop serve: stopped after 1 request on 1 connection\n$/m);
   });
 }
 
@@ -73,10 +74,20 @@ reg("uring")("[uring] serve cli: --workers 2 share the port (SO_REUSEPORT), log 
   const url = await cli.url;
   const results = await Promise.all(Array.from({ length: 8 }, () => curl(`${url}a.txt`)));
   for (const r of results) t.is(r.body.toString(), "hello, ringloop\n");
+  // Separate connections from separate source ports: the kernel's SO_REUSEPORT hash spreads
+  // them, so both workers answer some (32 connections all landing on one of 2 workers:
+  // probability 2^-31).
+  const spread = await Promise.all(Array.from({ length: 32 }, () => curl(`${url}a.txt`)));
+  for (const r of spread) t.is(r.body.toString(), "hello, ringloop\n");
   cli.kill("SIGINT");
   const done = await cli.exited;
   t.is(done.code, 0, done.stderr);
-  t.is(done.stdout.split("\n").filter((l) => l.includes('"GET /a.txt HTTP/1.1" 200 16')).length, 8, done.stdout);
+  t.is(done.stdout.split("\n").filter((l) => l.includes('"GET /a.txt HTTP/1.1" 200 16')).length, 40, done.stdout);
+  const m = /stopped after (\d+) requests on (\d+) connections \(requests per worker: (\d+), (\d+)\)/.exec(done.stderr);
+  t.truthy(m, done.stderr);
+  t.is(Number(m![1]), 40);
+  t.true(Number(m![3]) > 0 && Number(m![4]) > 0, `both workers served: ${m![3]} + ${m![4]}`);
+  t.is(Number(m![3]) + Number(m![4]), 40);
 });
 
 const [major, minor] = process.versions.node.split(".").map(Number);
