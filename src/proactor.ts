@@ -69,6 +69,8 @@ export interface StreamEndpoint {
    * no op uses it after onSendfileDone or onClosed.
    */
   sendfile?(fd: number, offset: number, count: number): void;
+  /** With sendfile(): bytes of the file in flight that reached the socket so far (0 when none). */
+  sendfileProgress?(): number;
   /** Half-close: shutdown(SHUT_WR) after the write in flight. */
   shutdownWrite(): void;
   /** Cancel what is in flight, then close the fd; onClosed() when done. Idempotent. */

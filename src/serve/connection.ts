@@ -14,8 +14,8 @@
 // nothing buffered -> idle timeout, then close; part of a request head buffered -> header
 // timeout counted from its first byte and NOT extended by further bytes (slowloris), then
 // 408 and close; responses stuck behind a full write buffer (the client stopped reading)
-// -> abort after idleTimeoutMs without progress. No timer runs while a body goes out by
-// loop.sendfile (its progress is not visible here).
+// -> abort after idleTimeoutMs without progress; a body going out by loop.sendfile -> the
+// same, judged by the transport's count of file bytes sent (ctx.bodyProgress).
 import * as util from "node:util";
 import { Protocol } from "../protocols.js";
 import type { Transport } from "../transports.js";
@@ -32,6 +32,8 @@ export interface ServeContext {
   time(): number;
   callExceptionHandler(context: ExceptionContext): void;
   sendBody(transport: Transport, fd: number, offset: number, count: number): Promise<number>;
+  /** Bytes of the body in flight that reached the socket so far. */
+  bodyProgress(transport: Transport): number;
   readonly cache: FileCache;
   readonly log: AccessLog | null;
   readonly clock: Clock;
@@ -54,6 +56,8 @@ const debugLog = util.debuglog("ringloop");
 const WAIT_IDLE = 0;
 const WAIT_HEADER = 1;
 const WAIT_SEND = 2;
+/** A body going out by loop.sendfile: aborted after idleTimeoutMs without progress. */
+const WAIT_BODY = 3;
 
 const NO_REQUEST: Request = { error: 0, reason: "", method: "-", target: "-", version: "-", keepAlive: false, ifNoneMatch: null, ifModifiedSince: null, range: null, ifRange: null };
 
@@ -73,6 +77,8 @@ export class HttpConnection extends Protocol {
   /** loop time at which the current wait times out; 0 = no timer. */
   deadline = 0;
   private waitKind = WAIT_IDLE;
+  /** WAIT_BODY: the body's progress when the deadline was last armed. */
+  private bodySent = 0;
 
   constructor(ctx: ServeContext) {
     super();
@@ -95,7 +101,7 @@ export class HttpConnection extends Protocol {
     if (this.closeAfter || this.lost) return;
     const before = this.queue.length;
     this.parser.feed(data, this.queue);
-    if (this.queue.length > before && this.waitKind !== WAIT_SEND) this.deadline = 0;
+    if (this.queue.length > before && this.waitKind !== WAIT_SEND && this.waitKind !== WAIT_BODY) this.deadline = 0;
     this.pump();
     if (!this.readPaused && !this.lost && this.queue.length >= this.ctx.maxPipelined) {
       this.readPaused = true;
@@ -142,6 +148,17 @@ export class HttpConnection extends Protocol {
   timedOut(): void {
     if (this.lost || this.deadline === 0) return;
     this.deadline = 0;
+    if (this.waitKind === WAIT_BODY) {
+      const sent = this.ctx.bodyProgress(this.transport!);
+      if (sent > this.bodySent) {
+        // Slow but moving: wait another idleTimeoutMs.
+        this.bodySent = sent;
+        this.deadline = this.ctx.time() + this.ctx.idleTimeoutMs;
+      } else {
+        this.transport!.abort(); // the client stopped reading: the send rejects, bodySettled closes
+      }
+      return;
+    }
     if (this.waitKind === WAIT_SEND) {
       this.transport!.abort();
       return;
@@ -321,6 +338,9 @@ export class HttpConnection extends Protocol {
     const ctx = this.ctx;
     this.sending = true;
     ctx.sendStarted();
+    this.waitKind = WAIT_BODY;
+    this.bodySent = 0;
+    this.deadline = ctx.time() + ctx.idleTimeoutMs;
     let p: Promise<number>;
     try {
       p = ctx.sendBody(this.transport!, e.fd, start, count);
@@ -336,6 +356,7 @@ export class HttpConnection extends Protocol {
   private bodySettled(req: Request, e: FileEntry, status: number, sent: number, count: number, err: unknown): void {
     const ctx = this.ctx;
     this.sending = false;
+    if (this.waitKind === WAIT_BODY) this.deadline = 0;
     ctx.cache.release(e);
     ctx.sendSettled();
     this.logLine(req, status, sent);

@@ -18,7 +18,7 @@ import { HttpConnection, type ServeContext } from "./connection.js";
 import { FileCache } from "./file-cache.js";
 import { AccessLog } from "./access-log.js";
 import { Clock } from "./http-date.js";
-import { sendBody } from "./send-body.js";
+import { sendBody, bodyProgress } from "./send-body.js";
 import { resolveOptions, type ServeOptions } from "./options.js";
 
 export type { ServeOptions } from "./options.js";
@@ -53,6 +53,7 @@ export async function startServe(loop: AbstractEventLoop, options: ServeOptions 
     time: () => loop.time(),
     callExceptionHandler: (c) => loop.callExceptionHandler(c),
     sendBody: (t, fd, offset, count) => sendBody(loop, t, fd, offset, count),
+    bodyProgress,
     cache,
     log: opts.quiet ? null : new AccessLog(loop, writer),
     clock: new Clock(),

@@ -55,6 +55,11 @@ interface FileMode {
   waiter: { resolve(n: number): void; reject(e: Error): void } | null;
   /** A write error seen in file mode (the waiter rejects with it at onClosed). */
   error: Error | null;
+  /** File bytes sent by completed steps, and the size of the chunk write in flight. */
+  sent: number;
+  chunk: number;
+  /** The endpoint's own sendfile is in flight (its progress: endpoint.sendfileProgress). */
+  native: boolean;
 }
 
 /** What the transport needs from its loop (BaseEventLoop has all of it). */
@@ -647,12 +652,22 @@ export class StreamTransport implements Transport, StreamSink {
     return typeof this.endpoint.sendfile === "function";
   }
 
+  /**
+   * @internal Bytes of the file being sent that have reached the socket so far (0 outside
+   * sendfile): a caller can tell a stalled send (the peer stopped reading) from a slow one.
+   */
+  _fileProgress(): number {
+    const file = this.file;
+    if (file === null) return 0;
+    return file.sent + (file.native ? (this.endpoint.sendfileProgress?.() ?? 0) : 0);
+  }
+
   /** @internal Runs `body` with the write side given to a file (see the header). */
   async _sendfile<T>(body: () => Promise<T>): Promise<T> {
     if (this.closing || this.lost) throw new Error(`sendfile: ${this} is closing`);
     if (this.file !== null) throw new Error(`sendfile: ${this} is already sending a file`);
     if (this.eofRequested) throw new Error("Cannot call sendfile() after writeEof()");
-    const file: FileMode = { wasReading: this.reading, before: null, waiter: null, error: null };
+    const file: FileMode = { wasReading: this.reading, before: null, waiter: null, error: null, sent: 0, chunk: 0, native: false };
     this.file = file;
     this.pauseReading();
     try {
@@ -672,6 +687,7 @@ export class StreamTransport implements Transport, StreamSink {
   /** @internal Sends `chunk` (owned by the endpoint until the promise settles). */
   _fileWrite(chunk: Uint8Array): Promise<number> {
     this.fileCheck();
+    this.file!.chunk = chunk.length;
     this.writing = true;
     this.endpoint.write([chunk]);
     return this.fileWait();
@@ -680,6 +696,7 @@ export class StreamTransport implements Transport, StreamSink {
   /** @internal The endpoint sends `count` bytes of `fd` from `offset`; resolves to the bytes sent. */
   _fileNative(fd: number, offset: number, count: number): Promise<number> {
     this.fileCheck();
+    this.file!.native = true;
     this.writing = true;
     this.endpoint.sendfile!(fd, offset, count);
     return this.fileWait();
@@ -687,6 +704,7 @@ export class StreamTransport implements Transport, StreamSink {
 
   onSendfileDone(sent: number, err: Error | null): void {
     this.writing = false;
+    if (this.file !== null) this.file.native = false;
     if (this.lost || this.endpointClosing) return;
     if (err !== null) {
       (err as Error & { bytesSent?: number }).bytesSent = sent;
@@ -711,6 +729,8 @@ export class StreamTransport implements Transport, StreamSink {
   /** A write in file mode finished: the bytes queued before the file go next, else the step is done. */
   private fileStepDone(n: number): void {
     const file = this.file!;
+    file.sent += file.chunk + (n > 0 ? n : 0);
+    file.chunk = 0;
     if (file.before !== null) {
       const q = file.before;
       file.before = null;

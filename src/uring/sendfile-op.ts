@@ -18,6 +18,8 @@ export interface FileSend {
   cancel(): void;
   /** As cancel(), but synchronously (kernel 6.0): the socket may be closed on return. */
   cancelNow(): void;
+  /** Bytes that reached the socket so far. */
+  readonly progress: number;
   /** The ring is closed (no op can still complete): release what is held, report nothing. */
   forceRelease(): void;
 }
@@ -45,6 +47,10 @@ export abstract class FileSendOp implements FileSend, OpHandler {
     if (this.cancelled) return;
     this.cancelled = true;
     if (this.slot >= 0) this.ctx.ring.stageTargeted(OP_ASYNC_CANCEL, NO_OP_INDEX, this.slot, 0);
+  }
+
+  get progress(): number {
+    return this.sent;
   }
 
   cancelNow(): void {

@@ -224,6 +224,10 @@ export class UringStreamEndpoint implements StreamEndpoint, OpHandler {
     this.fileSend = startFileSend(this.ctx, this.fd, fd, offset, count, this.onFileSent);
   }
 
+  sendfileProgress(): number {
+    return this.fileSend?.progress ?? 0;
+  }
+
   private readonly onFileSent = (sent: number, err: Error | null): void => {
     this.fileSend = null;
     if (this.state !== State.Open) {

@@ -125,6 +125,34 @@ backendTest("serve: a client that stops reading is aborted after idleTimeoutMs w
   });
 });
 
+backendTest("serve: a sendfile body is aborted after idleTimeoutMs without progress; a slow reader that keeps reading is served", async (t, { loop }) => {
+  await withServer(loop, tree.root, { quiet: true, idleTimeoutMs: 300 }, async ({ handle }) => {
+    const got = await new Promise<number>((resolve) => {
+      const sock = net.connect(handle.port, "127.0.0.1");
+      sock.pause(); // never reads: the 24 MiB body fills both socket buffers and stalls
+      let bytes = 0;
+      sock.on("data", (d) => (bytes += d.length));
+      sock.on("error", () => {});
+      sock.on("close", () => resolve(bytes));
+      sock.write(`GET /huge.bin HTTP/1.1\r\n${H}\r\n`);
+      setTimeout(() => sock.resume(), 2500);
+      setTimeout(() => sock.destroy(), 10000);
+    });
+    t.true(got < HUGE.length, `the stalled body was not aborted (${got} of ${HUGE.length} bytes delivered)`);
+    t.is(handle.stats.sending, 0, "no body send left in flight");
+    t.is((await curl(`${handle.url}a.txt`)).status, 200);
+  });
+  // A slow reader that keeps reading is not aborted: 24 MiB at 10 MB/s take ~2.5 s, longer
+  // than the timeout, but the body moves within every window (curl --limit-rate pauses
+  // for up to the time its last burst was ahead of the rate: under a second here).
+  await withServer(loop, tree.root, { quiet: true, idleTimeoutMs: 1500 }, async ({ handle }) => {
+    const slow = await curl(`${handle.url}huge.bin`, ["--limit-rate", "10M"]);
+    t.is(slow.status, 200);
+    t.is(slow.body.length, HUGE.length, "slow download complete");
+    t.is(sha256(slow.body), sha256(HUGE));
+  });
+});
+
 backendTest("serve: a client reset mid-body and a half request then close leave the server serving", async (t, { loop }) => {
   await withServer(loop, tree.root, { quiet: true }, async ({ handle }) => {
     for (let i = 0; i < 3; i++) {
