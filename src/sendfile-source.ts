@@ -5,6 +5,7 @@
 // file that ends before that amount (truncated while being sent).
 import * as fs from "node:fs";
 import { describeType } from "./validate.js";
+import { SendfileNotAvailableError } from "./exceptions.js";
 
 /** What `file` may be: a path, an fd, or a FileHandle-like object. */
 export type SendfileSource = string | number | { readonly fd: number };
@@ -88,4 +89,34 @@ export function readAt(fd: number, buf: Buffer, length: number, position: number
 
 export function closeFd(fd: number): Promise<void> {
   return new Promise((resolve) => fs.close(fd, () => resolve()));
+}
+
+/**
+ * One send of `file` (both sendfile entry points): opens a path for the call only, plans
+ * the bytes (plannedBytes), refuses a non-regular file when `fallback` is false, runs
+ * `send(fd, total, regular)` (total null: to EOF) and turns a short send into the
+ * truncation error. `who` names the caller in errors.
+ */
+export async function sendFromSource(
+  who: string,
+  file: SendfileSource,
+  offset: number,
+  count: number | null,
+  fallback: boolean,
+  send: (fd: number, total: number | null, regular: boolean) => Promise<number>,
+): Promise<number> {
+  const { fd, owned } = await openSource(file);
+  try {
+    const st = fstat(fd);
+    const regular = st.isFile();
+    if (!regular && !fallback) throw new SendfileNotAvailableError(`${who}: the native path needs a regular file (pass { fallback: true } for other files)`);
+    // A non-regular file (pipe, device) has no size: the generic paths read it to EOF.
+    const total = plannedBytes(st, offset, count);
+    if (total === 0) return 0;
+    const sent = await send(fd, total, regular);
+    if (total !== null && sent < total) throw truncated(fd, offset, total, sent);
+    return sent;
+  } finally {
+    if (owned) await closeFd(fd);
+  }
 }

@@ -23,7 +23,7 @@
 import { StreamTransport } from "./transports/stream.js";
 import { SendfileNotAvailableError } from "./exceptions.js";
 import { describeType } from "./validate.js";
-import { validateFile, validateAmount, validateCount, fallbackOption, openSource, fstat, readAt, closeFd, truncated, plannedBytes } from "./sendfile-source.js";
+import { validateFile, validateAmount, validateCount, fallbackOption, readAt, sendFromSource } from "./sendfile-source.js";
 
 export type { SendfileSource, SendfileOptions } from "./sendfile-source.js";
 
@@ -51,22 +51,11 @@ export async function sendfile(
   }
   // File mode starts now, before the first await: a write() made right after this call
   // already goes out after the file.
-  return transport._sendfile(async () => {
-    const { fd, owned } = await openSource(file);
-    try {
-      const st = fstat(fd);
-      const regular = st.isFile();
-      if (!regular && !fallback) throw new SendfileNotAvailableError("sendfile: the native path needs a regular file (pass { fallback: true } for other files)");
-      // A non-regular file (pipe, device) has no size: the generic path reads it to EOF.
-      const total = plannedBytes(st, offset, (count ?? null) as number | null);
-      if (total === 0) return 0;
-      const sent = regular && nativeEndpoint ? await transport._fileNative(fd, offset, total!) : await sendGeneric(transport, fd, offset, total);
-      if (total !== null && sent < total) throw truncated(fd, offset, total, sent);
-      return sent;
-    } finally {
-      if (owned) await closeFd(fd);
-    }
-  });
+  return transport._sendfile(() =>
+    sendFromSource("sendfile", file, offset, (count ?? null) as number | null, fallback, (fd, total, regular) =>
+      regular && nativeEndpoint ? transport._fileNative(fd, offset, total!) : sendGeneric(transport, fd, offset, total),
+    ),
+  );
 }
 
 /** The generic path (see the header); resolves to the bytes sent, fewer than `total` at EOF. */

@@ -14,7 +14,7 @@ import { SendfileNotAvailableError } from "./exceptions.js";
 import type { Socket, SocketWait } from "./socket.js";
 import { begin, sockSendall, closedError, type SockLoop } from "./sock-methods.js";
 import {
-  validateFile, validateAmount, validateCount, fallbackOption, openSource, fstat, readAt, closeFd, truncated, plannedBytes,
+  validateFile, validateAmount, validateCount, fallbackOption, readAt, sendFromSource,
   type SendfileSource,
 } from "./sendfile-source.js";
 
@@ -38,18 +38,9 @@ export async function sockSendfile(
   if (!native && !fallback) {
     throw new SendfileNotAvailableError(`sockSendfile: the ${loop._proactor.backend} backend has no native sendfile path for sockets; pass { fallback: true } to send through read + send`);
   }
-  const { fd, owned } = await openSource(file);
-  try {
-    const st = fstat(fd);
-    if (!st.isFile() && !fallback) throw new SendfileNotAvailableError("sockSendfile: the native path needs a regular file (pass { fallback: true } for other files)");
-    const total = plannedBytes(st, offset, count ?? null);
-    if (total === 0) return 0;
-    const sent = st.isFile() && native ? await sendNative(loop, sock, fd, offset, total!) : await sendByReads(loop, sock, fd, offset, total);
-    if (total !== null && sent < total) throw truncated(fd, offset, total, sent);
-    return sent;
-  } finally {
-    if (owned) await closeFd(fd);
-  }
+  return sendFromSource("sockSendfile", file, offset, count ?? null, fallback, (fd, total, regular) =>
+    regular && native ? sendNative(loop, sock, fd, offset, total!) : sendByReads(loop, sock, fd, offset, total),
+  );
 }
 
 /** Resolves to the bytes sent (fewer than `count` when the file ended early). */
