@@ -6,6 +6,7 @@
 
 #include <cerrno>
 
+#include "ring_args.h"
 #include "sockaddr.h"
 
 namespace ringloop {
@@ -156,12 +157,9 @@ Napi::Value jsInspect(const Napi::CallbackInfo& info) {
 // ---- non-blocking I/O (the sock_* methods): -EAGAIN means "wait for readiness, retry".
 
 bool bytesArg(const Napi::CallbackInfo& info, size_t i, uint8_t** data, size_t* len) {
-  if (info.Length() <= i || !info[i].IsTypedArray()) return false;
-  Napi::TypedArray ta = info[i].As<Napi::TypedArray>();
-  if (ta.TypedArrayType() != napi_uint8_array) return false;
-  Napi::Uint8Array u8 = info[i].As<Napi::Uint8Array>();
-  *data = u8.Data();
-  *len = u8.ByteLength();
+  void* p;
+  if (info.Length() <= i || !bytesOf(info[i], &p, len)) return false;
+  *data = static_cast<uint8_t*>(p);
   return true;
 }
 
