@@ -32,6 +32,7 @@ export function makeTree(): Tree {
     "big.bin": crypto.randomBytes(BIG),
     "sub/index.html": Buffer.from("<h1>index</h1>\n"),
     "sp ace.css": Buffer.from("body{}\n"),
+    "book.EPUB": Buffer.from("PK\x03\x04"),
   };
   for (const [name, data] of Object.entries(files)) fs.writeFileSync(path.join(root, name), data);
   fs.writeFileSync(path.join(outside, "secret.txt"), "secret\n");

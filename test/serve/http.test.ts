@@ -31,6 +31,8 @@ backendTest("serve: GET bodies by hash (memory cache and sendfile), headers, acc
     const css = await curl(`${base}/sp%20ace.css`);
     t.is(css.status, 200);
     t.is(css.headers["content-type"], "text/css; charset=utf-8");
+    // From mime-db (the mime-types package), by a case-insensitive extension.
+    t.is((await curl(`${base}/book.EPUB`)).headers["content-type"], "application/epub+zip");
     await new Promise((r) => setTimeout(r, 120)); // the log flushes on a timer
     t.regex(log[0], /^127\.0\.0\.1 - - \[\d{2}\/\w{3}\/\d{4}:\d{2}:\d{2}:\d{2} \+0000\] "GET \/a\.txt HTTP\/1\.1" 200 16$/);
     t.true(log.some((l) => l.endsWith(`"GET /big.bin HTTP/1.1" 200 ${BIG}`)), log.join("\n"));
