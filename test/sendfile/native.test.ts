@@ -5,52 +5,31 @@
 // with ops in flight (every op completes before the file and the pipe are released), and
 // the "auto" choice by page-cache state.
 import test, { type ExecutionContext } from "ava";
+import type { AbstractEventLoop } from "ringloop";
 import * as fs from "node:fs";
 import type * as net from "node:net";
 import { spawnSync } from "node:child_process";
-import { UringEventLoop, setEventLoop } from "ringloop";
 import type { UringProactor } from "../../src/uring/proactor.js";
 import { _setSendfileStrategy, fileSendStats, type Strategy } from "../../src/uring/sendfile.js";
-import { uringUnavailableReason, openFds, settleFds, sleep } from "../helpers/backends.js";
+import { uringOnlyTest, sleep } from "../helpers/backends.js";
 import { inLoop } from "../streams/_streams.js";
 import { makeFile, hashRange, Reader, stallingReader, connect, closeAndWait, within, deferred, MiB } from "./_sendfile.js";
 
-const reason = uringUnavailableReason();
-const register = reason !== null && process.env.RINGLOOP_REQUIRE_URING !== "1" ? test.serial.skip : test.serial;
-
 const file = makeFile(24 * MiB);
-test.after.always(() => {
-  file.remove();
-  _setSendfileStrategy("auto");
-});
+test.after.always(() => file.remove());
 
-/** Runs `body` on a fresh uring loop with `strategy` forced; checks ops, exceptions and fds after. */
-async function withLoop(t: ExecutionContext, strategy: Strategy, body: (loop: UringEventLoop) => Promise<void>): Promise<void> {
-  const fdsBefore = openFds();
-  const loop = new UringEventLoop();
-  setEventLoop(loop);
-  const exceptions: unknown[] = [];
-  loop.setExceptionHandler((_l, ctx) => void exceptions.push(ctx));
+/** Forces loop.sendfile's native strategy for the rest of test `t`. */
+function forceStrategy(t: ExecutionContext, strategy: Strategy): void {
   _setSendfileStrategy(strategy);
-  try {
-    await inLoop(loop, () => body(loop));
-    t.is(loop.pendingOps(), 0, "ops in flight at the end");
-    t.deepEqual(exceptions, []);
-  } finally {
-    _setSendfileStrategy("auto");
-    loop.close();
-    setEventLoop(null);
-  }
-  const fdsAfter = await settleFds(fdsBefore);
-  t.true(fdsAfter <= fdsBefore, `fd leak: ${fdsBefore} before, ${fdsAfter} after`);
+  t.teardown(() => _setSendfileStrategy("auto"));
 }
 
-function pipes(loop: UringEventLoop) {
+function pipes(loop: AbstractEventLoop) {
   return (loop as unknown as { _proactor: UringProactor })._proactor.pipes();
 }
 
 for (const strategy of ["splice", "syscall"] as const) {
-  register(`[uring] sendfile ${strategy}: exact ranges, and a reader that stalls (EAGAIN -> POLLOUT)`, async (t) => {
+  uringOnlyTest(`sendfile ${strategy}: exact ranges, and a reader that stalls (EAGAIN -> POLLOUT)`, async (t, { loop }) => {
     const before = { ...fileSendStats };
     // The second connection's reader stops for 300 ms after its first data: the socket fills.
     let n = 0;
@@ -62,7 +41,8 @@ for (const strategy of ["splice", "syscall"] as const) {
       });
     }).listen();
     try {
-      await withLoop(t, strategy, async (loop) => {
+      forceStrategy(t, strategy);
+      await inLoop(loop, async () => {
         for (const [offset, count] of [[1, 3 * MiB + 7], [4093, 20 * MiB + 1], [24 * MiB - 5, 5]]) {
           const [tr, p] = await connect(loop, reader.port);
           t.is(await within(20000, loop.sendfile(tr, file.path, offset, count), "sendfile"), count);
@@ -80,7 +60,7 @@ for (const strategy of ["splice", "syscall"] as const) {
     t.true(polls > 0, "the stalled reader never made the socket full: EAGAIN path not exercised");
   });
 
-  register(`[uring] sendfile ${strategy}: offsets beyond 4 GiB (sparse file) are carried in 64 bits`, async (t) => {
+  uringOnlyTest(`sendfile ${strategy}: offsets beyond 4 GiB (sparse file) are carried in 64 bits`, async (t, { loop }) => {
     const sparse = makeFile(MiB, "sparse");
     const base = 4 * 1024 * MiB + 12345; // > 2^32
     try {
@@ -92,7 +72,8 @@ for (const strategy of ["splice", "syscall"] as const) {
       }
       const reader = await new Reader().listen();
       try {
-        await withLoop(t, strategy, async (loop) => {
+        forceStrategy(t, strategy);
+        await inLoop(loop, async () => {
           const [tr, p] = await connect(loop, reader.port);
           t.is(await within(20000, loop.sendfile(tr, sparse.path, base + 3, 2 * MiB - 3), "sendfile"), 2 * MiB - 3);
           t.is(await closeAndWait(tr, p), null);
@@ -107,7 +88,7 @@ for (const strategy of ["splice", "syscall"] as const) {
     }
   });
 
-  register(`[uring] sendfile ${strategy}: abort and peer reset with ops in flight release everything`, async (t) => {
+  uringOnlyTest(`sendfile ${strategy}: abort and peer reset with ops in flight release everything`, async (t, { loop }) => {
     const stalled = deferred<net.Socket>();
     let n = 0;
     const reader = await new Reader((s) => {
@@ -124,7 +105,8 @@ for (const strategy of ["splice", "syscall"] as const) {
       }
     }).listen();
     try {
-      await withLoop(t, strategy, async (loop) => {
+      forceStrategy(t, strategy);
+      await inLoop(loop, async () => {
         const [tr, p] = await connect(loop, reader.port);
         const sending = loop.sendfile(tr, file.path);
         sending.catch(() => {});
@@ -148,12 +130,13 @@ for (const strategy of ["splice", "syscall"] as const) {
   });
 }
 
-register("[uring] sendfile splice: pipes are reused from the pool and closed with the loop", async (t) => {
+uringOnlyTest("sendfile splice: pipes are reused from the pool and closed with the loop", async (t, { loop }) => {
   const reader = await new Reader().listen();
   let created = -1;
   let idle = -1;
   try {
-    await withLoop(t, "splice", async (loop) => {
+    forceStrategy(t, "splice");
+    await inLoop(loop, async () => {
       for (let i = 0; i < 5; i++) {
         const [tr, p] = await connect(loop, reader.port);
         t.is(await within(20000, loop.sendfile(tr, file.path, i * 1000, MiB + i), "sendfile"), MiB + i);
@@ -175,12 +158,13 @@ register("[uring] sendfile splice: pipes are reused from the pool and closed wit
   t.is(idle, 2);
 });
 
-register("[uring] sendfile: truncation with the native path rejects ERR_FILE_TRUNCATED for both strategies", async (t) => {
+uringOnlyTest("sendfile: truncation with the native path rejects ERR_FILE_TRUNCATED for both strategies", async (t, { loop }) => {
   for (const strategy of ["splice", "syscall"] as const) {
     const own = makeFile(16 * MiB, "trunc");
     const { reader, stalled } = await stallingReader();
     try {
-      await withLoop(t, strategy, async (loop) => {
+      forceStrategy(t, strategy);
+      await inLoop(loop, async () => {
         const [tr, p] = await connect(loop, reader.port);
         const sending = loop.sendfile(tr, own.path, 0, 16 * MiB);
         sending.catch(() => {});
@@ -213,11 +197,12 @@ function evict(file: string): boolean {
   return r.status === 0;
 }
 
-register("[uring] sendfile auto: sendfile(2) for cached data, splice when the first page is not cached, no check below 64 KiB", async (t) => {
+uringOnlyTest("sendfile auto: sendfile(2) for cached data, splice when the first page is not cached, no check below 64 KiB", async (t, { loop }) => {
   const reader = await new Reader().listen();
   const cold = makeFile(4 * MiB, "cold");
   try {
-    await withLoop(t, "auto", async (loop) => {
+    forceStrategy(t, "auto");
+    await inLoop(loop, async () => {
       const send = async (offset: number, count: number): Promise<void> => {
         const [tr, p] = await connect(loop, reader.port);
         t.is(await within(20000, loop.sendfile(tr, cold.path, offset, count), "sendfile"), count);
