@@ -104,6 +104,10 @@ export class FallbackFileOps implements FileOps {
     else await (dataOnly ? fdatasyncFd(fd) : fsyncFd(fd));
   }
 
+  freshBuffer(size: number): Buffer {
+    return Buffer.allocUnsafeSlow(size);
+  }
+
   /** The loop is closing: close every FileHandle still open. */
   release(): void {
     if (this.closed) return;

@@ -1,6 +1,8 @@
 #!/bin/sh
-# Builds the C load generator into perf/bin/ (gitignored). Idempotent; run from anywhere.
+# Builds the C helpers into perf/bin/ (gitignored): the echo load generator and the
+# page-cache copy ceiling. Idempotent; run from anywhere.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$here/bin"
 cc -O2 -Wall -Wextra -o "$here/bin/echo-load" "$here/echo-load.c"
+cc -O2 -Wall -Wextra -pthread -o "$here/bin/read-ceiling" "$here/read-ceiling.c"

@@ -187,6 +187,11 @@ export interface FileOps {
   fstat(fd: number): Promise<StatFields>;
   /** fsync, or fdatasync when dataOnly. */
   fsync(fd: number, dataOnly: boolean): Promise<void>;
+  /**
+   * Uninitialised memory for `size` bytes that the caller is about to fill once (readFile's
+   * result). A backend may arrange cheaper first-touch page faults for it.
+   */
+  freshBuffer(size: number): Buffer;
 }
 
 export type Backend = "uring" | "fallback";

@@ -23,6 +23,8 @@ const EMPTY_PATH = new Uint8Array(1); // "" for STATX of an fd (AT_EMPTY_PATH)
 const TWO_32 = 2 ** 32;
 const MAX_RW_COUNT = 0x7ffff000; // the kernel's per-call cap (INT_MAX & PAGE_MASK)
 const IOV_MAX = 1024;
+/** freshBuffer advises huge pages from this size: at least one aligned 2 MiB page inside. */
+const HUGE_PAGE_MIN = 4 << 20;
 
 function pathBytes(path: string | Buffer): Uint8Array {
   const n = typeof path === "string" ? Buffer.byteLength(path) : path.length;
@@ -202,6 +204,18 @@ export class UringFileOps implements FileOps {
     }
     await op.promise;
     return statxFields(out);
+  }
+
+  /**
+   * Fresh memory of HUGE_PAGE_MIN bytes or more is advised MADV_HUGEPAGE (on its 2 MiB-aligned
+   * interior): the reads that fill it then fault in 2 MiB pages, not 4 KiB ones. That
+   * first-touch cost, not the copy, bounds readFile of a large file (perf/fs-bench.mjs:
+   * the "first touch only" row). The advice may be refused (THP off): same memory, 4 KiB faults.
+   */
+  freshBuffer(size: number): Buffer {
+    const buf = Buffer.allocUnsafeSlow(size);
+    if (size >= HUGE_PAGE_MIN) this.ring.native.adviseHugePages(buf);
+    return buf;
   }
 
   async fsync(fd: number, dataOnly: boolean): Promise<void> {

@@ -245,6 +245,11 @@ export interface NativeRing {
    * 1-byte preadv2(RWF_NOWAIT): 1 yes (or at/after EOF), 0 no (a read would block), -errno.
    */
   pageCached(fd: number, offset: number): number;
+  /**
+   * madvise(MADV_HUGEPAGE) on the 2 MiB-aligned interior of `buf` (fresh memory then faults
+   * in 2 MiB pages). Advice only: returns the bytes advised, 0 if none fit, or -errno.
+   */
+  adviseHugePages(buf: Uint8Array): number;
   // Per-op storage of the file ops (native/ops/file_slots.h), same rule as above.
   /**
    * OPENAT / STATX: `path` NUL-terminated; READ / WRITE: `buf` the data; STATX: `buf` the

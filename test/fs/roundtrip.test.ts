@@ -2,7 +2,7 @@
 import * as nfs from "node:fs";
 import * as path from "node:path";
 import { fs } from "ringloop";
-import { backendTest } from "../helpers/backends.js";
+import { backendTest, uringOnlyTest } from "../helpers/backends.js";
 import { inLoop, tempDir, pattern } from "./_fs.js";
 
 backendTest("fs: the uring backend uses io_uring file ops, the fallback node:fs/promises", async (t, { loop, backend }) => {
@@ -197,5 +197,42 @@ backendTest("fs: 64 concurrent reads at random positions", async (t, { loop }) =
       t.true(r.buffer.equals(data.subarray(positions[i], positions[i] + 4096)), `read ${i}`);
     });
     await h.close();
+  });
+});
+
+/** AnonHugePages of this process, in KiB (/proc/self/smaps_rollup). */
+function anonHugeKiB(): number {
+  const m = /^AnonHugePages:\s+(\d+) kB$/m.exec(nfs.readFileSync("/proc/self/smaps_rollup", "utf8"));
+  return m === null ? 0 : Number(m[1]);
+}
+
+/** The kernel's THP mode: "always", "madvise" or "never" (the bracketed word). */
+function thpMode(): string {
+  try {
+    return /\[(\w+)\]/.exec(nfs.readFileSync("/sys/kernel/mm/transparent_hugepage/enabled", "utf8"))?.[1] ?? "never";
+  } catch {
+    return "never";
+  }
+}
+
+uringOnlyTest("fs: readFile's fresh buffer is advised MADV_HUGEPAGE (2 MiB first-touch faults)", async (t, { loop }) => {
+  const native = (loop as unknown as { _proactor: { ring: { native: { adviseHugePages(b: unknown): number } } } })._proactor.ring.native;
+  // The aligned interior only: nothing fits in 100 bytes; an 8 MiB buffer has >= 6 MiB.
+  t.is(native.adviseHugePages(Buffer.allocUnsafeSlow(100)), 0);
+  t.true(native.adviseHugePages(Buffer.allocUnsafeSlow(8 << 20)) >= 6 << 20);
+  t.is(native.adviseHugePages(new Uint16Array(4)), -22, "not a Uint8Array: -EINVAL");
+  const dir = tempDir(t);
+  const file = path.join(dir, "big");
+  const data = pattern(48 << 20, 5);
+  nfs.writeFileSync(file, data);
+  await inLoop(loop, async () => {
+    const before = anonHugeKiB();
+    const got = (await fs.readFile(file)) as Buffer;
+    const grown = anonHugeKiB() - before;
+    t.true(got.equals(data));
+    // In "madvise" mode only advised memory gets huge pages: without the advice, none would
+    // appear for this buffer. (A fragmented machine may fall back to 4 KiB pages for some.)
+    if (thpMode() === "madvise") t.true(grown >= 16 << 10, `AnonHugePages grew by ${grown} KiB`);
+    else t.log(`THP mode ${thpMode()}: AnonHugePages grew by ${grown} KiB (not asserted)`);
   });
 });
