@@ -11,9 +11,11 @@
 //   256 MiB file: curl -o /dev/null, --big-downloads (10) downloads per round: MB/s and
 //     server CPU (utime+stime of the server and its children from /proc) per MiB sent.
 // Each round runs all servers back to back (order rotated per round). Values are medians
-// over rounds; ratios are medians of the per-round ratios (the machine is shared). "other
-// CPU 0" is the share of the servers' CPU taken by other processes during a wrk point
-// (from /proc/stat minus the server's own time): a high value means a disturbed point.
+// over rounds; ratios are medians of the per-round ratios (the machine is shared). During
+// each wrk point: "server CPU" is the server's own share of CPU 0 (from /proc/<pid>),
+// "wrk's CPU 1" how busy CPU 1 was (/proc/stat; near 100% with the server well below means
+// the load generator is the bound), "other CPU 0" the rest of CPU 0's busy time (a high
+// value means a disturbed point).
 //
 // Variants: uring = `ringloop serve --backend uring` (small-file memory cache on, the
 // default), uring-nocache = the same with --no-memory-cache (every body by loop.sendfile),
@@ -212,23 +214,35 @@ function cpuMicros(pid) {
   return total;
 }
 
-/** CPU 0 jiffies from /proc/stat: busy (everything but idle and iowait) and total. */
-function cpu0() {
-  const line = readFileSync("/proc/stat", "utf8").split("\n").find((l) => l.startsWith("cpu0 "));
+/** Jiffies of one CPU from /proc/stat: busy (everything but idle and iowait) and total. */
+function cpuTicks(cpu) {
+  const line = readFileSync("/proc/stat", "utf8").split("\n").find((l) => l.startsWith(`cpu${cpu} `));
   const f = line.trim().split(/\s+/).slice(1).map(Number);
   const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
   return { busy: total - f[3] - f[4], total };
 }
 
-/** Runs fn() and returns [its result, the share of CPU 0 used by processes other than the server]. */
+/**
+ * Runs fn() and returns [its result, shares of the time: { server: the server's own CPU
+ * (of CPU 0), other: the rest of CPU 0's busy time, client: CPU 1 busy (wrk/curl) }].
+ * A server near 100% is server-bound; a client near 100% with the server below is bound
+ * by the load generator.
+ */
 function measured(pid, fn) {
-  const c0 = cpu0();
+  const c0 = cpuTicks(0);
+  const k0 = cpuTicks(1);
   const s0 = cpuMicros(pid);
   const result = fn();
-  const c1 = cpu0();
+  const c1 = cpuTicks(0);
+  const k1 = cpuTicks(1);
   const serverTicks = ((cpuMicros(pid) - s0) * CLK_TCK) / 1e6;
   const total = c1.total - c0.total;
-  return [result, total > 0 ? Math.max(0, (c1.busy - c0.busy - serverTicks) / total) : NaN];
+  const clientTotal = k1.total - k0.total;
+  return [result, {
+    server: total > 0 ? serverTicks / total : NaN,
+    other: total > 0 ? Math.max(0, (c1.busy - c0.busy - serverTicks) / total) : NaN,
+    client: clientTotal > 0 ? (k1.busy - k0.busy) / clientTotal : NaN,
+  }];
 }
 
 function parseDuration(s) {
@@ -304,13 +318,15 @@ async function main() {
       const order = names.map((_, i) => names[(i + round) % names.length]);
       for (const [file, key] of [["4k.bin", "4k"], ["1m.bin", "1m"]]) {
         for (const v of order) {
-          const [r, other] = measured(servers[v].child.pid, () => wrk(servers[v].port, file, SECS));
-          add(`${key}.other`, v, other);
+          const [r, cpu] = measured(servers[v].child.pid, () => wrk(servers[v].port, file, SECS));
+          add(`${key}.other`, v, cpu.other);
+          add(`${key}.server`, v, cpu.server);
+          add(`${key}.client`, v, cpu.client);
           if (r.errors) notes.push(`${LABEL[v]} ${key} round ${round + 1}: ${r.errors}`);
           add(`${key}.rps`, v, r.rps);
           add(`${key}.mbps`, v, r.mbps);
           add(`${key}.p99`, v, r.p99);
-          process.stderr.write(`round ${round + 1} ${key} ${LABEL[v]}: ${fmt(r.rps)} req/s, ${fmt(r.mbps)} MB/s, p99 ${fmt(r.p99, 2)} ms, other CPU 0 ${(other * 100).toFixed(0)}%\n`);
+          process.stderr.write(`round ${round + 1} ${key} ${LABEL[v]}: ${fmt(r.rps)} req/s, ${fmt(r.mbps)} MB/s, p99 ${fmt(r.p99, 2)} ms, server CPU ${(cpu.server * 100).toFixed(0)}%, wrk's CPU 1 ${(cpu.client * 100).toFixed(0)}%, other CPU 0 ${(cpu.other * 100).toFixed(0)}%\n`);
         }
       }
       for (const v of order) {
@@ -332,11 +348,11 @@ async function main() {
   const lines = [];
   lines.push(`serve-bench: ${ROUNDS} round(s), wrk -t1 -c16 -d${SECS}s --latency; servers on CPU 0, clients on CPU 1; Node ${process.versions.node}, ${os.release()}, ${new Date().toISOString().slice(0, 10)}`);
   lines.push("");
-  lines.push("| workload | server | req/s | MB/s | p99 | req/s vs nginx | req/s vs node:http | other CPU 0 |");
-  lines.push("|---|---|---|---|---|---|---|---|");
+  lines.push("| workload | server | req/s | MB/s | p99 | req/s vs nginx | req/s vs node:http | server CPU | wrk's CPU 1 | other CPU 0 |");
+  lines.push("|---|---|---|---|---|---|---|---|---|---|");
   for (const [key, label] of [["4k", "4 KiB file"], ["1m", "1 MiB file"]]) {
     for (const v of names) {
-      lines.push(`| ${label} | ${LABEL[v]} | ${fmt(median(samples[`${key}.rps`][v]))} | ${fmt(median(samples[`${key}.mbps`][v]))} | ${fmt(median(samples[`${key}.p99`][v]), 2)} ms | ${v === "nginx" ? "—" : ratio(perRoundRatio(`${key}.rps`, v, "nginx"))} | ${v === "node" ? "—" : ratio(perRoundRatio(`${key}.rps`, v, "node"))} | ${fmt(median(samples[`${key}.other`][v]) * 100)}% |`);
+      lines.push(`| ${label} | ${LABEL[v]} | ${fmt(median(samples[`${key}.rps`][v]))} | ${fmt(median(samples[`${key}.mbps`][v]))} | ${fmt(median(samples[`${key}.p99`][v]), 2)} ms | ${v === "nginx" ? "—" : ratio(perRoundRatio(`${key}.rps`, v, "nginx"))} | ${v === "node" ? "—" : ratio(perRoundRatio(`${key}.rps`, v, "node"))} | ${fmt(median(samples[`${key}.server`][v]) * 100)}% | ${fmt(median(samples[`${key}.client`][v]) * 100)}% | ${fmt(median(samples[`${key}.other`][v]) * 100)}% |`);
     }
   }
   lines.push("");
