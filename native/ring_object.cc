@@ -85,7 +85,7 @@ Napi::Function RingObject::define(Napi::Env env) {
                          InstanceMethod<&RingObject::openPipe>("openPipe"),
                          InstanceMethod<&RingObject::sendfileNow>("sendfileNow"),
                          InstanceMethod<&RingObject::pageCached>("pageCached"),
-                         InstanceMethod<&RingObject::adviseHugePages>("adviseHugePages"),
+                         InstanceMethod<&RingObject::freshHugeBuffer>("freshHugeBuffer"),
                          InstanceMethod<&RingObject::prepFile>("prepFile"),
                          InstanceMethod<&RingObject::prepFileVec>("prepFileVec"),
                      });

@@ -23,7 +23,7 @@ const EMPTY_PATH = new Uint8Array(1); // "" for STATX of an fd (AT_EMPTY_PATH)
 const TWO_32 = 2 ** 32;
 const MAX_RW_COUNT = 0x7ffff000; // the kernel's per-call cap (INT_MAX & PAGE_MASK)
 const IOV_MAX = 1024;
-/** freshBuffer advises huge pages from this size: at least one aligned 2 MiB page inside. */
+/** freshBuffer asks for huge-page memory from this size on (two whole 2 MiB pages). */
 const HUGE_PAGE_MIN = 4 << 20;
 
 function pathBytes(path: string | Buffer): Uint8Array {
@@ -207,15 +207,18 @@ export class UringFileOps implements FileOps {
   }
 
   /**
-   * Fresh memory of HUGE_PAGE_MIN bytes or more is advised MADV_HUGEPAGE (on its 2 MiB-aligned
-   * interior): the reads that fill it then fault in 2 MiB pages, not 4 KiB ones. That
-   * first-touch cost, not the copy, bounds readFile of a large file (perf/fs-bench.mjs:
-   * the "first touch only" row). The advice may be refused (THP off): same memory, 4 KiB faults.
+   * Fresh memory of HUGE_PAGE_MIN bytes or more comes from native freshHugeBuffer: 2 MiB
+   * aligned, advised MADV_HUGEPAGE, so the reads that fill it fault in 2 MiB pages, not
+   * 4 KiB ones, and copy into page-aligned memory. That first-touch cost, not the copy,
+   * bounds readFile of a large file (perf/fs-bench.mjs: the "first touch only" rows).
+   * If the mapping fails, an ordinary Buffer.
    */
   freshBuffer(size: number): Buffer {
-    const buf = Buffer.allocUnsafeSlow(size);
-    if (size >= HUGE_PAGE_MIN) this.ring.native.adviseHugePages(buf);
-    return buf;
+    if (size >= HUGE_PAGE_MIN) {
+      const buf = this.ring.native.freshHugeBuffer(size);
+      if (typeof buf !== "number") return buf;
+    }
+    return Buffer.allocUnsafeSlow(size);
   }
 
   async fsync(fd: number, dataOnly: boolean): Promise<void> {

@@ -246,10 +246,10 @@ export interface NativeRing {
    */
   pageCached(fd: number, offset: number): number;
   /**
-   * madvise(MADV_HUGEPAGE) on the 2 MiB-aligned interior of `buf` (fresh memory then faults
-   * in 2 MiB pages). Advice only: returns the bytes advised, 0 if none fit, or -errno.
+   * `size` bytes of fresh memory starting on a 2 MiB boundary, advised MADV_HUGEPAGE (an
+   * external Buffer over its own mapping, unmapped when the GC frees it), or -errno.
    */
-  adviseHugePages(buf: Uint8Array): number;
+  freshHugeBuffer(size: number): Buffer | number;
   // Per-op storage of the file ops (native/ops/file_slots.h), same rule as above.
   /**
    * OPENAT / STATX: `path` NUL-terminated; READ / WRITE: `buf` the data; STATX: `buf` the

@@ -215,12 +215,14 @@ function thpMode(): string {
   }
 }
 
-uringOnlyTest("fs: readFile's fresh buffer is advised MADV_HUGEPAGE (2 MiB first-touch faults)", async (t, { loop }) => {
-  const native = (loop as unknown as { _proactor: { ring: { native: { adviseHugePages(b: unknown): number } } } })._proactor.ring.native;
-  // The aligned interior only: nothing fits in 100 bytes; an 8 MiB buffer has >= 6 MiB.
-  t.is(native.adviseHugePages(Buffer.allocUnsafeSlow(100)), 0);
-  t.true(native.adviseHugePages(Buffer.allocUnsafeSlow(8 << 20)) >= 6 << 20);
-  t.is(native.adviseHugePages(new Uint16Array(4)), -22, "not a Uint8Array: -EINVAL");
+uringOnlyTest("fs: readFile's fresh buffer is 2 MiB-aligned memory advised MADV_HUGEPAGE (2 MiB first-touch faults)", async (t, { loop }) => {
+  const native = (loop as unknown as { _proactor: { ring: { native: { freshHugeBuffer(n: unknown): Buffer | number } } } })._proactor.ring.native;
+  const fresh = native.freshHugeBuffer((8 << 20) + 5) as Buffer;
+  t.true(Buffer.isBuffer(fresh));
+  t.is(fresh.length, (8 << 20) + 5);
+  fresh.fill(7, fresh.length - 10);
+  t.is(fresh[fresh.length - 1], 7, "writable to its last byte");
+  for (const bad of [0, -1, 1.5, NaN, "8"]) t.is(native.freshHugeBuffer(bad), -22, `size ${String(bad)}: -EINVAL`);
   const dir = tempDir(t);
   const file = path.join(dir, "big");
   const data = pattern(48 << 20, 5);
