@@ -169,8 +169,11 @@ backendTest("a Worker reaches the loop through threadsafeWaker()", async (t, { l
      workerData.port.close();`,
     { eval: true, workerData: { port }, transferList: [port] },
   );
+  // Listened for before the loop runs: the Worker may exit (and 'exit' be emitted) while
+  // runForever() is still running, before an await after it could attach a listener.
+  const exited = new Promise((r) => worker.once("exit", r));
   await loop.runForever();
-  await new Promise((r) => worker.once("exit", r));
+  await exited;
   t.deepEqual(got, [{ i: 0 }, { i: 1 }, { i: 2 }]);
 });
 
