@@ -6,8 +6,10 @@
 
 #include <napi.h>
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <new>
 
 #include "ring.h"
 
@@ -22,6 +24,25 @@ inline bool slotArg(const Napi::CallbackInfo& info, Ring* ring, uint32_t* slot) 
   if (!(d >= 0 && d < ring->maxOps())) return false;
   *slot = uint32_t(d);
   return true;
+}
+
+// The per-op storage of info[0]'s slot, constructed afresh (zeroed) as a T before the prep
+// reads its other arguments: a record staged after a refused prep then completes with
+// -EINVAL instead of using what an earlier op of this slot pointed to. nullptr with *err =
+// -EINVAL (not a slot of an Open ring) or -ENOMEM (no storage).
+template <typename T>
+T* freshSlot(const Napi::CallbackInfo& info, Ring* ring, int* err) {
+  uint32_t slot;
+  if (!slotArg(info, ring, &slot)) {
+    *err = -EINVAL;
+    return nullptr;
+  }
+  void* mem = ring->opSlot(slot);
+  if (!mem) {
+    *err = -ENOMEM;
+    return nullptr;
+  }
+  return new (mem) T();
 }
 
 // A Uint8Array's memory (JS keeps the array referenced while an op uses it).

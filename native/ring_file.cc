@@ -23,11 +23,10 @@ namespace ringloop {
 // staged after it completes with -EINVAL instead of using an earlier op's pointers.
 Napi::Value RingObject::prepFile(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  uint32_t slot;
-  if (!slotArg(info, ring_, &slot) || info.Length() < 3) return Napi::Number::New(env, -EINVAL);
-  void* mem = ring_->opSlot(slot);
-  if (!mem) return Napi::Number::New(env, -ENOMEM);
-  auto* fs = new (mem) FileSlot();
+  int err;
+  auto* fs = freshSlot<FileSlot>(info, ring_, &err);
+  if (!fs) return Napi::Number::New(env, err);
+  if (info.Length() < 3) return Napi::Number::New(env, -EINVAL);
   void* path = nullptr;
   size_t pathLen = 0;
   if (!info[1].IsNull()) {
@@ -55,13 +54,10 @@ Napi::Value RingObject::prepFile(const Napi::CallbackInfo& info) {
 // referenced by JS with the buffers) and points the slot at it. At most IOV_MAX buffers.
 Napi::Value RingObject::prepFileVec(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  uint32_t slot;
-  if (!slotArg(info, ring_, &slot) || info.Length() < 3 || !info[1].IsArray()) {
-    return Napi::Number::New(env, -EINVAL);
-  }
-  void* mem = ring_->opSlot(slot);
-  if (!mem) return Napi::Number::New(env, -ENOMEM);
-  auto* fs = new (mem) FileSlot();
+  int err;
+  auto* fs = freshSlot<FileSlot>(info, ring_, &err);
+  if (!fs) return Napi::Number::New(env, err);
+  if (info.Length() < 3 || !info[1].IsArray()) return Napi::Number::New(env, -EINVAL);
   Napi::Array bufs = info[1].As<Napi::Array>();
   uint32_t n = bufs.Length();
   void* store;

@@ -29,11 +29,9 @@ void unmapFinalizer(napi_env, void* data, void* hint) {
 // prepConnect(slot, family, host | path, port) -> 0 | -EINVAL
 Napi::Value RingObject::prepConnect(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  uint32_t slot;
-  if (!slotArg(info, ring_, &slot)) return Napi::Number::New(env, -EINVAL);
-  void* mem = ring_->opSlot(slot);
-  if (!mem) return Napi::Number::New(env, -ENOMEM);
-  auto* cs = new (mem) ConnectSlot();  // zeroed first (see prepSend): len 0 = refused
+  int err;
+  auto* cs = freshSlot<ConnectSlot>(info, ring_, &err);  // address len 0 = refused
+  if (!cs) return Napi::Number::New(env, err);
   if (info.Length() < 4 || !info[1].IsNumber() || !info[2].IsString() || !info[3].IsNumber()) {
     return Napi::Number::New(env, -EINVAL);
   }
@@ -48,15 +46,10 @@ Napi::Value RingObject::prepConnect(const Napi::CallbackInfo& info) {
 // chunks, or a chunk that is not a Uint8Array)
 Napi::Value RingObject::prepSend(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  uint32_t slot;
-  if (!slotArg(info, ring_, &slot) || info.Length() < 2 || !info[1].IsArray()) {
-    return Napi::Number::New(env, -EINVAL);
-  }
-  void* mem = ring_->opSlot(slot);
-  if (!mem) return Napi::Number::New(env, -ENOMEM);
-  // Zeroed first: a record staged after a refused prep then fails with -EINVAL instead of
-  // sending what an earlier op of this slot pointed to.
-  auto* ss = new (mem) SendSlot();
+  int err;
+  auto* ss = freshSlot<SendSlot>(info, ring_, &err);
+  if (!ss) return Napi::Number::New(env, err);
+  if (info.Length() < 2 || !info[1].IsArray()) return Napi::Number::New(env, -EINVAL);
   Napi::Array chunks = info[1].As<Napi::Array>();
   uint32_t n = chunks.Length();
   if (n == 0 || n > uint32_t(SEND_MAX_IOV)) return Napi::Number::New(env, -EINVAL);
@@ -80,13 +73,11 @@ Napi::Value RingObject::prepSend(const Napi::CallbackInfo& info) {
 // prepRecv(slot, buf: Uint8Array) -> 0 | -EINVAL
 Napi::Value RingObject::prepRecv(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  uint32_t slot;
   void* data;
   size_t len;
-  if (!slotArg(info, ring_, &slot)) return Napi::Number::New(env, -EINVAL);
-  void* mem = ring_->opSlot(slot);
-  if (!mem) return Napi::Number::New(env, -ENOMEM);
-  auto* rs = new (mem) RecvSlot();  // zeroed first (see prepSend)
+  int err;
+  auto* rs = freshSlot<RecvSlot>(info, ring_, &err);
+  if (!rs) return Napi::Number::New(env, err);
   if (info.Length() < 2 || !bytesOf(info[1], &data, &len) || len == 0 || len > 0x7fffffff) {
     return Napi::Number::New(env, -EINVAL);
   }
