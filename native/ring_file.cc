@@ -91,8 +91,9 @@ struct HugeMapping {
   size_t accounted;
 };
 
-void unmapHuge(napi_env env, void* /*data*/, void* hint) {
-  auto* m = static_cast<HugeMapping*>(hint);
+// The Buffer's finalizer: unmaps the whole mapping (slack included) and takes its size back
+// from V8's external-memory count.
+void unmapHuge(Napi::Env env, uint8_t* /*data*/, HugeMapping* m) {
   munmap(m->base, m->length);
   int64_t ignored;
   napi_adjust_external_memory(env, -int64_t(m->accounted), &ignored);
@@ -124,9 +125,7 @@ Napi::Value RingObject::freshHugeBuffer(const Napi::CallbackInfo& info) {
   size_t whole = size & ~(kHugePage - 1);
   if (whole > 0) madvise(data, whole, MADV_HUGEPAGE);  // advice: refused (THP off) is fine
   auto* m = new HugeMapping{base, length, size};
-  Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::New(env, data, size, [](Napi::Env e, uint8_t* p, HugeMapping* h) {
-    unmapHuge(e, p, h);
-  }, m);
+  Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::New(env, data, size, unmapHuge, m);
   int64_t ignored;
   napi_adjust_external_memory(env, int64_t(size), &ignored);
   return buf;
