@@ -81,6 +81,7 @@ Napi::Function RingObject::define(Napi::Env env) {
                          InstanceMethod<&RingObject::prepSend>("prepSend"),
                          InstanceMethod<&RingObject::prepRecv>("prepRecv"),
                          InstanceMethod<&RingObject::setupBufRing>("setupBufRing"),
+                         InstanceMethod<&RingObject::bufferAddress>("bufferAddress"),
                          InstanceMethod<&RingObject::cancelSync>("cancelSync"),
                          InstanceMethod<&RingObject::openPipe>("openPipe"),
                          InstanceMethod<&RingObject::sendfileNow>("sendfileNow"),

@@ -163,4 +163,17 @@ Napi::Value RingObject::setupBufRing(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// bufferAddress(u8) -> address of u8's first byte | -EINVAL. For JS-owned memory put into
+// the buffer ring (BufRing hands ring memory to protocols and refills the entry from a
+// slab): the caller keeps the memory referenced while any ring entry points into it, and
+// the ring's registration (until Closed) never outlives the Ring object that holds it.
+Napi::Value RingObject::bufferAddress(const Napi::CallbackInfo& info) {
+  void* data = nullptr;
+  size_t len = 0;
+  if (info.Length() < 1 || !bytesOf(info[0], &data, &len) || len == 0) {
+    return Napi::Number::New(info.Env(), -EINVAL);
+  }
+  return Napi::Number::New(info.Env(), double(reinterpret_cast<uintptr_t>(data)));
+}
+
 }  // namespace ringloop

@@ -6,3 +6,4 @@ here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$here/bin"
 cc -O2 -Wall -Wextra -o "$here/bin/echo-load" "$here/echo-load.c"
 cc -O2 -Wall -Wextra -pthread -o "$here/bin/read-ceiling" "$here/read-ceiling.c"
+cc -O2 -Wall -Wextra -o "$here/bin/uring-echo-ref" "$here/uring-echo-ref.c" -luring

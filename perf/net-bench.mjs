@@ -1,13 +1,14 @@
 // net-bench: ringloop's stream servers (uring, fallback) against node:net and node:http, in ONE run.
 //
 //   npm run build:ts && node perf/net-bench.mjs [--rounds 5] [--quick] [--write]
-//        [--only echo,http,rss] [--variants uring,fallback,net,http]
+//        [--only echo,http,rss] [--variants uring,fallback,net,http,cref]
 //        [--echo-secs 2] [--wrk-secs 10] [--idle 10000]
 //        [--max-other 0.15] [--retries 2] [--budget 360]
 // A point during which other processes took more than --max-other of CPU 0 is run again.
 //
 // Every server is its own process pinned to CPU 0 (taskset -c 0); every load generator is
-// pinned to CPU 1. Servers are perf/servers/*.mjs and use only public APIs. All servers of
+// pinned to CPU 1. Servers are perf/servers/*.mjs and use only public APIs, plus cref: the
+// plain C liburing echo server perf/uring-echo-ref.c, the ceiling for the uring rows. All servers of
 // a workload stay up together (an idle server costs nothing); each point runs the variants
 // back to back, order rotated every round. Reported values are medians over rounds; ratios
 // are the median of the per-round ratios (ours / baseline measured seconds apart), since the
@@ -44,7 +45,7 @@ const ECHO_SECS = Number(opt("--echo-secs", QUICK ? "1" : "2"));
 const WRK_SECS = Number(opt("--wrk-secs", QUICK ? "2" : "10"));
 const IDLE = Number(opt("--idle", QUICK ? "2000" : "10000"));
 const ONLY = opt("--only", "echo,http,rss").split(",");
-const VARIANTS = opt("--variants", "uring,fallback,net,http").split(",");
+const VARIANTS = opt("--variants", "uring,fallback,net,http,cref").split(",");
 // A point during which other processes used more than MAX_OTHER of CPU 0 is run again (up to
 // RETRIES more times, while the run is younger than BUDGET_S); the least disturbed attempt counts.
 const MAX_OTHER = Number(opt("--max-other", "0.15"));
@@ -61,7 +62,13 @@ const ECHO_CONFIGS = [
   { key: "16kx1", size: 16384, conns: 1, label: "echo 16 KiB x1" },
   { key: "16kx100", size: 16384, conns: 100, label: "echo 16 KiB x100" },
 ];
-const VARIANT_LABEL = { uring: "ringloop uring", fallback: "ringloop fallback", net: "node:net", http: "node:http" };
+const VARIANT_LABEL = {
+  uring: "ringloop uring",
+  fallback: "ringloop fallback",
+  net: "node:net",
+  http: "node:http",
+  cref: "C liburing reference",
+};
 const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
 const NOFILE = Number(spawnSync("sh", ["-c", "ulimit -Hn"], { encoding: "utf8" }).stdout.trim()) || 4096;
 const LOGDIR = mkdtempSync(path.join(os.tmpdir(), "net-bench-"));
@@ -96,12 +103,17 @@ function rssKiB(pid) {
   return Number(m[1]);
 }
 
+const node = (script, ...args) => [process.execPath, path.join(HERE, script), ...args];
+/** Each variant's server command line; cref (perf/uring-echo-ref.c) serves echo only. */
 const SERVER_ARGS = {
-  uring: (mode) => ["servers/ringloop-server.mjs", "uring", mode],
-  fallback: (mode) => ["servers/ringloop-server.mjs", "fallback", mode],
-  net: (mode) => ["servers/net-server.mjs", mode],
-  http: () => ["servers/http-server.mjs"],
+  uring: (mode) => node("servers/ringloop-server.mjs", "uring", mode),
+  fallback: (mode) => node("servers/ringloop-server.mjs", "fallback", mode),
+  net: (mode) => node("servers/net-server.mjs", mode),
+  http: () => node("servers/http-server.mjs"),
+  cref: () => [path.join(HERE, "bin", "uring-echo-ref")],
 };
+/** Variants that have no HTTP server. */
+const ECHO_ONLY = new Set(["cref"]);
 
 /** Starts a server pinned to CPU 0; resolves { child, pid, port } or rejects with its stderr. */
 async function startServer(variant, mode) {
@@ -110,7 +122,7 @@ async function startServer(variant, mode) {
   const script = SERVER_ARGS[variant](mode);
   const child = spawn(
     "prlimit",
-    [`--nofile=${NOFILE}`, "taskset", "-c", "0", process.execPath, path.join(HERE, script[0]), ...script.slice(1)],
+    [`--nofile=${NOFILE}`, "taskset", "-c", "0", ...script],
     { cwd: HERE, stdio: ["ignore", "pipe", errFd] },
   );
   closeSync(errFd);
@@ -281,7 +293,7 @@ async function echoWorkload() {
 }
 
 async function httpWorkload() {
-  const servers = await startAll(VARIANTS, "http");
+  const servers = await startAll(VARIANTS.filter((x) => !ECHO_ONLY.has(x)), "http");
   try {
     for (const [v, srv] of Object.entries(servers)) {
       try {
@@ -314,7 +326,7 @@ async function httpWorkload() {
 }
 
 async function rssRound(r) {
-  for (const v of rotate(VARIANTS.filter((x) => x !== "http"), r)) {
+  for (const v of rotate(VARIANTS.filter((x) => x !== "http" && !ECHO_ONLY.has(x)), r)) {
     if (failures[`rss/${v}`]) continue;
     let srv;
     let idle;
@@ -428,6 +440,10 @@ function report(wallSecs, command) {
       L.push(row(`${c.label} p99`, "echo", "uring", "net", p99, fmtUs, c.conns === 1 ? { le: 1.0 } : undefined));
       const cpu = (s) => s[c.key].cpu_us_per_op;
       L.push(row(`${c.label} server CPU/op`, "echo", "uring", "net", cpu, fmtCpu, c.key === "64x100" ? { le: 0.6 } : undefined));
+      if (VARIANTS.includes("cref")) {
+        L.push(row(`${c.label} rps`, "echo", "cref", "net", rps, fmtK, undefined));
+        L.push(row(`${c.label} server CPU/op`, "echo", "cref", "net", cpu, fmtCpu, undefined));
+      }
     }
   }
   if (ONLY.includes("http")) {

@@ -260,6 +260,8 @@ export interface NativeRing {
   prepFileVec(slot: number, bufs: Uint8Array[], iovStore: Uint8Array): number;
   /** Registers buffer group `group`: `count` (power of two) buffers of `size` bytes. */
   setupBufRing(count: number, size: number, group: number): NativeBufRing | number;
+  /** Address of `bytes[0]` (JS memory lent to the buffer ring; see BufRing), or -EINVAL. */
+  bufferAddress(bytes: Uint8Array): number;
 }
 
 export interface ProbeResult {

@@ -76,6 +76,35 @@ backendTest("streams: BufferedProtocol server receives into its own getBuffer() 
   });
 });
 
+backendTest("streams: chunks a protocol keeps from dataReceived are never overwritten by later data", async (t, { loop, backend }) => {
+  // 32 MiB is four times the uring buffer ring (512 x 16 KiB): without a fresh entry for
+  // every chunk handed over, kept chunks would be overwritten when the ring wraps.
+  const { bufRingStats } = await import("../../src/uring/bufring.js");
+  const before = { ...bufRingStats };
+  const payload = crypto.randomBytes(32 * 1024 * 1024);
+  await inLoop(loop, async () => {
+    const sink = new Collector();
+    const server = await loop.createServer(() => sink, "127.0.0.1", 0);
+    const client = new Collector();
+    const [tr] = await loop.createConnection(() => client, "127.0.0.1", serverPort(server));
+    for (let off = 0; off < payload.length; off += 256 * 1024) tr.write(payload.subarray(off, off + 256 * 1024));
+    tr.close();
+    await within(20_000, sink.lost.promise, "sink saw the close");
+    t.is(sink.size, payload.length);
+    t.is(sha256(sink.data()), sha256(payload));
+    await within(5000, client.lost.promise, "client connectionLost");
+    await shutdown(server);
+  });
+  if (backend === "uring") {
+    t.true(bufRingStats.handedOver - before.handedOver > 0, "no chunk took the handover path");
+    // The native address lookup the refill uses: real addresses, refusals as -EINVAL.
+    const native = (loop as unknown as { _proactor: { ring: { native: { bufferAddress(b: unknown): number } } } })._proactor.ring.native;
+    const b = Buffer.allocUnsafeSlow(64);
+    t.is(native.bufferAddress(b.subarray(8)) - native.bufferAddress(b), 8);
+    for (const bad of [new Uint8Array(0), "x", 42, new Uint16Array(4), undefined]) t.is(native.bufferAddress(bad), -22);
+  }
+});
+
 backendTest("streams: changing a Buffer after write() returns does not change what is sent", async (t, { loop }) => {
   const big = crypto.randomBytes(8 * 1024 * 1024);
   const small = Buffer.from("the small one, queued behind 8 MiB");
