@@ -27,6 +27,9 @@ constexpr int64_t kCloseWaitNs = 2000000000;
 // user_data of close()'s own IORING_ASYNC_CANCEL_ANY (never delivered).
 constexpr uint64_t kCloseCancelUserData = makeUserData(NO_OP_INDEX, 0) | (uint64_t(1) << 32);
 
+// Longest busy poll per wake-up (Ring::busyPoll).
+constexpr int64_t kBusyPollMaxNs = 500000;
+
 int64_t monotonicNs() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -251,9 +254,44 @@ bool Ring::deliver(unsigned count) {
   return status == napi_ok && state_ == State::Open;
 }
 
+// A CQE is waiting, or the kernel holds completions for us: task work queued while we run
+// (COOP_TASKRUN posts CQEs only at our next syscall; TASKRUN_FLAG tells us it is there) or
+// an overflowed CQ. Reads shared ring memory only: no syscall.
+bool Ring::workWaiting() {
+  io_uring_cq& cq = ring_.cq;
+  return *cq.khead != io_uring_smp_load_acquire(cq.ktail) ||
+         (IO_URING_READ_ONCE(*ring_.sq.kflags) & (IORING_SQ_CQ_OVERFLOW | IORING_SQ_TASKRUN));
+}
+
+// Busy poll: after a wake-up's completions, keep watching the ring for busyPollNs_ before
+// going back to libuv's blocking epoll_wait, and deliver what arrives. A reply that
+// comes back within the window then costs no sleep and no wake-up (on this VM a wake-up
+// costs more CPU than the spin it replaces: 64 B x1 echo 2.8x round trips at 0.65x CPU
+// per op). Rules: only while ops are in flight (something can complete); each delivery
+// restarts the window; the whole poll ends after kBusyPollMaxNs, so libuv's timers and
+// other handles wait at most that long.
+void Ring::busyPoll() {
+  const int64_t start = monotonicNs();
+  int64_t last = start;
+  int64_t now = start;
+  while (state_ == State::Open && inflight_ > 0 && now - last < busyPollNs_ &&
+         now - start < kBusyPollMaxNs) {
+    if (workWaiting()) {
+      control_[CTRL_SPIN_HITS] += 1;
+      drainCompletions();
+      now = last = monotonicNs();
+      continue;
+    }
+    __builtin_ia32_pause();
+    now = monotonicNs();
+  }
+}
+
 void Ring::onPoll(uv_poll_t* handle, int, int) {
   Ring* ring = static_cast<Ring*>(handle->data);
-  if (ring->state_ == State::Open) ring->drainCompletions();
+  if (ring->state_ != State::Open) return;
+  ring->drainCompletions();
+  if (ring->busyPollNs_ > 0) ring->busyPoll();
 }
 
 // ---- ref / close / teardown --------------------------------------------------------------

@@ -69,7 +69,8 @@ constexpr int C_FLAGS = 3;
 
 constexpr int CTRL_STAGED = 0;
 constexpr int CTRL_INFLIGHT = 1;
-constexpr int CONTROL_INTS = 4;  // 2..3 reserved
+constexpr int CTRL_SPIN_HITS = 2;  // wake-ups' busy polls that found work (native counts; wraps)
+constexpr int CONTROL_INTS = 4;  // 3 reserved
 
 constexpr int OP_NOP = 0;
 constexpr int OP_TIMEOUT = 11;
@@ -214,6 +215,8 @@ class Ring {
   uint32_t maxOps() const { return maxOps_; }
   unsigned entries() const { return entries_; }
   unsigned completionCapacity() const { return 2 * entries_; }
+  // Busy poll after a wake-up (see Ring::busyPoll): 0 = off.
+  void setBusyPollNs(int64_t ns) { busyPollNs_ = ns; }
   State state() const { return state_; }
 
   void* opSlot(uint32_t index);
@@ -229,6 +232,8 @@ class Ring {
   unsigned reap();
   unsigned reapWithParked();
   void drainCompletions();
+  bool workWaiting();
+  void busyPoll();
   bool deliver(unsigned count);
   bool cancelAndWait();
   void finishClose();
@@ -250,6 +255,7 @@ class Ring {
   bool leakSlots_ = false;    // close timed out: the kernel may still use op storage
   int openHandles_ = 0;
   int64_t inflight_ = 0;      // SQEs prepared whose final CQE has not been reaped
+  int64_t busyPollNs_ = 0;
 
   int32_t* stage_ = nullptr;
   int32_t* completions_ = nullptr;

@@ -17,6 +17,7 @@ namespace {
 
 constexpr uint32_t kMaxEntries = 32768;   // IORING_MAX_ENTRIES
 constexpr uint32_t kMaxOps = 1u << 24;    // indexes stay far below NO_OP_INDEX
+constexpr uint32_t kMaxBusyPollUs = 1000;
 
 // Node's "Received ..." wording: the value for primitives, the type otherwise.
 std::string describe(Napi::Value v) {
@@ -103,6 +104,8 @@ RingObject::RingObject(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RingOb
   uint32_t entries = 0, maxOps = 0;
   if (!readInt(options, "entries", 1, kMaxEntries, true, &entries)) return;
   if (!readInt(options, "maxOps", 1, kMaxOps, false, &maxOps)) return;
+  uint32_t busyPollUs = 0;
+  if (!readInt(options, "busyPollUs", 0, kMaxBusyPollUs, false, &busyPollUs)) return;
   Napi::Value onCompletions = options.Get("onCompletions");
   if (env.IsExceptionPending()) return;
   if (!onCompletions.IsFunction()) {
@@ -118,6 +121,7 @@ RingObject::RingObject(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RingOb
     systemError(env, setup.err, "io_uring_setup").ThrowAsJavaScriptException();
     return;
   }
+  ring_->setBusyPollNs(int64_t(busyPollUs) * 1000);
 
   int32_t *stage, *completions, *control;
   Napi::Object self = info.This().As<Napi::Object>();

@@ -12,6 +12,13 @@ export interface UringLoopOptions {
   bufCount?: number;
   /** Bytes per receive buffer (default 16384). */
   bufSize?: number;
+  /**
+   * After a wake-up that delivered completions, keep watching the ring this many
+   * microseconds before sleeping in libuv's poll (0..1000, default 50; 0 = off). A reply
+   * arriving within it costs no sleep and wake-up; the price is up to this much CPU spent
+   * spinning after the last completion of a burst.
+   */
+  busyPollUs?: number;
 }
 
 export class UringEventLoop extends BaseEventLoop {
@@ -19,8 +26,8 @@ export class UringEventLoop extends BaseEventLoop {
 
   constructor(opts: UringLoopOptions = {}) {
     if (opts === null || typeof opts !== "object") throw new TypeError("The \"opts\" argument must be an object");
-    const { bufCount = DEFAULT_RING_CONFIG.bufCount, bufSize = DEFAULT_RING_CONFIG.bufSize } = opts;
-    for (const [name, v] of [["bufCount", bufCount], ["bufSize", bufSize]] as const) {
+    const { bufCount = DEFAULT_RING_CONFIG.bufCount, bufSize = DEFAULT_RING_CONFIG.bufSize, busyPollUs = DEFAULT_RING_CONFIG.busyPollUs } = opts;
+    for (const [name, v] of [["bufCount", bufCount], ["bufSize", bufSize], ["busyPollUs", busyPollUs]] as const) {
       if (typeof v !== "number") throw new TypeError(`The "opts.${name}" property must be of type number. Received type ${typeof v}`);
     }
     if (!Number.isInteger(bufCount) || bufCount < 1 || bufCount > 32768 || (bufCount & (bufCount - 1)) !== 0) {
@@ -29,7 +36,18 @@ export class UringEventLoop extends BaseEventLoop {
     if (!Number.isInteger(bufSize) || bufSize < 1 || bufSize > 1 << 24) {
       throw new RangeError(`The "opts.bufSize" property must be an integer >= 1 and <= 16777216. Received ${String(bufSize)}`);
     }
-    super(new UringProactor({ entries: opts.entries ?? DEFAULT_RING_CONFIG.entries, maxOps: opts.maxOps ?? DEFAULT_RING_CONFIG.maxOps, bufCount, bufSize }));
+    if (!Number.isInteger(busyPollUs) || busyPollUs < 0 || busyPollUs > 1000) {
+      throw new RangeError(`The "opts.busyPollUs" property must be an integer >= 0 and <= 1000. Received ${String(busyPollUs)}`);
+    }
+    super(
+      new UringProactor({
+        entries: opts.entries ?? DEFAULT_RING_CONFIG.entries,
+        maxOps: opts.maxOps ?? DEFAULT_RING_CONFIG.maxOps,
+        busyPollUs,
+        bufCount,
+        bufSize,
+      }),
+    );
   }
 
   /** io_uring setup flags this loop's ring runs with. */

@@ -57,6 +57,7 @@ export const C_FLAGS = 3; // cqe->flags (IORING_CQE_F_MORE, F_BUFFER, ...)
 /** Offsets inside `control`. */
 export const CTRL_STAGED = 0; // records staged and not yet submitted (JS increments, native resets)
 export const CTRL_INFLIGHT = 1; // SQEs submitted whose final CQE has not arrived (native maintains)
+export const CTRL_SPIN_HITS = 2; // busy polls after a wake-up that found work (native counts)
 
 /** IORING_OP_* numbers used so far (kernel uapi). */
 export const OP_NOP = 0;
@@ -181,6 +182,8 @@ export interface RingOptions {
   entries: number;
   /** Size of the op table; native keeps per-op storage (timespecs, later iovecs) for each index. */
   maxOps: number;
+  /** Microseconds to keep watching the ring after a wake-up's completions (0 = off, <= 1000). */
+  busyPollUs: number;
   /** Called once per batch of completions, with the number of records in `completions`. */
   onCompletions: (count: number) => void;
 }

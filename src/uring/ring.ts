@@ -26,6 +26,7 @@ import {
   C_FLAGS,
   CTRL_STAGED,
   CTRL_INFLIGHT,
+  CTRL_SPIN_HITS,
   NO_OP_INDEX,
   IORING_CQE_F_MORE,
 } from "./native.js";
@@ -43,9 +44,11 @@ export interface RingConfig {
   bufCount?: number;
   /** Bytes per provided buffer. */
   bufSize?: number;
+  /** Busy poll after a wake-up, in microseconds (native Ring::busyPoll; 0 = off). */
+  busyPollUs?: number;
 }
 
-export const DEFAULT_RING_CONFIG = { entries: 4096, maxOps: 32768, bufCount: 512, bufSize: 16384 };
+export const DEFAULT_RING_CONFIG = { entries: 4096, maxOps: 32768, bufCount: 512, bufSize: 16384, busyPollUs: 50 };
 
 export class Ring {
   readonly native: NativeRing;
@@ -79,6 +82,7 @@ export class Ring {
     this.native = new addon.Ring({
       entries: config.entries,
       maxOps: config.maxOps,
+      busyPollUs: config.busyPollUs ?? DEFAULT_RING_CONFIG.busyPollUs,
       onCompletions: (count: number) => self.deref()?.dispatch(count),
     });
     this.stage = this.native.stage;
@@ -100,6 +104,11 @@ export class Ring {
   /** Ops allocated whose final completion has not arrived. */
   get pending(): number {
     return this.live;
+  }
+
+  /** Busy polls that found work since the ring was made (wraps at 2^31; tests, profiling). */
+  get spinHits(): number {
+    return this.control[CTRL_SPIN_HITS];
   }
 
   /** SQEs the kernel has not completed (native count, includes fire-and-forget ops). */

@@ -1,0 +1,86 @@
+// uring only: the busy poll after a wake-up (UringEventLoop busyPollUs, native
+// Ring::busyPoll). Against an echo peer in another process, a ping-pong's replies come
+// back while the ring is still being watched, so some are delivered by the busy poll;
+// with busyPollUs 0 none are. Also the option's argument checks.
+import test from "ava";
+import { spawn, type ChildProcess } from "node:child_process";
+import { UringEventLoop, Protocol, setEventLoop, type Transport } from "ringloop";
+import { uringUnavailableReason, openFds, settleFds } from "../helpers/backends.js";
+import { inLoop, within, deferred } from "./_streams.js";
+
+const reason = uringUnavailableReason();
+const register = reason !== null && process.env.RINGLOOP_REQUIRE_URING !== "1" ? test.serial.skip : test.serial;
+
+const ECHO_PEER = `const s = require("node:net").createServer((c) => c.pipe(c));
+s.listen(0, "127.0.0.1", () => console.log(s.address().port));`;
+
+/** A node:net echo server in a child process; resolves its port. */
+function startPeer(): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, ["-e", ECHO_PEER], { stdio: ["ignore", "pipe", "inherit"] });
+  return new Promise((resolve, reject) => {
+    child.once("error", reject);
+    child.stdout!.once("data", (d: Buffer) => resolve({ child, port: Number(String(d).trim()) }));
+  });
+}
+
+/** Sends `rounds` messages of 64 B one at a time, each after the previous came back whole. */
+class PingPong extends Protocol {
+  transport!: Transport;
+  private got = 0;
+  private left: number;
+  readonly done = deferred<void>();
+  constructor(rounds: number) {
+    super();
+    this.left = rounds;
+  }
+  override connectionMade(t: Transport): void {
+    this.transport = t;
+    this.transport.write(Buffer.alloc(64, 1));
+  }
+  override dataReceived(data: Buffer): void {
+    this.got += data.length;
+    if (this.got < 64) return;
+    this.got -= 64;
+    if (--this.left === 0) this.done.resolve();
+    else this.transport.write(Buffer.alloc(64, 1));
+  }
+}
+
+async function spinHitsOver(busyPollUs: number, rounds: number): Promise<number> {
+  const { child, port } = await startPeer();
+  const loop = new UringEventLoop({ busyPollUs });
+  setEventLoop(loop);
+  const ring = (loop as unknown as { _proactor: { ring: { spinHits: number } } })._proactor.ring;
+  try {
+    return await inLoop(loop, async () => {
+      const before = ring.spinHits;
+      const p = new PingPong(rounds);
+      const [tr] = await loop.createConnection(() => p, "127.0.0.1", port);
+      await within(20_000, p.done.promise, `${rounds} round trips`);
+      const hits = ring.spinHits - before;
+      tr.close();
+      return hits;
+    });
+  } finally {
+    loop.close();
+    setEventLoop(null);
+    child.kill();
+  }
+}
+
+register("[uring] busy poll: replies from a peer process are delivered by the busy poll; none with busyPollUs 0", async (t) => {
+  const fdsBefore = openFds();
+  const hits = await spinHitsOver(1000, 200);
+  t.true(hits > 0, "no reply arrived while the ring was being watched (1 ms window, 200 round trips)");
+  t.is(await spinHitsOver(0, 200), 0, "busyPollUs 0 must not poll");
+  const fdsAfter = await settleFds(fdsBefore);
+  t.true(fdsAfter <= fdsBefore, `fd leak: ${fdsBefore} before, ${fdsAfter} after`);
+});
+
+register("[uring] busy poll: busyPollUs is checked (integer 0..1000)", (t) => {
+  for (const bad of [-1, 1.5, 1001, NaN]) {
+    t.throws(() => new UringEventLoop({ busyPollUs: bad }), { instanceOf: RangeError, message: /"opts\.busyPollUs"/ });
+  }
+  t.throws(() => new UringEventLoop({ busyPollUs: "50" as unknown as number }), { instanceOf: TypeError, message: /"opts\.busyPollUs"/ });
+  for (const ok of [0, 1000]) new UringEventLoop({ busyPollUs: ok }).close();
+});
