@@ -1,6 +1,6 @@
 #!/bin/sh
-# Builds the C helpers into perf/bin/ (gitignored): the echo load generator and the
-# page-cache copy ceiling. Idempotent; run from anywhere.
+# Builds the C helpers into perf/bin/ (gitignored): the echo load generator, the page-cache
+# copy ceiling and the C liburing echo reference server. Idempotent; run from anywhere.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$here/bin"

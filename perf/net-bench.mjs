@@ -75,9 +75,10 @@ const LOGDIR = mkdtempSync(path.join(os.tmpdir(), "net-bench-"));
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** Runs perf/build.sh when a C helper (load generator, C reference server) is missing or stale. */
 function buildLoadgen() {
-  const src = path.join(HERE, "echo-load.c");
-  if (existsSync(LOADGEN) && statSync(LOADGEN).mtimeMs >= statSync(src).mtimeMs) return;
+  const fresh = (bin, src) => existsSync(bin) && statSync(bin).mtimeMs >= statSync(path.join(HERE, src)).mtimeMs;
+  if (fresh(LOADGEN, "echo-load.c") && fresh(path.join(HERE, "bin", "uring-echo-ref"), "uring-echo-ref.c")) return;
   const r = spawnSync("sh", [path.join(HERE, "build.sh")], { stdio: "inherit" });
   if (r.status !== 0) throw new Error("perf/build.sh failed");
 }
