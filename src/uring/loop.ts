@@ -1,4 +1,5 @@
 // UringEventLoop: the asyncio loop over io_uring (UringProactor).
+import * as os from "node:os";
 import { BaseEventLoop } from "../base-events.js";
 import { UringProactor } from "./proactor.js";
 import { DEFAULT_RING_CONFIG } from "./ring.js";
@@ -16,7 +17,8 @@ export interface UringLoopOptions {
    * After a wake-up that delivered completions, keep watching the ring this many
    * microseconds before sleeping in libuv's poll (0..1000, default 50; 0 = off). A reply
    * arriving within it costs no sleep and wake-up; the price is up to this much CPU spent
-   * spinning after the last completion of a burst.
+   * spinning after the last completion of a burst. Default 0 on a machine with one CPU,
+   * where the spin would only hold off whoever is to answer.
    */
   busyPollUs?: number;
 }
@@ -26,7 +28,7 @@ export class UringEventLoop extends BaseEventLoop {
 
   constructor(opts: UringLoopOptions = {}) {
     if (opts === null || typeof opts !== "object") throw new TypeError("The \"opts\" argument must be an object");
-    const { bufCount = DEFAULT_RING_CONFIG.bufCount, bufSize = DEFAULT_RING_CONFIG.bufSize, busyPollUs = DEFAULT_RING_CONFIG.busyPollUs } = opts;
+    const { bufCount = DEFAULT_RING_CONFIG.bufCount, bufSize = DEFAULT_RING_CONFIG.bufSize, busyPollUs = defaultBusyPollUs() } = opts;
     for (const [name, v] of [["bufCount", bufCount], ["bufSize", bufSize], ["busyPollUs", busyPollUs]] as const) {
       if (typeof v !== "number") throw new TypeError(`The "opts.${name}" property must be of type number. Received type ${typeof v}`);
     }
@@ -50,8 +52,18 @@ export class UringEventLoop extends BaseEventLoop {
     );
   }
 
+  /** The busy poll in effect, in microseconds (options.busyPollUs or its default). */
+  get busyPollUs(): number {
+    return this._proactor.config.busyPollUs ?? DEFAULT_RING_CONFIG.busyPollUs;
+  }
+
   /** io_uring setup flags this loop's ring runs with. */
   get ringFlags(): string[] {
     return this._proactor.flags;
   }
+}
+
+/** 50 us (DEFAULT_RING_CONFIG), or 0 when the machine has a single CPU (see busyPollUs). */
+function defaultBusyPollUs(): number {
+  return os.cpus().length > 1 ? DEFAULT_RING_CONFIG.busyPollUs : 0;
 }

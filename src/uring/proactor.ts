@@ -22,7 +22,7 @@ export class UringProactor implements Proactor, StreamContext, FdWatchContext {
   private host: ProactorHost | null = null;
   private refed = false;
   private closed = false;
-  private readonly config: RingConfig;
+  /** @internal */ readonly config: RingConfig;
   private buffers: BufRing | null = null;
   /** sendfile's splice pipes (no fd until the first splice). */
   private readonly pipePool: PipePool;

@@ -4,6 +4,7 @@
 // with busyPollUs 0 none are. Also the option's argument checks.
 import test from "ava";
 import { spawn, type ChildProcess } from "node:child_process";
+import nodeOs from "node:os";
 import { UringEventLoop, Protocol, setEventLoop, type Transport } from "ringloop";
 import { uringUnavailableReason, openFds, settleFds } from "../helpers/backends.js";
 import { inLoop, within, deferred } from "./_streams.js";
@@ -83,4 +84,22 @@ register("[uring] busy poll: busyPollUs is checked (integer 0..1000)", (t) => {
   }
   t.throws(() => new UringEventLoop({ busyPollUs: "50" as unknown as number }), { instanceOf: TypeError, message: /"opts\.busyPollUs"/ });
   for (const ok of [0, 1000]) new UringEventLoop({ busyPollUs: ok }).close();
+});
+
+register("[uring] busy poll: 50 us by default, 0 on a machine with one CPU", (t) => {
+  const multi = new UringEventLoop();
+  t.is(multi.busyPollUs, nodeOs.cpus().length > 1 ? 50 : 0);
+  multi.close();
+  const cpus = nodeOs.cpus;
+  nodeOs.cpus = () => cpus().slice(0, 1);
+  try {
+    const single = new UringEventLoop();
+    t.is(single.busyPollUs, 0, "one CPU: the spin would only hold off the peer");
+    single.close();
+    const forced = new UringEventLoop({ busyPollUs: 20 });
+    t.is(forced.busyPollUs, 20, "an explicit value wins");
+    forced.close();
+  } finally {
+    nodeOs.cpus = cpus;
+  }
 });
