@@ -30,6 +30,15 @@ constexpr uint64_t kCloseCancelUserData = makeUserData(NO_OP_INDEX, 0) | (uint64
 // Longest busy poll per wake-up (Ring::busyPoll).
 constexpr int64_t kBusyPollMaxNs = 500000;
 
+// One spin-wait step: tells the CPU (and a hyperthread sibling) that we are spinning.
+inline void cpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+  asm volatile("yield" ::: "memory");
+#endif
+}
+
 int64_t monotonicNs() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -277,12 +286,12 @@ void Ring::busyPoll() {
   while (state_ == State::Open && inflight_ > 0 && now - last < busyPollNs_ &&
          now - start < kBusyPollMaxNs) {
     if (workWaiting()) {
-      control_[CTRL_SPIN_HITS] += 1;
+      control_[CTRL_SPIN_HITS] = int32_t(uint32_t(control_[CTRL_SPIN_HITS]) + 1u);  // wraps, no UB
       drainCompletions();
       now = last = monotonicNs();
       continue;
     }
-    __builtin_ia32_pause();
+    cpuRelax();
     now = monotonicNs();
   }
 }
