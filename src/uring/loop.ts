@@ -63,7 +63,17 @@ export class UringEventLoop extends BaseEventLoop {
   }
 }
 
-/** 50 us (DEFAULT_RING_CONFIG), or 0 when the machine has a single CPU (see busyPollUs). */
+/**
+ * RINGLOOP_BUSY_POLL_US when set (for loops made by a policy or the CLI), else 50 us
+ * (DEFAULT_RING_CONFIG), or 0 when the machine has a single CPU (see busyPollUs).
+ */
 function defaultBusyPollUs(): number {
+  const env = process.env.RINGLOOP_BUSY_POLL_US;
+  if (env !== undefined && env !== "") {
+    if (!/^\d{1,4}$/.test(env) || Number(env) > 1000) {
+      throw new RangeError(`RINGLOOP_BUSY_POLL_US must be an integer >= 0 and <= 1000. Received "${env}"`);
+    }
+    return Number(env);
+  }
   return os.cpus().length > 1 ? DEFAULT_RING_CONFIG.busyPollUs : 0;
 }

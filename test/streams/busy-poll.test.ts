@@ -103,3 +103,27 @@ register("[uring] busy poll: 50 us by default, 0 on a machine with one CPU", (t)
     nodeOs.cpus = cpus;
   }
 });
+
+register("[uring] busy poll: RINGLOOP_BUSY_POLL_US sets the default (policies, CLI); bad values are RangeErrors", (t) => {
+  const saved = process.env.RINGLOOP_BUSY_POLL_US;
+  try {
+    process.env.RINGLOOP_BUSY_POLL_US = "0";
+    const off = new UringEventLoop();
+    t.is(off.busyPollUs, 0);
+    off.close();
+    process.env.RINGLOOP_BUSY_POLL_US = "200";
+    const on = new UringEventLoop();
+    t.is(on.busyPollUs, 200);
+    on.close();
+    const explicit = new UringEventLoop({ busyPollUs: 7 });
+    t.is(explicit.busyPollUs, 7, "an explicit option wins over the variable");
+    explicit.close();
+    for (const bad of ["-1", "1001", "1.5", "fast", "50us"]) {
+      process.env.RINGLOOP_BUSY_POLL_US = bad;
+      t.throws(() => new UringEventLoop(), { instanceOf: RangeError, message: /RINGLOOP_BUSY_POLL_US/ }, bad);
+    }
+  } finally {
+    if (saved === undefined) delete process.env.RINGLOOP_BUSY_POLL_US;
+    else process.env.RINGLOOP_BUSY_POLL_US = saved;
+  }
+});
