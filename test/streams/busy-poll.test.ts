@@ -1,7 +1,8 @@
 // uring only: the busy poll after a wake-up (UringEventLoop busyPollUs, native
 // Ring::busyPoll). Against an echo peer in another process, a ping-pong's replies come
 // back while the ring is still being watched, so some are delivered by the busy poll;
-// with busyPollUs 0 none are. Also the option's argument checks.
+// with busyPollUs 0 none are, nor while the process has as many open rings as CPUs. Also
+// the defaults and the option's argument checks.
 import test from "ava";
 import { spawn, type ChildProcess } from "node:child_process";
 import nodeOs from "node:os";
@@ -47,8 +48,10 @@ class PingPong extends Protocol {
   }
 }
 
-async function spinHitsOver(busyPollUs: number, rounds: number): Promise<number> {
+/** Busy-poll deliveries during `rounds` round trips; `extraRings` more loops stay open meanwhile. */
+async function spinHitsOver(busyPollUs: number, rounds: number, extraRings = 0): Promise<number> {
   const { child, port } = await startPeer();
+  const extra = Array.from({ length: extraRings }, () => new UringEventLoop({ entries: 8, maxOps: 16 }));
   const loop = new UringEventLoop({ busyPollUs });
   setEventLoop(loop);
   const ring = (loop as unknown as { _proactor: { ring: { spinHits: number } } })._proactor.ring;
@@ -64,6 +67,7 @@ async function spinHitsOver(busyPollUs: number, rounds: number): Promise<number>
     });
   } finally {
     loop.close();
+    for (const l of extra) l.close();
     setEventLoop(null);
     child.kill();
   }
@@ -72,8 +76,16 @@ async function spinHitsOver(busyPollUs: number, rounds: number): Promise<number>
 register("[uring] busy poll: replies from a peer process are delivered by the busy poll; none with busyPollUs 0", async (t) => {
   const fdsBefore = openFds();
   const hits = await spinHitsOver(1000, 200);
-  t.true(hits > 0, "no reply arrived while the ring was being watched (1 ms window, 200 round trips)");
+  if (nodeOs.cpus().length > 1) t.true(hits > 0, "no reply arrived while the ring was being watched (1 ms window, 200 round trips)");
+  else t.is(hits, 0, "one CPU: as many open rings as CPUs, so no busy poll");
   t.is(await spinHitsOver(0, 200), 0, "busyPollUs 0 must not poll");
+  const fdsAfter = await settleFds(fdsBefore);
+  t.true(fdsAfter <= fdsBefore, `fd leak: ${fdsBefore} before, ${fdsAfter} after`);
+});
+
+register("[uring] busy poll: off while the process has as many open rings as CPUs (spinning loops never take every CPU)", async (t) => {
+  const fdsBefore = openFds();
+  t.is(await spinHitsOver(1000, 200, nodeOs.cpus().length - 1), 0);
   const fdsAfter = await settleFds(fdsBefore);
   t.true(fdsAfter <= fdsBefore, `fd leak: ${fdsBefore} before, ${fdsAfter} after`);
 });
