@@ -27,9 +27,7 @@ class Hello extends Protocol {
   }
 }
 
-// BUSY_POLL_US (A/B experiments only): UringEventLoop's busyPollUs; unset = the default.
-const uringOpts = process.env.BUSY_POLL_US === undefined ? {} : { busyPollUs: Number(process.env.BUSY_POLL_US) };
-const loop = backend === "uring" ? new UringEventLoop(uringOpts) : new FallbackEventLoop();
+const loop = backend === "uring" ? new UringEventLoop() : new FallbackEventLoop();
 const factory = mode === "echo" ? () => new Echo() : () => new Hello();
 const server = await loop.runUntilComplete(loop.createServer(factory, "127.0.0.1", 0, { backlog: 4096 }));
 const { port } = server.sockets[0].getsockname();

@@ -27,8 +27,8 @@ const ENTRY_BYTES = 16;
 const POOLED_MAX = 4096;
 const SLAB_SIZE = 256 * 1024;
 
-/** Counters for tests and profiling (process-wide): chunks handed over vs copied out. */
-export const bufRingStats = { handedOver: 0, copied: 0 };
+/** Counter for tests and profiling (process-wide): chunks handed over without a copy. */
+export const bufRingStats = { handedOver: 0 };
 
 export class BufRing {
   readonly group: number;
@@ -82,7 +82,6 @@ export class BufRing {
     } else {
       out = len <= POOLED_MAX ? Buffer.allocUnsafe(len) : this.carve(len);
       mem.copy(out, 0, 0, len);
-      bufRingStats.copied++;
     }
     this.recycle(bid);
     return out;

@@ -4,6 +4,9 @@ import { BaseEventLoop } from "../base-events.js";
 import { UringProactor } from "./proactor.js";
 import { DEFAULT_RING_CONFIG } from "./ring.js";
 
+/** Largest busyPollUs (the native Ring checks the same bound, kMaxBusyPollUs in ring_object.cc). */
+const BUSY_POLL_MAX_US = 1000;
+
 export interface UringLoopOptions {
   /** SQ entries (power of two, 1..32768; default 4096). */
   entries?: number;
@@ -38,8 +41,8 @@ export class UringEventLoop extends BaseEventLoop {
     if (!Number.isInteger(bufSize) || bufSize < 1 || bufSize > 1 << 24) {
       throw new RangeError(`The "opts.bufSize" property must be an integer >= 1 and <= 16777216. Received ${String(bufSize)}`);
     }
-    if (!Number.isInteger(busyPollUs) || busyPollUs < 0 || busyPollUs > 1000) {
-      throw new RangeError(`The "opts.busyPollUs" property must be an integer >= 0 and <= 1000. Received ${String(busyPollUs)}`);
+    if (!Number.isInteger(busyPollUs) || busyPollUs < 0 || busyPollUs > BUSY_POLL_MAX_US) {
+      throw new RangeError(`The "opts.busyPollUs" property must be an integer >= 0 and <= ${BUSY_POLL_MAX_US}. Received ${String(busyPollUs)}`);
     }
     super(
       new UringProactor({
@@ -70,8 +73,8 @@ export class UringEventLoop extends BaseEventLoop {
 function defaultBusyPollUs(): number {
   const env = process.env.RINGLOOP_BUSY_POLL_US;
   if (env !== undefined && env !== "") {
-    if (!/^\d{1,4}$/.test(env) || Number(env) > 1000) {
-      throw new RangeError(`RINGLOOP_BUSY_POLL_US must be an integer >= 0 and <= 1000. Received "${env}"`);
+    if (!/^\d{1,4}$/.test(env) || Number(env) > BUSY_POLL_MAX_US) {
+      throw new RangeError(`RINGLOOP_BUSY_POLL_US must be an integer >= 0 and <= ${BUSY_POLL_MAX_US}. Received "${env}"`);
     }
     return Number(env);
   }
