@@ -7,7 +7,7 @@ import { Protocol, BufferedProtocol, type ExceptionContext } from "ringloop";
 import type { StreamEndpoint, StreamSink, SockAddr } from "../src/proactor.js";
 import { StreamTransport } from "../src/transports/stream.js";
 import { systemError, errno } from "../src/system-error.js";
-import { freeStages, STAGE_SIZE } from "../src/transports/write-stage.js";
+import { heldRegions, STAGE_SIZE } from "../src/transports/write-stage.js";
 
 class FakeLoop {
   ready: Array<() => void> = [];
@@ -371,7 +371,7 @@ test("bad arguments: TypeErrors naming the argument", (t) => {
   t.is((tr.getExtraInfo("socket") as { fileno(): number }).fileno(), 42);
 });
 
-test("staging memory of a write in flight is never reused before onWriteDone (or onClosed), then returns to the free list", (t) => {
+test("staging memory of a write in flight is never reused before onWriteDone (or onClosed), then released", (t) => {
   const a = setup();
   const b = setup();
   a.loop.iterate();
@@ -379,23 +379,65 @@ test("staging memory of a write in flight is never reused before onWriteDone (or
   a.tr.write(Buffer.alloc(1000, "a"));
   a.loop.iterate();
   const inFlight = a.ep.raw[0][0];
-  const freeBefore = freeStages();
-  // Another transport writes and completes many times meanwhile: it must take other stages.
+  const heldBefore = heldRegions();
+  // Another transport writes and completes many times meanwhile: it must write elsewhere.
   for (let i = 0; i < 10; i++) {
     b.tr.write(Buffer.alloc(1000, "b"));
     b.loop.iterate();
     b.ep.sink.onWriteDone(null);
   }
+  t.is(heldRegions(), heldBefore, "b's regions released at each onWriteDone");
   t.true(Buffer.from(inFlight).equals(Buffer.alloc(1000, "a")), "in-flight bytes unchanged");
   a.ep.sink.onWriteDone(null);
-  t.is(freeStages(), freeBefore + 1, "released after onWriteDone");
+  t.is(heldRegions(), heldBefore - 1, "released after onWriteDone");
   // A write whose completion never comes is released at onClosed.
   a.tr.write(Buffer.alloc(10, "c"));
   a.loop.iterate();
   a.tr.abort();
-  const beforeClosed = freeStages();
+  const beforeClosed = heldRegions();
   a.ep.sink.onClosed();
-  t.is(freeStages(), beforeClosed + 1, "released after onClosed");
+  t.is(heldRegions(), beforeClosed - 1, "released after onClosed");
+});
+
+test("transports share staging memory: 1,000 small writes in flight fill 3 stages at most, not one each", (t) => {
+  const all = Array.from({ length: 1000 }, () => setup());
+  const held = heldRegions();
+  for (const [i, x] of all.entries()) {
+    x.loop.iterate();
+    x.tr.write(Buffer.alloc(100, i % 251));
+  }
+  for (const x of all) x.loop.iterate();
+  const memory = new Set(all.map((x) => x.ep.raw[0][0].buffer));
+  t.true(memory.size <= 3, `${memory.size} stages`);
+  for (const [i, x] of all.entries()) t.true(Buffer.concat(x.ep.raw[0]).equals(Buffer.alloc(100, i % 251)));
+  // One region per chunk (the write that crosses into the next stage has two).
+  t.is(heldRegions(), held + all.reduce((n, x) => n + x.ep.raw[0].length, 0));
+  for (const x of all) x.ep.sink.onWriteDone(null);
+  t.is(heldRegions(), held, "every region released");
+});
+
+test("writes of two transports interleaved: each transport's bytes stay in order, one endpoint write each", (t) => {
+  const a = setup();
+  const b = setup();
+  a.loop.iterate();
+  b.loop.iterate();
+  a.tr.write(Buffer.from("a1"));
+  b.tr.write(Buffer.from("b1"));
+  a.tr.write(Buffer.from("a2"));
+  a.tr.write(Buffer.from("a3"));
+  b.tr.write(Buffer.from("b2"));
+  a.loop.iterate();
+  b.loop.iterate();
+  t.deepEqual(a.ep.writes.map((w) => w.map((c) => c.toString())), [["a1", "a2a3"]], "a2 and a3 contiguous");
+  t.deepEqual(b.ep.writes.map((w) => w.map((c) => c.toString())), [["b1", "b2"]]);
+  // A later write must not overwrite bytes still in flight.
+  const c = setup();
+  c.loop.iterate();
+  c.tr.write(Buffer.alloc(5000, "c"));
+  c.loop.iterate();
+  t.deepEqual(Buffer.concat(a.ep.raw[0]).toString(), "a1a2a3");
+  t.deepEqual(Buffer.concat(b.ep.raw[0]).toString(), "b1b2");
+  for (const x of [a, b, c]) x.ep.sink.onWriteDone(null);
 });
 
 test("a write larger than a stage is split across stages, in order, as one endpoint write", (t) => {
@@ -407,7 +449,9 @@ test("a write larger than a stage is split across stages, in order, as one endpo
   tr.write(big);
   loop.iterate();
   t.is(ep.writes.length, 1);
-  t.is(ep.writes[0].length, 4, "4 stages");
+  const sizes = ep.writes[0].map((c) => c.length);
+  t.true(sizes.length === 4 || sizes.length === 5, `${sizes.length} chunks`);
+  t.true(sizes.slice(1, -1).every((n) => n === STAGE_SIZE), "whole stages between the first and the last");
   t.true(Buffer.concat(ep.writes[0]).equals(Buffer.concat([Buffer.from("head"), big])));
   t.is(tr.getWriteBufferSize(), big.length + 4);
 });

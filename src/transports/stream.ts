@@ -2,10 +2,11 @@
 // StreamEndpoint seam; it is the endpoint's StreamSink and turns completions into protocol
 // calls. Both backends use it unchanged.
 //
-// Writes: write() COPIES the data into reused staging memory (write-stage.ts: measured
-// there, far cheaper than a fresh Buffer per write), so the caller may change its Buffer
-// right after; keeping the caller's Buffer instead cannot be made safe in JS. Consecutive
-// writes fill one stage contiguously, so a burst of small writes becomes ONE chunk. At
+// Writes: write() COPIES the data into staging memory shared by all transports and reused
+// (write-stage.ts: measured there, far cheaper than a fresh Buffer per write), so the
+// caller may change its Buffer right after; keeping the caller's Buffer instead cannot be
+// made safe in JS. Consecutive writes of one transport with no other transport's write
+// between them are contiguous, so a burst of small writes becomes ONE chunk. At
 // most ONE endpoint.write() is in flight; everything queued meanwhile goes out as ONE
 // endpoint.write(chunks) when it completes, or at the end of the loop iteration
 // (loop._requestFlush) when nothing is in flight. So a burst of writes in one callback
@@ -44,13 +45,13 @@ import type { ExceptionContext, Handle } from "../events.js";
 import * as util from "node:util";
 import { logger, formatValue } from "../log.js";
 import { TransportSocket } from "./socket.js";
-import { takeStage, releaseStages, STAGE_SIZE } from "./write-stage.js";
+import { takeRegion, releaseStages, STAGE_SIZE, type Stage } from "./write-stage.js";
 
 /** The write side while a file is being sent (see the header). */
 interface FileMode {
   wasReading: boolean;
   /** Queued before the sendfile began: goes out ahead of the file. */
-  before: { chunks: Uint8Array[]; stages: Buffer[]; bytes: number } | null;
+  before: { chunks: Uint8Array[]; stages: Stage[]; bytes: number } | null;
   /** The step being waited for: the drain, one chunk, or the native send. */
   waiter: { resolve(n: number): void; reject(e: Error): void } | null;
   /** A write error seen in file mode (the waiter rejects with it at onClosed). */
@@ -128,14 +129,18 @@ export class StreamTransport implements Transport, StreamSink {
   /** Chunks queued (views of stages), not yet handed to the endpoint. */
   private queue: Uint8Array[] = [];
   private queued = 0;
-  /** The stage being filled: bytes [stageStart, stageEnd) are queued but not yet in `queue`. */
-  private stage: Buffer | null = null;
+  /**
+   * The stage this transport appends to: bytes [stageStart, stageEnd) are queued but not
+   * yet in `queue`; appending goes on in place while stage.used === stageEnd (no other
+   * transport wrote since).
+   */
+  private stage: Stage | null = null;
   private stageStart = 0;
   private stageEnd = 0;
-  /** Full stages whose bytes are in `queue`. */
-  private queuedStages: Buffer[] = [];
-  /** Stages the endpoint owns until the write in flight completes. */
-  private inFlightStages: Buffer[] = [];
+  /** One entry per region taken for the queued bytes (the current stage's included). */
+  private queuedStages: Stage[] = [];
+  /** The regions the endpoint owns until the write in flight completes. */
+  private inFlightStages: Stage[] = [];
   private inFlight = 0;
   private writing = false;
   private flushRequested = false;
@@ -454,43 +459,44 @@ export class StreamTransport implements Transport, StreamSink {
 
   // ------------------------------------------------------------------ writes
 
-  /** Appends `data` to the stages (a new stage whenever the current one is full). */
+  /** Appends `data` at the shared fill mark (a new region when ours is no longer at it). */
   private copyIn(data: Uint8Array): void {
     let off = 0;
     const n = data.length;
     while (off < n) {
-      if (this.stage === null || this.stageEnd === STAGE_SIZE) this.nextStage();
-      const take = Math.min(n - off, STAGE_SIZE - this.stageEnd);
-      this.stage!.set(off === 0 && take === n ? data : data.subarray(off, off + take), this.stageEnd);
-      this.stageEnd += take;
+      let s = this.stage;
+      if (s === null || s.used !== this.stageEnd || s.used === STAGE_SIZE) s = this.nextRegion(n - off);
+      const take = Math.min(n - off, STAGE_SIZE - s.used);
+      s.buf.set(off === 0 && take === n ? data : data.subarray(off, off + take), s.used);
+      s.used += take;
+      this.stageEnd = s.used;
       off += take;
     }
   }
 
-  private nextStage(): void {
-    if (this.stage !== null) {
-      this.sealStage();
-      this.queuedStages.push(this.stage);
-    }
-    this.stage = takeStage();
-    this.stageStart = this.stageEnd = 0;
+  private nextRegion(want: number): Stage {
+    if (this.stage !== null) this.sealStage();
+    const s = takeRegion(want);
+    this.queuedStages.push(s);
+    this.stage = s;
+    this.stageStart = this.stageEnd = s.used;
+    return s;
   }
 
-  /** Moves the stage's pending bytes into `queue`. */
+  /** Moves the region's pending bytes into `queue`. */
   private sealStage(): void {
     if (this.stageEnd > this.stageStart) {
-      this.queue.push(this.stage!.subarray(this.stageStart, this.stageEnd));
+      this.queue.push(this.stage!.buf.subarray(this.stageStart, this.stageEnd));
       this.stageStart = this.stageEnd;
     }
   }
 
-  /** Queued stages are not the endpoint's yet: back to the free list. */
+  /** Queued regions are not the endpoint's yet: released now. */
   private dropQueued(): void {
     this.queue = [];
     this.queued = 0;
     releaseStages(this.queuedStages);
     this.queuedStages = [];
-    if (this.stage !== null) releaseStages([this.stage]);
     this.stage = null;
   }
 
@@ -503,21 +509,20 @@ export class StreamTransport implements Transport, StreamSink {
   }
 
   /** Everything queued, as one write's chunks and the stages they live in. */
-  private takeQueued(): { chunks: Uint8Array[]; stages: Buffer[]; bytes: number } {
+  private takeQueued(): { chunks: Uint8Array[]; stages: Stage[]; bytes: number } {
     this.sealStage();
     const chunks = this.queue;
     const bytes = this.queued;
     this.queue = [];
     this.queued = 0;
-    // The current stage travels with this write; later writes start a fresh one.
+    // The current region travels with this write; later writes take a new one.
     const stages = this.queuedStages;
-    if (this.stage !== null) stages.push(this.stage);
     this.stage = null;
     this.queuedStages = [];
     return { chunks, stages, bytes };
   }
 
-  private issueWrite(chunks: Uint8Array[], stages: Buffer[], bytes: number): void {
+  private issueWrite(chunks: Uint8Array[], stages: Stage[], bytes: number): void {
     this.inFlightStages = stages;
     this.inFlight = bytes;
     this.writing = true;
