@@ -210,8 +210,9 @@ export class UringFileOps implements FileOps {
    * Fresh memory of HUGE_PAGE_MIN bytes or more comes from native freshHugeBuffer: 2 MiB
    * aligned, advised MADV_HUGEPAGE, so the reads that fill it fault in 2 MiB pages, not
    * 4 KiB ones, and copy into page-aligned memory. That first-touch cost, not the copy,
-   * bounds readFile of a large file (perf/fs-bench.mjs: the "first touch only" rows).
-   * If the mapping fails, an ordinary Buffer.
+   * bounds readFile of a large file (perf/fs-bench.mjs: the "first touch only" rows), so
+   * mappings the GC has freed are pooled and reused (native/ring_file.cc). If the mapping
+   * fails, an ordinary Buffer.
    */
   freshBuffer(size: number): Buffer {
     if (size >= HUGE_PAGE_MIN) {

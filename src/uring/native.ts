@@ -249,8 +249,9 @@ export interface NativeRing {
    */
   pageCached(fd: number, offset: number): number;
   /**
-   * `size` bytes of fresh memory starting on a 2 MiB boundary, advised MADV_HUGEPAGE (an
-   * external Buffer over its own mapping, unmapped when the GC frees it), or -errno.
+   * `size` bytes starting on a 2 MiB boundary, advised MADV_HUGEPAGE (an external Buffer
+   * over its own mapping, pooled for reuse or unmapped when the GC frees it: a reused one
+   * holds old bytes, as Buffer.allocUnsafe's memory may), or -errno.
    */
   freshHugeBuffer(size: number): Buffer | number;
   // Per-op storage of the file ops (native/ops/file_slots.h), same rule as above.

@@ -238,3 +238,23 @@ uringOnlyTest("fs: readFile's fresh buffer is 2 MiB-aligned memory advised MADV_
     else t.log(`THP mode ${thpMode()}: AnonHugePages grew by ${grown} KiB (not asserted)`);
   });
 });
+
+uringOnlyTest("fs: the mapping of a freed readFile buffer is reused by the next one of its 2 MiB step, not mapped afresh", async (t, { loop }) => {
+  const native = (loop as unknown as { _proactor: { ring: { native: { freshHugeBuffer(n: number): Buffer | number } } } })._proactor.ring.native;
+  // Sizes no other test here uses: 22 MiB + 123 and + 1000 share the 24 MiB step.
+  const size = (22 << 20) + 123;
+  const fillAndDrop = (): void => {
+    (native.freshHugeBuffer(size) as Buffer).fill(0x5a);
+  };
+  fillAndDrop();
+  // The finalizer runs on the JS thread after the GC has freed the Buffer (Node queues it).
+  for (let i = 0; i < 3; i++) {
+    globalThis.gc!();
+    await new Promise((r) => setImmediate(r));
+  }
+  const again = native.freshHugeBuffer(size + 1000) as Buffer;
+  t.is(again[0], 0x5a, "the old bytes: the pooled mapping, not a fresh (zeroed) one");
+  t.is(again[size - 1], 0x5a);
+  const other = native.freshHugeBuffer(size + (4 << 20)) as Buffer;
+  t.is(other[0], 0, "another 2 MiB step: a fresh mapping");
+});
