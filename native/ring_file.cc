@@ -8,12 +8,12 @@
 #include <sys/uio.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <deque>
 #include <iterator>
 #include <mutex>
-#include <vector>
-#include <cstdint>
 #include <new>
+#include <vector>
 
 #include "ops/file_slots.h"
 #include "ring.h"
@@ -153,12 +153,12 @@ void releaseHuge(Napi::Env env, uint8_t* /*data*/, HugeMapping* m) {
 // bytes start on a 2 MiB boundary, advised MADV_HUGEPAGE over the whole 2 MiB pages it
 // holds. Compared with a malloc'd ArrayBuffer (16 bytes past a page boundary, interior
 // advice only): every huge page is used, and the kernel's copy into a page-aligned
-// destination runs faster (perf/RESULTS.md, fs-bench notes). The mapping has 2 MiB of
-// untouched slack for the alignment (address space only).
+// destination runs faster (perf/RESULTS.md, fs-bench notes). The mapping's length is the
+// size rounded up to 2 MiB, plus 2 MiB of slack for the alignment (address space only).
 // Reuse: a mapping whose Buffer the GC has freed is pooled (at most kMaxPooledBytes,
 // oldest unmapped first) and taken again by the next call whose length falls in the same
 // 2 MiB step. Its pages are then already faulted in: first touch of fresh memory, not the
-// copy, bounds readFile here (fs-bench: 64 MiB readFile 3.1-5.2x node:fs/promises with the
+// copy, bounds readFile here (fs-bench: 64 MiB readFile 3.1-4.8x node:fs/promises with the
 // pool, 2.3-3.3x without). Like Buffer.allocUnsafe's memory, a reused mapping holds old
 // bytes of this process until they are overwritten; readFile overwrites what it returns.
 // Ownership: an external Buffer; its finalizer (on the JS thread, when the GC frees the

@@ -6,7 +6,8 @@
 // Why shared: a stage per transport cost 64 KiB per connection with a write in flight, so
 // one 100-byte message to each of 2,000 connections allocated 125 MiB of ArrayBuffers (V8
 // counts them as external memory and collects sooner), and 100 concurrent echoes wrote
-// into 100 different stages (a page each). Shared, those 2,000 messages fill 4 stages.
+// into 100 different stages. Shared, those 2,000 messages fill 4 stages, and the 16 KiB
+// x100 echo makes 1.06-1.10x the messages (perf/RESULTS.md, net-bench notes).
 // Why staging at all (measured here, Node 20): copying into memory that is reused costs
 // ~30 ns for 64 B and ~0.35 us for 16 KiB; a fresh Buffer per write (Buffer.from) costs
 // ~0.1 us and ~3.6 us (new pages: page faults and GC pressure), ~10 us for 64 KiB.
