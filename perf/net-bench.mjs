@@ -1,14 +1,16 @@
 // net-bench: ringloop's stream servers (uring, fallback) against node:net and node:http, in ONE run.
 //
 //   npm run build:ts && node perf/net-bench.mjs [--rounds 5] [--quick] [--write]
-//        [--only echo,http,rss] [--variants uring,fallback,net,http,cref]
+//        [--only echo,http,rss] [--variants uring,ubuf,fallback,net,http,cref]
 //        [--echo-secs 2] [--wrk-secs 10] [--idle 10000]
 //        [--max-other 0.15] [--retries 2] [--budget 360]
 // A point during which other processes took more than --max-other of CPU 0 is run again.
 //
 // Every server is its own process pinned to CPU 0 (taskset -c 0); every load generator is
 // pinned to CPU 1. Servers are perf/servers/*.mjs and use only public APIs, plus cref: the
-// plain C liburing echo server perf/uring-echo-ref.c, the ceiling for the uring rows. All servers of
+// plain C liburing echo server perf/uring-echo-ref.c, the ceiling for the uring rows, and ubuf:
+// the uring echo as a BufferedProtocol (reads land in the connection's own buffer, no Buffer
+// per chunk; uvloop's echo benchmark has the same two modes). All servers of
 // a workload stay up together (an idle server costs nothing); each point runs the variants
 // back to back, order rotated every round. Reported values are medians over rounds; ratios
 // are the median of the per-round ratios (ours / baseline measured seconds apart), since the
@@ -45,7 +47,7 @@ const ECHO_SECS = Number(opt("--echo-secs", QUICK ? "1" : "2"));
 const WRK_SECS = Number(opt("--wrk-secs", QUICK ? "2" : "10"));
 const IDLE = Number(opt("--idle", QUICK ? "2000" : "10000"));
 const ONLY = opt("--only", "echo,http,rss").split(",");
-const VARIANTS = opt("--variants", "uring,fallback,net,http,cref").split(",");
+const VARIANTS = opt("--variants", "uring,ubuf,fallback,net,http,cref").split(",");
 // A point during which other processes used more than MAX_OTHER of CPU 0 is run again (up to
 // RETRIES more times, while the run is younger than BUDGET_S); the least disturbed attempt counts.
 const MAX_OTHER = Number(opt("--max-other", "0.15"));
@@ -64,6 +66,7 @@ const ECHO_CONFIGS = [
 ];
 const VARIANT_LABEL = {
   uring: "ringloop uring",
+  ubuf: "ringloop uring, BufferedProtocol",
   fallback: "ringloop fallback",
   net: "node:net",
   http: "node:http",
@@ -108,13 +111,14 @@ const node = (script, ...args) => [process.execPath, path.join(HERE, script), ..
 /** Each variant's server command line; cref (perf/uring-echo-ref.c) serves echo only. */
 const SERVER_ARGS = {
   uring: (mode) => node("servers/ringloop-server.mjs", "uring", mode),
+  ubuf: () => node("servers/ringloop-server.mjs", "uring", "buffered"),
   fallback: (mode) => node("servers/ringloop-server.mjs", "fallback", mode),
   net: (mode) => node("servers/net-server.mjs", mode),
   http: () => node("servers/http-server.mjs"),
   cref: () => [path.join(HERE, "bin", "uring-echo-ref")],
 };
 /** Variants that have no HTTP server. */
-const ECHO_ONLY = new Set(["cref"]);
+const ECHO_ONLY = new Set(["cref", "ubuf"]);
 
 /** Starts a server pinned to CPU 0; resolves { child, pid, port } or rejects with its stderr. */
 async function startServer(variant, mode) {
@@ -441,9 +445,10 @@ function report(wallSecs, command) {
       L.push(row(`${c.label} p99`, "echo", "uring", "net", p99, fmtUs, c.conns === 1 ? { le: 1.0 } : undefined));
       const cpu = (s) => s[c.key].cpu_us_per_op;
       L.push(row(`${c.label} server CPU/op`, "echo", "uring", "net", cpu, fmtCpu, c.key === "64x100" ? { le: 0.6 } : undefined));
-      if (VARIANTS.includes("cref")) {
-        L.push(row(`${c.label} rps`, "echo", "cref", "net", rps, fmtK, undefined));
-        L.push(row(`${c.label} server CPU/op`, "echo", "cref", "net", cpu, fmtCpu, undefined));
+      for (const info of ["ubuf", "cref"]) {
+        if (!VARIANTS.includes(info)) continue;
+        L.push(row(`${c.label} rps`, "echo", info, "net", rps, fmtK, undefined));
+        L.push(row(`${c.label} server CPU/op`, "echo", info, "net", cpu, fmtCpu, undefined));
       }
     }
   }
