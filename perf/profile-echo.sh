@@ -1,25 +1,27 @@
 #!/bin/sh
 # Profiles one echo server under load: where its CPU time goes (perf cpu-clock samples,
-# JIT frames named through node --perf-basic-prof), plus user vs sys time from /proc.
-#   perf/profile-echo.sh uring|fallback|net [size=64] [conns=100] [secs=4]
+# JIT frames named through node --perf-basic-prof), plus user vs sys time per message from /proc.
+#   perf/profile-echo.sh uring|ubuf|fallback|net|cref [size=64] [conns=100] [secs=4]
 # Needs `perf` (apt-get install -y linux-perf) and a built tree (npm run build:ts).
 # Server on CPU 0, load on CPU 1, as in net-bench. Output: perf/bin/profile-<variant>-*.txt
 set -eu
-variant=${1:?usage: profile-echo.sh uring|fallback|net [size] [conns] [secs]}
+variant=${1:?usage: profile-echo.sh uring|ubuf|fallback|net|cref [size] [conns] [secs]}
 size=${2:-64}
 conns=${3:-100}
 secs=${4:-4}
 here=$(cd "$(dirname "$0")" && pwd)
 sh "$here/build.sh"
 case $variant in
-  uring|fallback) script="servers/ringloop-server.mjs $variant echo" ;;
-  net) script="servers/net-server.mjs echo" ;;
-  *) echo "variant must be uring, fallback or net" >&2; exit 2 ;;
+  uring|fallback) cmd="node --perf-basic-prof servers/ringloop-server.mjs $variant echo" ;;
+  ubuf) cmd="node --perf-basic-prof servers/ringloop-server.mjs uring buffered" ;;
+  net) cmd="node --perf-basic-prof servers/net-server.mjs echo" ;;
+  cref) cmd="$here/bin/uring-echo-ref" ;;
+  *) echo "variant must be uring, ubuf, fallback, net or cref" >&2; exit 2 ;;
 esac
 out="$here/bin/profile-$variant-$size-x$conns"
 cd "$here"
 rm -f "$out.port"  # the background redirect truncates it only later
-taskset -c 0 node --perf-basic-prof $script >"$out.port" 2>"$out.stderr" &
+taskset -c 0 $cmd >"$out.port" 2>"$out.stderr" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; rm -f /tmp/perf-$pid.map' EXIT
 i=0
@@ -37,6 +39,9 @@ rec=$!
 taskset -c 1 "$here/bin/echo-load" --port "$port" --conns "$conns" --size "$size" --duration "$secs" --warmup 0 --stat-pid "$pid" | tee "$out.load.json"
 after=$(stat)
 wait $rec || true
-echo "$before $after" | awk '{ printf "server user %d ticks, sys %d ticks (%.0f%% sys)\n", $3-$1, $4-$2, 100*($4-$2)/(($3-$1)+($4-$2)+1e-9) }' | tee "$out.txt"
+ops=$(sed -n 's/.*"ops":\([0-9]*\).*/\1/p' "$out.load.json")
+tck=$(getconf CLK_TCK)
+echo "$before $after $ops $tck" | awk '{ u = $3-$1; s = $4-$2; k = 1e6 / $6 / $5
+  printf "server user %d ticks, sys %d ticks (%.0f%% sys): %.2f us user + %.2f us sys per message\n", u, s, 100*s/(u+s+1e-9), u*k, s*k }' | tee "$out.txt"
 perf report -i "$out.data" --no-children --sort dso --stdio -g none 2>/dev/null | grep '%' | head -12 | tee -a "$out.txt"
 perf report -i "$out.data" --no-children --sort sym --stdio -g none 2>/dev/null | grep '%' | head -40 | tee -a "$out.txt"
