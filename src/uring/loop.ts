@@ -18,10 +18,12 @@ export interface UringLoopOptions {
   bufSize?: number;
   /**
    * After a wake-up that delivered completions, keep watching the ring this many
-   * microseconds before sleeping in libuv's poll (0..1000, default 50; 0 = off). A reply
-   * arriving within it costs no sleep and wake-up; the price is up to this much CPU spent
-   * spinning after the last completion of a burst. Default 0 on a machine with one CPU,
-   * where the spin would only hold off whoever is to answer.
+   * microseconds before sleeping in libuv's poll (0..1000, default 50; 0 = off; a
+   * completion restarts the window, and one wake-up's poll ends after 500 us at most, the
+   * native kBusyPollMaxNs). A reply arriving within it costs no sleep and wake-up; the
+   * price is up to this much CPU spent spinning after the last completion of a burst.
+   * Default 0 on a machine with one CPU, where the spin would only hold off whoever is to
+   * answer.
    */
   busyPollUs?: number;
 }

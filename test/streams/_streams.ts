@@ -271,6 +271,14 @@ export async function startEchoServer(loop: AbstractEventLoop, host = "127.0.0.1
   return { server, port: serverPort(server), protocols };
 }
 
+/** A server on 127.0.0.1 whose connections all get `sink`, and a Collector client connected to it. */
+export async function connectToSink(loop: AbstractEventLoop, sink: BaseProtocol): Promise<{ server: StreamServer; client: Collector; tr: Transport }> {
+  const server = await loop.createServer(() => sink, "127.0.0.1", 0);
+  const client = new Collector();
+  const [tr] = await loop.createConnection(() => client, "127.0.0.1", serverPort(server));
+  return { server, client, tr };
+}
+
 /** Closes `server` and waits for it (bounded). */
 export async function shutdown(server: StreamServer): Promise<void> {
   server.close();

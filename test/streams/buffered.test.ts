@@ -3,7 +3,7 @@
 // from getBuffer() is a protocol error (exception handler, transport closed).
 import { BufferedProtocol, type Transport } from "ringloop";
 import { backendTest, sleep } from "../helpers/backends.js";
-import { inLoop, within, serverPort, shutdown, deferred, Collector } from "./_streams.js";
+import { inLoop, within, serverPort, shutdown, deferred, Collector, connectToSink } from "./_streams.js";
 
 class BufferedSink extends BufferedProtocol {
   transport!: Transport;
@@ -36,9 +36,7 @@ class BufferedSink extends BufferedProtocol {
 backendTest("streams: BufferedProtocol: pauseReading stops bufferUpdated; EOF reaches eofReceived", async (t, { loop }) => {
   await inLoop(loop, async () => {
     const sink = new BufferedSink();
-    const server = await loop.createServer(() => sink, "127.0.0.1", 0);
-    const client = new Collector();
-    const [tr] = await loop.createConnection(() => client, "127.0.0.1", serverPort(server));
+    const { server, client, tr } = await connectToSink(loop, sink);
     await within(5000, sink.made.promise, "accepted");
     sink.transport.pauseReading();
     t.false(sink.transport.isReading());

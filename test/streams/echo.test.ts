@@ -13,6 +13,7 @@ import {
   TransferClient,
   Collector,
   BufferedEcho,
+  connectToSink,
 } from "./_streams.js";
 
 backendTest("streams: 64 MiB echoed through one connection, sha256 equal", async (t, { loop }) => {
@@ -84,9 +85,7 @@ backendTest("streams: chunks a protocol keeps from dataReceived are never overwr
   const payload = crypto.randomBytes(32 * 1024 * 1024);
   await inLoop(loop, async () => {
     const sink = new Collector();
-    const server = await loop.createServer(() => sink, "127.0.0.1", 0);
-    const client = new Collector();
-    const [tr] = await loop.createConnection(() => client, "127.0.0.1", serverPort(server));
+    const { server, client, tr } = await connectToSink(loop, sink);
     for (let off = 0; off < payload.length; off += 256 * 1024) tr.write(payload.subarray(off, off + 256 * 1024));
     tr.close();
     await within(20_000, sink.lost.promise, "sink saw the close");
@@ -111,9 +110,7 @@ backendTest("streams: changing a Buffer after write() returns does not change wh
   const expected = sha256(big, small, Buffer.from("abcdef"));
   await inLoop(loop, async () => {
     const sink = new Collector();
-    const server = await loop.createServer(() => sink, "127.0.0.1", 0);
-    const client = new Collector();
-    const [tr] = await loop.createConnection(() => client, "127.0.0.1", serverPort(server));
+    const { server, client, tr } = await connectToSink(loop, sink);
     const bigCopy = Buffer.from(big);
     const smallCopy = Buffer.from(small);
     tr.write(bigCopy);

@@ -7,7 +7,7 @@ import * as os from "node:os";
 import * as crypto from "node:crypto";
 import { Protocol, type Transport } from "ringloop";
 import { backendTest } from "../helpers/backends.js";
-import { inLoop, within, serverPort, shutdown, closedPort, deferred, Collector, TransferClient } from "./_streams.js";
+import { inLoop, within, serverPort, shutdown, closedPort, deferred, Collector, TransferClient, connectToSink } from "./_streams.js";
 
 /** Writes 1 MiB chunks whenever not paused, until the connection is lost. */
 class Flood extends Protocol {
@@ -185,9 +185,7 @@ backendTest("streams: close() with 16 MiB queued flushes it all, then connection
   const payload = crypto.randomBytes(16 * 1024 * 1024);
   await inLoop(loop, async () => {
     const sink = new Collector();
-    const server = await loop.createServer(() => sink, "127.0.0.1", 0);
-    const client = new Collector();
-    const [tr] = await loop.createConnection(() => client, "127.0.0.1", serverPort(server));
+    const { server, client, tr } = await connectToSink(loop, sink);
     tr.write(payload);
     tr.close();
     t.true(tr.isClosing());
