@@ -10,7 +10,8 @@
 // possible on this backend. Other accept errors reach Node as 'error' -> onAcceptError. Node 20's listen() cannot set SO_REUSEPORT
 // (reusePort arrived in Node 22.12/23.1) and always sets SO_REUSEADDR on TCP.
 import * as net from "node:net";
-import type { Listener, ListenerSink, ListenOptions, SockAddr } from "../src/proactor.js";
+import type { Listener, ListenerSink, ListenOptions } from "../src/proactor.js";
+import type { SockAddr } from "../src/events.js";
 import { NotImplementedError } from "../src/exceptions.js";
 import { FallbackStreamEndpoint, handleFd, type FallbackHost } from "./stream.js";
 

@@ -4,7 +4,8 @@
 // Streams: FallbackStreamEndpoint (net.Socket) and FallbackListener (net.Server); listen is
 // asynchronous in node:net, so listenStream/adoptListener return Promises.
 import * as net from "node:net";
-import type { ConnectOptions, FdWatch, Listener, ListenOptions, Proactor, ProactorHost, SockAddr, StreamEndpoint } from "../src/proactor.js";
+import type { ConnectOptions, FdWatch, Listener, ListenOptions, Proactor, ProactorHost, StreamEndpoint } from "../src/proactor.js";
+import type { SockAddr } from "../src/events.js";
 import { monotonicMs } from "../src/clock.js";
 import { abortReason, NotImplementedError } from "../src/exceptions.js";
 import { FallbackStreamEndpoint, type FallbackHost } from "./stream.js";

@@ -13,7 +13,8 @@
 // abort = resetAndDestroy (RST) on TCP, destroy on Unix sockets. onClosed comes from the
 // socket's 'close' event, i.e. once libuv has closed the fd.
 import * as net from "node:net";
-import type { SockAddr, StreamEndpoint, StreamSink } from "../src/proactor.js";
+import type { StreamEndpoint, StreamSink } from "../src/proactor.js";
+import type { SockAddr } from "../src/events.js";
 import { systemError, errno } from "../src/system-error.js";
 
 type Mode = "none" | "stream" | "into";

@@ -22,28 +22,42 @@ import {
   TimerHandle,
   captureStack,
   type AbstractEventLoop,
+  type AbstractFuture,
+  type AbstractTask,
+  type AddrInfo,
   type Callback,
+  type ConnectAcceptedSocketOptions,
+  type CreateConnectionOptions,
+  type CreateServerOptions,
+  type CreateUnixConnectionOptions,
+  type CreateUnixServerOptions,
   type ExceptionContext,
   type ExceptionHandler,
+  type Executor,
+  type SendfileOptions,
+  type SendfileSource,
+  type SockAddr,
+  type SockAddrInput,
+  type TaskCoro,
   type TaskFactory,
 } from "./events.js";
 import { Future, isFuture } from "./futures.js";
-import { Task, type TaskCoro } from "./tasks.js";
+import { Task } from "./tasks.js";
 import { Deque } from "./deque.js";
 import { TimerHeap } from "./timer-heap.js";
 import { monotonicMs } from "./clock.js";
 import { logger, formatValue } from "./log.js";
 import { getRunningLoopOrNull, _setRunningLoop } from "./running.js";
-import { WorkerPoolExecutor, isWorkerTask, type Executor } from "./executor.js";
+import { WorkerPoolExecutor, isWorkerTask } from "./executor.js";
 import * as dns from "./dns.js";
-import type { Proactor, ProactorHost, Backend, SockAddr } from "./proactor.js";
-import type { Socket, SockAddrInput } from "./socket.js";
+import type { Proactor, ProactorHost, Backend } from "./proactor.js";
+import type { Socket } from "./socket.js";
 import * as sockMethods from "./sock-methods.js";
 import { sockSendfile } from "./sock-sendfile.js";
 import { Readiness } from "./readiness.js";
 import { trackUnclosed, untrack, type ResourceState } from "./resource-warnings.js";
 import * as streams from "./streams.js";
-import { sendfile, type SendfileSource, type SendfileOptions } from "./sendfile.js";
+import { sendfile } from "./sendfile.js";
 import type { Transport } from "./transports.js";
 import type { Server } from "./server.js";
 import type { StreamTransport } from "./transports/stream.js";
@@ -136,7 +150,7 @@ export class BaseEventLoop implements AbstractEventLoop, ProactorHost {
     });
   }
 
-  async runUntilComplete<T>(future: Future<T> | PromiseLike<T>): Promise<T> {
+  async runUntilComplete<T>(future: AbstractFuture<T> | PromiseLike<T>): Promise<T> {
     this._checkClosed();
     this._checkNotRunning();
     const fut = this._ensureFuture(future);
@@ -179,7 +193,7 @@ export class BaseEventLoop implements AbstractEventLoop, ProactorHost {
     const executor = this._defaultExecutor;
     this._defaultExecutor = null;
     // asyncio: executor.shutdown(wait=False). Failures here have nowhere better to go.
-    if (executor) executor.shutdown().catch((err) => logger.error(`default executor shutdown failed: ${formatValue(err)}`));
+    if (executor) executor.shutdown().catch((err: unknown) => logger.error(`default executor shutdown failed: ${formatValue(err)}`));
   }
 
   /**
@@ -416,7 +430,7 @@ export class BaseEventLoop implements AbstractEventLoop, ProactorHost {
     return new Future<T>({ loop: this });
   }
 
-  createTask<T>(coro: TaskCoro<T>, opts?: { name?: string }): Task<T> {
+  createTask<T>(coro: TaskCoro<T>, opts?: { name?: string }): AbstractTask<T> {
     this._checkClosed();
     if (this._taskFactory !== null) {
       const task = this._taskFactory(this, coro, opts);
@@ -452,7 +466,7 @@ export class BaseEventLoop implements AbstractEventLoop, ProactorHost {
   }
 
   /** @internal asyncio.ensure_future: a Future stays itself, anything thenable becomes a Task. */
-  _ensureFuture<T>(x: Future<T> | PromiseLike<T>): Future<T> {
+  _ensureFuture<T>(x: AbstractFuture<T> | PromiseLike<T>): AbstractFuture<T> {
     if (isFuture(x)) {
       if (x.getLoop() !== this) throw new Error("The future belongs to a different loop than the one specified as the loop argument");
       return x as Future<T>;
@@ -532,7 +546,7 @@ export class BaseEventLoop implements AbstractEventLoop, ProactorHost {
     this._defaultExecutor = executor;
   }
 
-  getaddrinfo(host: string | null, port: number | string | null, opts?: Parameters<typeof dns.getaddrinfo>[2]): Promise<dns.AddrInfo[]> {
+  getaddrinfo(host: string | null, port: number | string | null, opts?: Parameters<typeof dns.getaddrinfo>[2]): Promise<AddrInfo[]> {
     this._checkClosed();
     return dns.getaddrinfo(host, port, opts);
   }
@@ -548,7 +562,7 @@ export class BaseEventLoop implements AbstractEventLoop, ProactorHost {
     protocolFactory: () => P,
     host?: string | null,
     port?: number | string | null,
-    opts?: streams.CreateConnectionOptions,
+    opts?: CreateConnectionOptions,
   ): Promise<[StreamTransport, P]> {
     this._checkClosed();
     return streams.createConnection(this, protocolFactory, host, port, opts) as Promise<[StreamTransport, P]>;
@@ -558,24 +572,24 @@ export class BaseEventLoop implements AbstractEventLoop, ProactorHost {
     protocolFactory: () => BaseProtocol,
     host?: string | string[] | null,
     port?: number | string | null,
-    opts?: streams.CreateServerOptions,
+    opts?: CreateServerOptions,
   ): Promise<Server> {
     this._checkClosed();
     return streams.createServer(this, protocolFactory, host, port, opts);
   }
 
-  createUnixConnection<P extends BaseProtocol>(protocolFactory: () => P, path?: string | null, opts?: { ssl?: unknown; sock?: number; signal?: AbortSignal }): Promise<[StreamTransport, P]> {
+  createUnixConnection<P extends BaseProtocol>(protocolFactory: () => P, path?: string | null, opts?: CreateUnixConnectionOptions): Promise<[StreamTransport, P]> {
     this._checkClosed();
     return streams.createUnixConnection(this, protocolFactory, path, opts) as Promise<[StreamTransport, P]>;
   }
 
-  createUnixServer(protocolFactory: () => BaseProtocol, path?: string | null, opts?: streams.CreateUnixServerOptions): Promise<Server> {
+  createUnixServer(protocolFactory: () => BaseProtocol, path?: string | null, opts?: CreateUnixServerOptions): Promise<Server> {
     this._checkClosed();
     return streams.createUnixServer(this, protocolFactory, path, opts);
   }
 
-  /** `sock` is a connected stream socket's fd (the Socket class arrives later); the transport owns it from now on. */
-  connectAcceptedSocket<P extends BaseProtocol>(protocolFactory: () => P, sock: number, opts?: { ssl?: unknown }): Promise<[StreamTransport, P]> {
+  /** `sock` is a connected stream socket's fd; the transport owns it from now on. */
+  connectAcceptedSocket<P extends BaseProtocol>(protocolFactory: () => P, sock: number, opts?: ConnectAcceptedSocketOptions): Promise<[StreamTransport, P]> {
     this._checkClosed();
     return streams.connectAcceptedSocket(this, protocolFactory, sock, opts) as Promise<[StreamTransport, P]>;
   }
@@ -671,4 +685,3 @@ function validateExecutor(executor: unknown, name: string): asserts executor is 
   }
 }
 
-export { captureStack };

@@ -2,7 +2,7 @@
 // the server the perf/ echo benchmark can drive). Listens on 127.0.0.1:8007 unless told
 // otherwise (--port 0: an ephemeral port, the real one is printed); stops cleanly on
 // SIGINT/SIGTERM: the server closes, the connections are closed, the loop ends.
-import { DefaultEventLoopPolicy, UringEventLoopPolicy, FallbackEventLoopPolicy } from "./policy.js";
+import { policyFor } from "./policy.js";
 import { Protocol } from "./protocols.js";
 import type { BaseEventLoop } from "./base-events.js";
 import type { Transport } from "./transports.js";
@@ -55,8 +55,7 @@ export async function echo(args: string[]): Promise<number> {
     process.stderr.write(`ringloop echo: ${parsed}\n${ECHO_USAGE}`);
     return 2;
   }
-  const policy = parsed.backend === "uring" ? new UringEventLoopPolicy() : parsed.backend === "fallback" ? new FallbackEventLoopPolicy() : new DefaultEventLoopPolicy();
-  const loop = policy.newEventLoop() as BaseEventLoop;
+  const loop = policyFor(parsed.backend).newEventLoop() as BaseEventLoop;
   let stop: (() => void) | null = null;
   const onSignal = (): void => stop?.();
   try {

@@ -1,7 +1,6 @@
 // The `ringloop` command. Subcommands: doctor, echo (cli-echo.ts), serve (cli-serve.ts).
-import { backendReport, uringAvailability } from "./policy.js";
-import { loadAddon } from "./uring/native.js";
-import { NEEDED_OPCODES } from "./uring/opcodes.js";
+import { backendReport, uringAvailability, NEEDED_OPCODES } from "./policy.js";
+import { loadAddon } from "./addon.js";
 import { echo } from "./cli-echo.js";
 import { serve } from "./cli-serve.js";
 

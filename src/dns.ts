@@ -7,15 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { isIPv6, SocketAddress } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-
-export interface AddrInfo {
-  family: 4 | 6;
-  type: number;
-  proto: number;
-  canonname: string;
-  host: string;
-  port: number;
-}
+import { SOCK_STREAM, SOCK_DGRAM, SOCK_RAW, type AddrInfo } from './events.js';
 
 // glibc's values.
 export const AI_PASSIVE = 0x1;
@@ -30,9 +22,6 @@ export const NI_NUMERICSERV = 2;
 export const NI_NOFQDN = 4;
 export const NI_NAMEREQD = 8;
 export const NI_DGRAM = 16;
-export const SOCK_STREAM = 1;
-export const SOCK_DGRAM = 2;
-export const SOCK_RAW = 3;
 export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;
 

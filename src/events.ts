@@ -1,16 +1,10 @@
 // Contracts of the event loop (asyncio events.py): Handle, TimerHandle, the loop interface
-// the rest of the code is written against, and the policy base class.
-import type { Future } from "./futures.js";
-import type { Task, TaskCoro } from "./tasks.js";
-import type { Executor } from "./executor.js";
-import type { AddrInfo } from "./dns.js";
-import type { Server } from "./server.js";
-import type { StreamTransport } from "./transports/stream.js";
+// the rest of the code is written against, the types its methods take and return (futures,
+// tasks, servers, sockets, addresses, options), and the policy base class.
+//
+// Layer rule (test/layers.test.ts): this file and the other contracts (transports.ts,
+// protocols.ts, proactor.ts) import only each other, never an implementation file.
 import type { BaseProtocol } from "./protocols.js";
-import type { CreateConnectionOptions, CreateServerOptions, CreateUnixServerOptions } from "./streams.js";
-import type { Socket, SockAddrInput } from "./socket.js";
-import type { SockAddr } from "./proactor.js";
-import type { SendfileSource, SendfileOptions } from "./sendfile.js";
 import type { Transport } from "./transports.js";
 
 export type Callback = (...args: any[]) => unknown;
@@ -19,8 +13,8 @@ export type Callback = (...args: any[]) => unknown;
 export interface ExceptionContext {
   message?: string;
   exception?: unknown;
-  future?: Future<unknown>;
-  task?: Task<unknown>;
+  future?: AbstractFuture<unknown>;
+  task?: AbstractTask<unknown>;
   handle?: Handle;
   protocol?: unknown;
   transport?: unknown;
@@ -32,7 +26,7 @@ export interface ExceptionContext {
 }
 
 export type ExceptionHandler = (loop: AbstractEventLoop, context: ExceptionContext) => void;
-export type TaskFactory = (loop: AbstractEventLoop, coro: TaskCoro<any>, opts?: { name?: string }) => Task<any>;
+export type TaskFactory = (loop: AbstractEventLoop, coro: TaskCoro<any>, opts?: { name?: string }) => AbstractTask<any>;
 
 /** What the core needs from a loop to run a handle; kept minimal so Handle stays I/O-agnostic. */
 export interface HandleOwner {
@@ -137,11 +131,175 @@ export function captureStack(skip: number): string {
   return stack.split("\n").slice(skip).join("\n");
 }
 
+// ---------------------------------------------------------------- futures and tasks
+
+/** What a Task runs: a Promise, or a function started on the loop with an AbortSignal. */
+export type TaskCoro<T> = PromiseLike<T> | ((signal: AbortSignal) => PromiseLike<T> | T);
+
+/** asyncio.Future (futures.ts implements it). A thenable: `await fut` works. */
+export interface AbstractFuture<T = unknown> extends PromiseLike<T> {
+  result(): T;
+  exception(): unknown;
+  done(): boolean;
+  cancelled(): boolean;
+  cancel(msg?: string): boolean;
+  setResult(value: T): void;
+  setException(exception: unknown): void;
+  addDoneCallback(callback: (fut: AbstractFuture<T>) => void): void;
+  removeDoneCallback(callback: (fut: AbstractFuture<T>) => void): number;
+  getLoop(): AbstractEventLoop;
+}
+
+/** asyncio.Task (tasks.ts implements it). */
+export interface AbstractTask<T = unknown> extends AbstractFuture<T> {
+  getName(): string;
+  setName(name: string): void;
+}
+
+/** loop.runInExecutor's executor: the default is a worker_threads pool (executor.ts). */
+export interface Executor {
+  submit(fn: any, ...args: unknown[]): Promise<unknown>;
+  shutdown(): Promise<void>;
+}
+
+// ---------------------------------------------------------------- addresses and sockets
+
+/** An IP address as API.md writes it, or a Unix socket path ("\0name": abstract namespace). */
+export type SockAddr = { host: string; port: number; family: 4 | 6 } | string;
+/** An address as input: `family` may be left out for IP addresses (API.md "addresses"). */
+export type SockAddrInput = { host: string; port: number; family?: 4 | 6 } | string;
+
+/** Socket types as the kernel numbers them (getaddrinfo's `type`, SO_TYPE). */
+export const SOCK_STREAM = 1;
+export const SOCK_DGRAM = 2;
+export const SOCK_RAW = 3;
+
+/** One getaddrinfo() result (Python's 5-tuple as an object, sockaddr spread into host/port). */
+export interface AddrInfo {
+  family: 4 | 6;
+  type: number;
+  proto: number;
+  canonname: string;
+  host: string;
+  port: number;
+}
+
+export type SocketFamily = 4 | 6 | "unix";
+export type SocketType = "stream" | "dgram";
+export interface Linger {
+  onoff: boolean;
+  linger: number;
+}
+/** Option names of getsockopt/setsockopt (socket.ts says what each takes). */
+export type SocketOption =
+  | "SO_REUSEADDR"
+  | "SO_REUSEPORT"
+  | "SO_KEEPALIVE"
+  | "SO_BROADCAST"
+  | "TCP_NODELAY"
+  | "IPV6_V6ONLY"
+  | "SO_RCVBUF"
+  | "SO_SNDBUF"
+  | "SO_LINGER"
+  | "SO_ERROR"
+  | "SO_TYPE";
+export type SocketOptionValue = boolean | number | Linger | SocketType;
+
+/** A read-only view of a socket a transport or server owns (its fd, addresses, options). */
+export interface SocketView {
+  fileno(): number;
+  getsockname(): SockAddr | null;
+  getpeername(): SockAddr | null;
+  getsockopt(name: SocketOption): SocketOptionValue;
+}
+
+/** ringloop's own non-blocking socket (socket.ts implements it), what the sock_* methods take. */
+export interface AbstractSocket extends SocketView {
+  readonly family: SocketFamily;
+  readonly type: SocketType;
+  readonly closed: boolean;
+  getsockname(): SockAddr;
+  getpeername(): SockAddr;
+  bind(addr: SockAddrInput): void;
+  listen(backlog?: number): void;
+  setsockopt(name: SocketOption, value: SocketOptionValue): void;
+  detach(): number;
+  close(): void;
+}
+
+// ---------------------------------------------------------------- servers and options
+
+/** asyncio.AbstractServer (3.12 semantics; server.ts implements it). */
+export interface AbstractServer {
+  /** The listening sockets; empty once closed. */
+  readonly sockets: SocketView[];
+  close(): void;
+  getLoop(): AbstractEventLoop;
+  isServing(): boolean;
+  startServing(): Promise<void>;
+  serveForever(opts?: { signal?: AbortSignal }): Promise<never>;
+  waitClosed(): Promise<void>;
+  closeClients(): void;
+  abortClients(): void;
+}
+
+export interface CreateConnectionOptions {
+  ssl?: unknown;
+  serverHostname?: string;
+  family?: 0 | 4 | 6;
+  localAddr?: { host: string | null; port?: number } | null;
+  happyEyeballsDelay?: number | null;
+  /** interleave (asyncio): how many addresses of the first family go before the other; default 1 with happyEyeballsDelay. */
+  interleave?: number;
+  /** A connected stream socket's fd; the transport owns it from then on. */
+  sock?: number;
+  signal?: AbortSignal;
+}
+
+export interface CreateServerOptions {
+  family?: 0 | 4 | 6;
+  backlog?: number;
+  reuseAddress?: boolean;
+  reusePort?: boolean;
+  ssl?: unknown;
+  /** A listening stream socket's fd; the server owns it from then on. */
+  sock?: number;
+  startServing?: boolean;
+}
+
+export interface CreateUnixConnectionOptions {
+  ssl?: unknown;
+  serverHostname?: string;
+  sock?: number;
+  signal?: AbortSignal;
+}
+
+export interface CreateUnixServerOptions {
+  backlog?: number;
+  ssl?: unknown;
+  sock?: number;
+  startServing?: boolean;
+}
+
+export interface ConnectAcceptedSocketOptions {
+  ssl?: unknown;
+}
+
+/** What loop.sendfile / sockSendfile send from: a path, an fd, or a FileHandle-like object. */
+export type SendfileSource = string | number | { readonly fd: number };
+
+export interface SendfileOptions {
+  /** Use the generic read+write path when the native one is not available (default true). */
+  fallback?: boolean;
+}
+
+// ---------------------------------------------------------------- the loop
+
 /** The loop interface (asyncio.AbstractEventLoop) as far as the delivered issues go. */
 export interface AbstractEventLoop extends HandleOwner {
   readonly backend: "uring" | "fallback";
   slowCallbackDuration: number;
-  runUntilComplete<T>(future: Future<T> | PromiseLike<T>): Promise<T>;
+  runUntilComplete<T>(future: AbstractFuture<T> | PromiseLike<T>): Promise<T>;
   runForever(): Promise<void>;
   stop(): void;
   close(): void;
@@ -156,28 +314,28 @@ export interface AbstractEventLoop extends HandleOwner {
   callLater(delayMs: number, callback: Callback, ...args: unknown[]): TimerHandle;
   callAt(whenMs: number, callback: Callback, ...args: unknown[]): TimerHandle;
   time(): number;
-  createFuture<T = unknown>(): Future<T>;
-  createTask<T>(coro: TaskCoro<T>, opts?: { name?: string }): Task<T>;
+  createFuture<T = unknown>(): AbstractFuture<T>;
+  createTask<T>(coro: TaskCoro<T>, opts?: { name?: string }): AbstractTask<T>;
   setTaskFactory(factory: TaskFactory | null): void;
   getTaskFactory(): TaskFactory | null;
   runInExecutor<R>(executor: Executor | null, fn: unknown, ...args: unknown[]): Promise<R>;
   setDefaultExecutor(executor: Executor): void;
   getaddrinfo(host: string | null, port: number | string | null, opts?: { family?: 0 | 4 | 6; type?: number; proto?: number; flags?: number }): Promise<AddrInfo[]>;
   getnameinfo(addr: { host: string; port: number }, flags?: number): Promise<[string, string]>;
-  createConnection<P extends BaseProtocol>(protocolFactory: () => P, host?: string | null, port?: number | string | null, opts?: CreateConnectionOptions): Promise<[StreamTransport, P]>;
-  createServer(protocolFactory: () => BaseProtocol, host?: string | string[] | null, port?: number | string | null, opts?: CreateServerOptions): Promise<Server>;
-  createUnixConnection<P extends BaseProtocol>(protocolFactory: () => P, path?: string | null, opts?: { ssl?: unknown; sock?: number; signal?: AbortSignal }): Promise<[StreamTransport, P]>;
-  createUnixServer(protocolFactory: () => BaseProtocol, path?: string | null, opts?: CreateUnixServerOptions): Promise<Server>;
-  connectAcceptedSocket<P extends BaseProtocol>(protocolFactory: () => P, sock: number, opts?: { ssl?: unknown }): Promise<[StreamTransport, P]>;
-  sockRecv(sock: Socket, nbytes: number): Promise<Buffer>;
-  sockRecvInto(sock: Socket, buf: Uint8Array): Promise<number>;
-  sockRecvfrom(sock: Socket, bufsize: number): Promise<[Buffer, SockAddr | null]>;
-  sockRecvfromInto(sock: Socket, buf: Uint8Array, nbytes?: number): Promise<[number, SockAddr | null]>;
-  sockSendall(sock: Socket, data: Uint8Array): Promise<void>;
-  sockSendto(sock: Socket, data: Uint8Array, addr: SockAddrInput): Promise<number>;
-  sockConnect(sock: Socket, addr: SockAddrInput): Promise<void>;
-  sockAccept(sock: Socket): Promise<[Socket, SockAddr | null]>;
-  sockSendfile(sock: Socket, file: SendfileSource, offset?: number, count?: number | null, opts?: { fallback?: boolean }): Promise<number>;
+  createConnection<P extends BaseProtocol>(protocolFactory: () => P, host?: string | null, port?: number | string | null, opts?: CreateConnectionOptions): Promise<[Transport, P]>;
+  createServer(protocolFactory: () => BaseProtocol, host?: string | string[] | null, port?: number | string | null, opts?: CreateServerOptions): Promise<AbstractServer>;
+  createUnixConnection<P extends BaseProtocol>(protocolFactory: () => P, path?: string | null, opts?: CreateUnixConnectionOptions): Promise<[Transport, P]>;
+  createUnixServer(protocolFactory: () => BaseProtocol, path?: string | null, opts?: CreateUnixServerOptions): Promise<AbstractServer>;
+  connectAcceptedSocket<P extends BaseProtocol>(protocolFactory: () => P, sock: number, opts?: ConnectAcceptedSocketOptions): Promise<[Transport, P]>;
+  sockRecv(sock: AbstractSocket, nbytes: number): Promise<Buffer>;
+  sockRecvInto(sock: AbstractSocket, buf: Uint8Array): Promise<number>;
+  sockRecvfrom(sock: AbstractSocket, bufsize: number): Promise<[Buffer, SockAddr | null]>;
+  sockRecvfromInto(sock: AbstractSocket, buf: Uint8Array, nbytes?: number): Promise<[number, SockAddr | null]>;
+  sockSendall(sock: AbstractSocket, data: Uint8Array): Promise<void>;
+  sockSendto(sock: AbstractSocket, data: Uint8Array, addr: SockAddrInput): Promise<number>;
+  sockConnect(sock: AbstractSocket, addr: SockAddrInput): Promise<void>;
+  sockAccept(sock: AbstractSocket): Promise<[AbstractSocket, SockAddr | null]>;
+  sockSendfile(sock: AbstractSocket, file: SendfileSource, offset?: number, count?: number | null, opts?: SendfileOptions): Promise<number>;
   addReader(fd: number, callback: Callback, ...args: unknown[]): void;
   removeReader(fd: number): boolean;
   addWriter(fd: number, callback: Callback, ...args: unknown[]): void;

@@ -9,11 +9,7 @@ import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { SerializedError, TaskReply, TaskRequest } from './executor-worker.js';
-
-export interface Executor {
-  submit(fn: any, ...args: unknown[]): Promise<unknown>;
-  shutdown(): Promise<void>;
-}
+import type { Executor } from './events.js';
 
 /** A function exported by a module: `filename` is an absolute path or a file: URL. */
 export interface WorkerTask {

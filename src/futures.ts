@@ -4,7 +4,7 @@
 //
 // States: PENDING -> FINISHED (result or exception) | CANCELLED. No other transitions.
 import { CancelledError, InvalidStateError } from "./exceptions.js";
-import { captureStack, type AbstractEventLoop } from "./events.js";
+import { captureStack, type AbstractEventLoop, type AbstractFuture } from "./events.js";
 import { validateCallback } from "./validate.js";
 
 const enum State {
@@ -21,7 +21,7 @@ export function _setDefaultLoopGetter(getter: () => AbstractEventLoop): void {
   defaultLoop = getter;
 }
 
-export class Future<T = unknown> implements PromiseLike<T> {
+export class Future<T = unknown> implements AbstractFuture<T> {
   /** @internal */ _state: State = State.Pending;
   /** @internal */ _result: T | undefined = undefined;
   /** @internal */ _exception: unknown = undefined;

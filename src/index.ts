@@ -20,17 +20,42 @@ export {
   AbstractEventLoopPolicy,
   Handle,
   TimerHandle,
+  SOCK_STREAM,
+  SOCK_DGRAM,
   type AbstractEventLoop,
+  type AbstractFuture,
+  type AbstractTask,
+  type AbstractServer,
+  type AbstractSocket,
+  type SocketView,
+  type AddrInfo,
   type Callback,
   type ExceptionContext,
   type ExceptionHandler,
+  type Executor,
+  type TaskCoro,
   type TaskFactory,
+  type SockAddr,
+  type SockAddrInput,
+  type SockAddrInput as Address,
+  type SocketFamily,
+  type SocketType,
+  type SocketOption,
+  type SocketOptionValue,
+  type Linger,
+  type CreateConnectionOptions,
+  type CreateServerOptions,
+  type CreateUnixConnectionOptions,
+  type CreateUnixServerOptions,
+  type ConnectAcceptedSocketOptions,
+  type SendfileSource,
+  type SendfileOptions,
 } from "./events.js";
 export { BaseEventLoop } from "./base-events.js";
 export { UringEventLoop, type UringLoopOptions } from "./uring/loop.js";
 export { FallbackEventLoop } from "../fallback/loop.js";
 export { Future, type DoneCallback } from "./futures.js";
-export { Task, type TaskCoro } from "./tasks.js";
+export { Task } from "./tasks.js";
 export {
   CancelledError,
   InvalidStateError,
@@ -39,17 +64,14 @@ export {
   IncompleteReadError,
   NotImplementedError,
 } from "./exceptions.js";
-export { InlineExecutor, WorkerPoolExecutor, type Executor, type WorkerTask } from "./executor.js";
-export type { AddrInfo } from "./dns.js";
-export { BaseProtocol, Protocol, BufferedProtocol, DatagramProtocol, SubprocessProtocol, type Address } from "./protocols.js";
+export { InlineExecutor, WorkerPoolExecutor, type WorkerTask } from "./executor.js";
+export { BaseProtocol, Protocol, BufferedProtocol, DatagramProtocol, SubprocessProtocol } from "./protocols.js";
 export { PIPE, DEVNULL, STDOUT } from "./transports.js";
 export type { BaseTransport, ReadTransport, WriteTransport, Transport, DatagramTransport, SubprocessTransport } from "./transports.js";
-export type { Backend, SockAddr } from "./proactor.js";
+export type { Backend } from "./proactor.js";
 export { Server, type ProtocolFactory } from "./server.js";
 export type { StreamTransport } from "./transports/stream.js";
 export type { TransportSocket } from "./transports/socket.js";
-export { Socket, socket, type SockAddrInput, type SocketFamily, type SocketType, type SocketOption, type SocketOptionValue, type Linger } from "./socket.js";
-export type { SendfileSource, SendfileOptions } from "./sendfile-source.js";
-export type { CreateConnectionOptions, CreateServerOptions, CreateUnixServerOptions } from "./streams.js";
+export { Socket, socket } from "./socket.js";
 export * as fs from "./fs.js";
 export { startServe, type ServeHandle, type ServeOptions } from "./serve/server.js";

@@ -12,8 +12,10 @@ import { BaseEventLoop } from "./base-events.js";
 import { describeType } from "./validate.js";
 import { UringEventLoop } from "./uring/loop.js";
 import { FallbackEventLoop } from "../fallback/loop.js";
-import { loadAddon } from "./uring/native.js";
+import { loadAddon } from "./addon.js";
 import { NEEDED_OPCODES } from "./uring/opcodes.js";
+
+export { NEEDED_OPCODES };
 import { getRunningLoopOrNull } from "./running.js";
 import { _setDefaultLoopGetter } from "./futures.js";
 import type { Backend } from "./proactor.js";
@@ -190,6 +192,16 @@ export class FallbackEventLoopPolicy extends BaseLoopPolicy {
   override newEventLoop(): AbstractEventLoop {
     return new FallbackEventLoop();
   }
+}
+
+/**
+ * The policy for a backend named by a user (a CLI flag, a config): io_uring (or its clear
+ * error), the fallback, or null for the default policy's choice.
+ */
+export function policyFor(backend: Backend | null): AbstractEventLoopPolicy {
+  if (backend === "uring") return new UringEventLoopPolicy();
+  if (backend === "fallback") return new FallbackEventLoopPolicy();
+  return new DefaultEventLoopPolicy();
 }
 
 function newUringLoop(): UringEventLoop {

@@ -1,19 +1,19 @@
 // The Proactor: the seam between the I/O-agnostic core (base-events.ts) and a backend
 // (src/uring/ over io_uring, fallback/ over Node's libuv modules). The core only ever talks
-// to this interface; transports, servers and sock_* methods of later issues are written once
-// against it and each backend only completes operations.
+// to this interface; transports (src/transports/), servers (server.ts), the stream methods
+// (streams.ts) and the sock_* methods (sock-methods.ts) are written once against it, and
+// each backend only completes operations. Nothing outside src/uring/ and fallback/ imports
+// a backend, except the policy that picks one (policy.ts) and the public surface (index.ts)
+// (test/layers.test.ts keeps it so).
 //
 // Rules every backend keeps:
 // - A completion is never delivered synchronously inside the call that started the op.
 // - After a batch of completions (or a timer wake-up) the backend calls host._runOnce() once.
 // - An op owns its buffers and fds until its final completion, also after a cancel.
 // - close() cancels whatever is in flight and releases every handle; it is idempotent.
-import type { ExceptionContext } from "./events.js";
+import type { ExceptionContext, SockAddr } from "./events.js";
 
-/** An IP address as API.md writes it, or a Unix socket path ("\0name": abstract namespace). */
-export type SockAddr = { host: string; port: number; family: 4 | 6 } | string;
-
-// ---------------------------------------------------------------- streams (issue 3)
+// ---------------------------------------------------------------- streams
 //
 // A StreamEndpoint is one connected stream socket (TCP or Unix) as a backend sees it. The
 // stream transport (src/transports/stream.ts), written ONCE, drives it and is its sink.
@@ -112,7 +112,7 @@ export interface ConnectOptions {
   signal?: AbortSignal;
 }
 
-// ---------------------------------------------------------------- fd readiness (socket issue)
+// ---------------------------------------------------------------- fd readiness
 //
 // watchFd() is one single-shot wait for an fd (owned by the caller) to become readable or
 // writable: the sock_* methods (try the syscall, on EAGAIN wait, retry) and addReader/
@@ -136,7 +136,7 @@ export interface FdWatch {
 }
 
 export type FdWatchCallback = (err: Error | null) => void;
-// ---------------------------------------------------------------- files (issue 4)
+// ---------------------------------------------------------------- files
 //
 // FileOps: file syscalls as asynchronous ops on the loop's backend. src/fs.ts (the public
 // `fs` module, written ONCE) validates arguments and builds open/readFile/FileHandle... on

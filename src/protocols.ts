@@ -2,8 +2,7 @@
 // need; every method has asyncio's default behaviour (do nothing, or for eofReceived
 // return nothing so the transport closes itself).
 import type { BaseTransport, DatagramTransport, SubprocessTransport } from "./transports.js";
-
-export type Address = { host: string; port: number; family?: 4 | 6 } | string;
+import type { SockAddr } from "./events.js";
 
 export class BaseProtocol {
   connectionMade(_transport: BaseTransport): void {}
@@ -29,7 +28,7 @@ export class BufferedProtocol extends BaseProtocol {
 
 export class DatagramProtocol extends BaseProtocol {
   override connectionMade(_transport: DatagramTransport): void {}
-  datagramReceived(_data: Buffer, _addr: Address): void {}
+  datagramReceived(_data: Buffer, _addr: SockAddr): void {}
   errorReceived(_exc: Error): void {}
 }
 

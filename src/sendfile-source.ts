@@ -6,14 +6,7 @@
 import * as fs from "node:fs";
 import { describeType } from "./validate.js";
 import { SendfileNotAvailableError } from "./exceptions.js";
-
-/** What `file` may be: a path, an fd, or a FileHandle-like object. */
-export type SendfileSource = string | number | { readonly fd: number };
-
-export interface SendfileOptions {
-  /** Use the generic read+write path when the native one is not available (default true). */
-  fallback?: boolean;
-}
+import type { SendfileOptions, SendfileSource } from "./events.js";
 
 /**
  * The bytes a send plans, fixed when it starts: `count` (null: to EOF), clamped to what a

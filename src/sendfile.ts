@@ -25,9 +25,6 @@ import { SendfileNotAvailableError } from "./exceptions.js";
 import { describeType } from "./validate.js";
 import { validateFile, validateAmount, validateCount, fallbackOption, readAt, sendFromSource } from "./sendfile-source.js";
 
-export type { SendfileSource, SendfileOptions } from "./sendfile-source.js";
-
-/** What `file` may be: a path, an fd, or a FileHandle-like object. */
 /** Bytes per read on the generic path (two such buffers per sendfile). */
 export const GENERIC_CHUNK = 256 * 1024;
 

@@ -8,11 +8,11 @@
 // call per episode, an episode ending with the next successful accept.
 import * as fs from "node:fs";
 import type { Listener, ListenerSink, StreamEndpoint, StreamSink } from "./proactor.js";
-import type { AbstractEventLoop } from "./events.js";
-import type { Future } from "./futures.js";
+import type { AbstractEventLoop, AbstractFuture, AbstractServer } from "./events.js";
 import { CancelledError } from "./exceptions.js";
 import { StreamTransport, type TransportLoop, type TransportOwner } from "./transports/stream.js";
-import { TransportSocket, isIpAddr } from "./transports/socket.js";
+import { TransportSocket } from "./transports/socket.js";
+import { isIpAddr } from "./sockaddr.js";
 
 /** The loop a server runs on: the public loop API plus the transports' internal hook. */
 export type ServerLoop = AbstractEventLoop & TransportLoop;
@@ -43,7 +43,7 @@ export function discardEndpoint(endpoint: StreamEndpoint): Promise<void> {
   });
 }
 
-export class Server implements TransportOwner {
+export class Server implements AbstractServer, TransportOwner {
   private readonly loop: ServerLoop;
   private listeners: Listener[] | null;
   private readonly socketList: TransportSocket[];
@@ -51,8 +51,8 @@ export class Server implements TransportOwner {
   private readonly unixPath: UnixPathOwner | null;
   private serving = false;
   private readonly clients = new Set<StreamTransport>();
-  private waiters: Array<Future<void>> | null = [];
-  private servingForever: Future<void> | null = null;
+  private waiters: Array<AbstractFuture<void>> | null = [];
+  private servingForever: AbstractFuture<void> | null = null;
   private acceptErrorReported = false;
   private readonly sink: ListenerSink;
 

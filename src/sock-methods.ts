@@ -6,13 +6,14 @@
 // Waits: each registers a SocketWait on its Socket, so Socket.close() cancels the poll and
 // rejects the Promise (EBADF) before the fd closes; loop.close() ends them through the
 // proactor (the Promise rejects with the closed-loop error).
-import type { FdWatchCallback, Proactor, SockAddr } from "./proactor.js";
+import type { FdWatchCallback, Proactor } from "./proactor.js";
 import { WATCH_READ, WATCH_WRITE } from "./proactor.js";
-import { Socket, type SocketWait, type SockAddrInput } from "./socket.js";
+import type { SockAddr, SockAddrInput } from "./events.js";
+import { Socket, type SocketWait } from "./socket.js";
 import { systemError, errno } from "./system-error.js";
 import { describeType } from "./validate.js";
-import { nativeSockets, errorExtra, type ResolvedAddr } from "./uring/sockets.js";
-import { SOCKOPT_ERROR } from "./uring/native.js";
+import { nativeSockets, SOCKOPT_ERROR } from "./addon.js";
+import { errorExtra, type ResolvedAddr } from "./sockaddr.js";
 
 /** What the sock_* methods need from the loop. */
 export interface SockLoop {

@@ -13,10 +13,8 @@
 import { SendfileNotAvailableError } from "./exceptions.js";
 import type { Socket, SocketWait } from "./socket.js";
 import { begin, sockSendall, closedError, type SockLoop } from "./sock-methods.js";
-import {
-  validateFile, validateAmount, validateCount, fallbackOption, readAt, sendFromSource,
-  type SendfileSource,
-} from "./sendfile-source.js";
+import { validateFile, validateAmount, validateCount, fallbackOption, readAt, sendFromSource } from "./sendfile-source.js";
+import type { SendfileSource } from "./events.js";
 
 /** Bytes per read on the generic path. */
 const CHUNK = 256 * 1024;

@@ -14,15 +14,27 @@
 // Ownership: the Socket owns its fd until close() or detach() (garbage-collected open: the
 // fd is closed then, with a warning in debug mode). close() first ends every sock_* wait on
 // it (the wait's poll is cancelled, its Promise rejects with EBADF), then closes the fd.
-import type { SockAddr } from "./proactor.js";
+import {
+  captureStack,
+  SOCK_STREAM,
+  SOCK_DGRAM,
+  type AbstractSocket,
+  type Linger,
+  type SockAddr,
+  type SockAddrInput,
+  type SocketFamily,
+  type SocketOption,
+  type SocketOptionValue,
+  type SocketType,
+} from "./events.js";
 import { NotImplementedError } from "./exceptions.js";
 import { systemError, errno } from "./system-error.js";
 import { describeType } from "./validate.js";
-import { captureStack } from "./events.js";
 import { trackUnclosed, untrack, type ResourceState } from "./resource-warnings.js";
-import { nativeSockets, resolveAddr, check, type ResolvedAddr } from "./uring/sockets.js";
+import { resolveAddr, type FamilyCode, type ResolvedAddr } from "./sockaddr.js";
 import {
-  type FamilyCode,
+  nativeSockets,
+  check,
   type NativeSockets,
   SOCKOPT_REUSEADDR,
   SOCKOPT_REUSEPORT,
@@ -35,18 +47,7 @@ import {
   SOCKOPT_LINGER,
   SOCKOPT_ERROR,
   SOCKOPT_TYPE,
-  SOCK_STREAM,
-  SOCK_DGRAM,
-} from "./uring/native.js";
-
-export type SocketFamily = 4 | 6 | "unix";
-/** An address as input: `family` may be left out for IP addresses (API.md "addresses"). */
-export type SockAddrInput = { host: string; port: number; family?: 4 | 6 } | string;
-export type SocketType = "stream" | "dgram";
-export interface Linger {
-  onoff: boolean;
-  linger: number;
-}
+} from "./addon.js";
 
 type OptionKind = "flag" | "size" | "linger" | "error" | "type";
 const OPTIONS = {
@@ -61,10 +62,7 @@ const OPTIONS = {
   SO_LINGER: [SOCKOPT_LINGER, "linger"],
   SO_ERROR: [SOCKOPT_ERROR, "error"],
   SO_TYPE: [SOCKOPT_TYPE, "type"],
-} as const satisfies Record<string, readonly [number, OptionKind]>;
-
-export type SocketOption = keyof typeof OPTIONS;
-export type SocketOptionValue = boolean | number | Linger | SocketType;
+} as const satisfies Record<SocketOption, readonly [number, OptionKind]>;
 
 /** A pending sock_* wait on a socket; close() ends it with `err`. */
 export interface SocketWait {
@@ -132,7 +130,7 @@ function familyOf(code: number): SocketFamily | null {
   return code === 4 ? 4 : code === 6 ? 6 : code === 0 ? "unix" : null;
 }
 
-export class Socket {
+export class Socket implements AbstractSocket {
   /** @internal -1 once closed. */
   _fd: number;
   readonly family: SocketFamily;

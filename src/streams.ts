@@ -8,50 +8,30 @@
 // one error -> it; all with the same message -> the first; else an Error "Multiple
 // exceptions: ..." with `errors`.
 import * as fs from "node:fs";
-import type { Proactor, SockAddr, StreamEndpoint, Listener } from "./proactor.js";
-import type { AddrInfo } from "./dns.js";
-import { AI_PASSIVE, SOCK_STREAM } from "./dns.js";
+import type { Proactor, StreamEndpoint, Listener } from "./proactor.js";
+import {
+  SOCK_STREAM,
+  type AddrInfo,
+  type CreateConnectionOptions,
+  type CreateServerOptions,
+  type CreateUnixConnectionOptions,
+  type CreateUnixServerOptions,
+  type ConnectAcceptedSocketOptions,
+  type SockAddr,
+  type TimerHandle,
+} from "./events.js";
+import { AI_PASSIVE } from "./dns.js";
 import { NotImplementedError, abortReason } from "./exceptions.js";
 import { describeType, validateCallback } from "./validate.js";
 import { systemError, errno } from "./system-error.js";
 import { StreamTransport } from "./transports/stream.js";
 import { Server, discardEndpoint, type ServerLoop, type ProtocolFactory, type UnixPathOwner } from "./server.js";
-import type { TimerHandle } from "./events.js";
-import { isIpAddr } from "./transports/socket.js";
+import { isIpAddr } from "./sockaddr.js";
 
 export interface StreamLoop extends ServerLoop {
   readonly _proactor: Proactor;
   getaddrinfo(host: string | null, port: number | string | null, opts?: { family?: 0 | 4 | 6; type?: number; flags?: number }): Promise<AddrInfo[]>;
   callLater(delayMs: number, cb: (...args: any[]) => unknown, ...args: unknown[]): TimerHandle;
-}
-
-export interface CreateConnectionOptions {
-  ssl?: unknown;
-  serverHostname?: string;
-  family?: 0 | 4 | 6;
-  localAddr?: { host: string | null; port?: number } | null;
-  happyEyeballsDelay?: number | null;
-  /** interleave (asyncio): how many addresses of the first family go before the other; default 1 with happyEyeballsDelay. */
-  interleave?: number;
-  sock?: number;
-  signal?: AbortSignal;
-}
-
-export interface CreateServerOptions {
-  family?: 0 | 4 | 6;
-  backlog?: number;
-  reuseAddress?: boolean;
-  reusePort?: boolean;
-  ssl?: unknown;
-  sock?: number;
-  startServing?: boolean;
-}
-
-export interface CreateUnixServerOptions {
-  backlog?: number;
-  ssl?: unknown;
-  sock?: number;
-  startServing?: boolean;
 }
 
 // ---------------------------------------------------------------- validation
@@ -77,7 +57,7 @@ function checkNoSsl(opts: { ssl?: unknown; serverHostname?: unknown }, method: s
 
 function checkFd(fd: unknown, name: string): asserts fd is number {
   if (typeof fd !== "number" || !Number.isInteger(fd)) {
-    throw new TypeError(`The "${name}" argument must be a file descriptor (an integer; the Socket class arrives later). Received ${describeType(fd)}`);
+    throw new TypeError(`The "${name}" argument must be a file descriptor (an integer). Received ${describeType(fd)}`);
   }
   if (fd < 0) throw new RangeError(`The "${name}" argument must be a file descriptor >= 0. Received ${fd}`);
 }
@@ -280,9 +260,9 @@ export async function createConnection(
   return makeTransport(loop, endpoint, protocolFactory, true);
 }
 
-export async function createUnixConnection(loop: StreamLoop, protocolFactory: unknown, path?: string | null, optsIn?: { ssl?: unknown; sock?: number; signal?: AbortSignal }): Promise<[StreamTransport, unknown]> {
+export async function createUnixConnection(loop: StreamLoop, protocolFactory: unknown, path?: string | null, optsIn?: CreateUnixConnectionOptions): Promise<[StreamTransport, unknown]> {
   checkFactory(protocolFactory);
-  const opts = checkOpts<{ ssl?: unknown; sock?: number; signal?: AbortSignal; serverHostname?: string }>(optsIn);
+  const opts = checkOpts<CreateUnixConnectionOptions>(optsIn);
   checkNoSsl(opts, "createUnixConnection");
   const signal = checkSignal(opts.signal);
   const p = loop._proactor;
@@ -300,9 +280,9 @@ export async function createUnixConnection(loop: StreamLoop, protocolFactory: un
   return makeTransport(loop, ep, protocolFactory, false);
 }
 
-export async function connectAcceptedSocket(loop: StreamLoop, protocolFactory: unknown, sock: unknown, optsIn?: { ssl?: unknown }): Promise<[StreamTransport, unknown]> {
+export async function connectAcceptedSocket(loop: StreamLoop, protocolFactory: unknown, sock: unknown, optsIn?: ConnectAcceptedSocketOptions): Promise<[StreamTransport, unknown]> {
   checkFactory(protocolFactory);
-  const opts = checkOpts<{ ssl?: unknown }>(optsIn);
+  const opts = checkOpts<ConnectAcceptedSocketOptions>(optsIn);
   checkNoSsl(opts, "connectAcceptedSocket");
   checkFd(sock, "sock");
   const ep = loop._proactor.adoptStream(sock);

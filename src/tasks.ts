@@ -9,13 +9,11 @@
 //   bare Promise      -> CANCELLED at once; the Promise's later outcome is ignored
 import { Future } from "./futures.js";
 import { CancelledError, isCancellation } from "./exceptions.js";
-import type { AbstractEventLoop } from "./events.js";
-
-export type TaskCoro<T> = PromiseLike<T> | ((signal: AbortSignal) => PromiseLike<T> | T);
+import type { AbstractEventLoop, AbstractTask, TaskCoro } from "./events.js";
 
 let taskCounter = 0;
 
-export class Task<T = unknown> extends Future<T> {
+export class Task<T = unknown> extends Future<T> implements AbstractTask<T> {
   /** @internal */ _name: string;
   /** @internal */ _coro: ((signal: AbortSignal) => PromiseLike<T> | T) | null;
   /** @internal */ _controller: AbortController | null = null;

@@ -1,6 +1,8 @@
-// Transport interfaces (asyncio transports.py). Implementations are written once over the
-// Proactor in proactor-events (streams, datagrams, pipes, subprocesses).
-import type { BaseProtocol, Address } from "./protocols.js";
+// Transport interfaces (asyncio transports.py). The implementations are written once over
+// the Proactor seam, one file per transport kind in src/transports/ (stream.ts: TCP and
+// Unix streams).
+import type { BaseProtocol } from "./protocols.js";
+import type { SockAddrInput } from "./events.js";
 
 export interface BaseTransport {
   close(): void;
@@ -30,7 +32,7 @@ export interface WriteTransport extends BaseTransport {
 export interface Transport extends ReadTransport, WriteTransport {}
 
 export interface DatagramTransport extends BaseTransport {
-  sendto(data: Uint8Array, addr?: Address): void;
+  sendto(data: Uint8Array, addr?: SockAddrInput): void;
   abort(): void;
   getWriteBufferSize(): number;
 }

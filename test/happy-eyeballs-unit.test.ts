@@ -3,7 +3,7 @@
 // losers aborted, a late winner closed, the caller's signal).
 import test from "ava";
 import type { StreamEndpoint, StreamSink } from "../src/proactor.js";
-import type { AddrInfo } from "../src/dns.js";
+import type { AddrInfo } from "../src/events.js";
 import { interleaveAddrinfos, aggregateErrors, staggeredRace, type StreamLoop } from "../src/streams.js";
 
 const info = (family: 4 | 6, host: string): AddrInfo => ({ family, type: 1, proto: 6, canonname: "", host, port: 80 });

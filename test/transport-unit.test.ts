@@ -4,7 +4,8 @@
 // EOF and half-close, BufferedProtocol memory.
 import test from "ava";
 import { Protocol, BufferedProtocol, type ExceptionContext } from "ringloop";
-import type { StreamEndpoint, StreamSink, SockAddr } from "../src/proactor.js";
+import type { StreamEndpoint, StreamSink } from "../src/proactor.js";
+import type { SockAddr } from "../src/events.js";
 import { StreamTransport } from "../src/transports/stream.js";
 import { systemError, errno } from "../src/system-error.js";
 import { heldRegions, STAGE_SIZE } from "../src/transports/write-stage.js";

@@ -10,7 +10,8 @@ import * as fs from "node:fs";
 import { UringEventLoop } from "ringloop";
 import type { UringProactor } from "../src/uring/proactor.js";
 import { streamStats } from "../src/uring/stream.js";
-import type { Listener, StreamEndpoint, StreamSink, SockAddr } from "../src/proactor.js";
+import type { Listener, StreamEndpoint, StreamSink } from "../src/proactor.js";
+import type { SockAddr } from "../src/events.js";
 import { uringUnavailableReason, openFds, settleFds } from "./helpers/backends.js";
 
 const reason = uringUnavailableReason();
@@ -428,7 +429,7 @@ withLoop("connect aborted by its signal: the op is cancelled, the fd closed, the
 });
 
 withLoop("adoptListener takes a user fd; adoptStream refuses a listening socket and a bad fd", async (_loop, p) => {
-  const { nativeSockets } = await import("../src/uring/sockets.js");
+  const { nativeSockets } = await import("../src/addon.js");
   const s = nativeSockets();
   const fd = s.socket(4);
   if (fd < 0 || s.bind(fd, 4, "127.0.0.1", 0) !== 0 || s.listen(fd, 16) !== 0) throw new Error("raw listen");

@@ -1,15 +1,14 @@
 // Runs one static server on a fresh loop of the chosen backend until told to stop, then
 // shuts it down gracefully. The same code runs in the main thread (one worker) and in
 // each worker thread (--workers N).
-import { DefaultEventLoopPolicy, UringEventLoopPolicy, FallbackEventLoopPolicy } from "../policy.js";
+import { policyFor } from "../policy.js";
 import type { BaseEventLoop } from "../base-events.js";
 import { startServe, type ServeHandle, type ServeOptions } from "./server.js";
 
 export type BackendChoice = "uring" | "fallback" | null;
 
 export function newLoop(backend: BackendChoice): BaseEventLoop {
-  const policy = backend === "uring" ? new UringEventLoopPolicy() : backend === "fallback" ? new FallbackEventLoopPolicy() : new DefaultEventLoopPolicy();
-  return policy.newEventLoop() as BaseEventLoop;
+  return policyFor(backend).newEventLoop() as BaseEventLoop;
 }
 
 /** What one server did, reported when it has stopped. */

@@ -10,10 +10,7 @@
 // resolves once every connection has ended, no body send is in flight, the access log is
 // flushed and the open-file cache has closed its fds.
 import * as fs from "node:fs";
-import type { AbstractEventLoop } from "../events.js";
-import type { TimerHandle } from "../events.js";
-import type { Server } from "../server.js";
-import type { Future } from "../futures.js";
+import type { AbstractEventLoop, AbstractFuture, AbstractServer, TimerHandle } from "../events.js";
 import { HttpConnection, type ServeContext } from "./connection.js";
 import { FileCache } from "./file-cache.js";
 import { AccessLog } from "./access-log.js";
@@ -48,7 +45,7 @@ export async function startServe(loop: AbstractEventLoop, options: ServeOptions 
   const writer = opts.logWriter ?? ((text: string) => void process.stdout.write(text));
   const cache = new FileCache({ root, validMs: opts.cacheValidMs, maxEntries: opts.cacheMaxEntries, bodyCache: opts.bodyCache });
   let sendsInFlight = 0;
-  let sendsDone: Future<void> | null = null;
+  let sendsDone: AbstractFuture<void> | null = null;
   const ctx: ServeContext = {
     time: () => loop.time(),
     callExceptionHandler: (c) => loop.callExceptionHandler(c),
@@ -75,7 +72,7 @@ export async function startServe(loop: AbstractEventLoop, options: ServeOptions 
     stats: { connections: 0, requests: 0, sending: 0 },
   };
   ctx.clock.tick();
-  let server: Server;
+  let server: AbstractServer;
   try {
     server = await loop.createServer(() => new HttpConnection(ctx), opts.host, opts.port, { reusePort: opts.reusePort });
   } catch (err) {

@@ -1,16 +1,11 @@
 // What transports and servers expose as a "socket": the fd and the addresses, read once
 // when the connection was set up, and getsockopt on the fd (the transport owns the fd, so
 // this is a read-only view, not a Socket that could close it).
-import type { SockAddr } from "../proactor.js";
-import { getSocketOption, type SocketOption, type SocketOptionValue } from "../socket.js";
+import type { SockAddr, SocketOption, SocketOptionValue, SocketView } from "../events.js";
+import { getSocketOption } from "../socket.js";
 import { systemError, errno } from "../system-error.js";
 
-/** True for an IP address (a TCP socket), false for a Unix path or an unknown name. */
-export function isIpAddr(addr: SockAddr | null): addr is Exclude<SockAddr, string> {
-  return addr !== null && typeof addr === "object";
-}
-
-export class TransportSocket {
+export class TransportSocket implements SocketView {
   constructor(
     private readonly fd: number,
     private readonly sockname: SockAddr | null,

@@ -38,7 +38,8 @@
 // pending call rejects at onClosed (every op has completed by then, so the caller may
 // release the file), with that error, or with a "closed during sendfile" error after
 // abort().
-import type { StreamEndpoint, StreamSink, SockAddr } from "../proactor.js";
+import type { StreamEndpoint, StreamSink } from "../proactor.js";
+import type { SockAddr } from "../events.js";
 import type { Transport } from "../transports.js";
 import type { BaseProtocol } from "../protocols.js";
 import type { ExceptionContext, Handle } from "../events.js";

@@ -17,7 +17,7 @@ import {
   AT_FDCWD, O_CLOEXEC, AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH, STATX_MASK, STATX_BYTES,
 } from "./native.js";
 import type { OpHandler, Ring } from "./ring.js";
-import { nativeSockets } from "./sockets.js";
+import { nativeSockets } from "../addon.js";
 
 const EMPTY_PATH = new Uint8Array(1); // "" for STATX of an fd (AT_EMPTY_PATH)
 const TWO_32 = 2 ** 32;

@@ -9,12 +9,14 @@
 //     so a full fd table never spins.
 //   - close(): cancel the accept and the back-off timer synchronously (kernel 6.0) and close
 //     the fd at once; where the kernel cannot confirm, close the fd after their final CQEs.
-import type { Listener, ListenerSink, SockAddr } from "../proactor.js";
+import type { Listener, ListenerSink } from "../proactor.js";
+import type { SockAddr } from "../events.js";
 import { systemError, errno } from "../system-error.js";
-import { OP_ACCEPT, OP_TIMEOUT, OP_TIMEOUT_REMOVE, OP_ASYNC_CANCEL, NO_OP_INDEX, IORING_CQE_F_MORE, S_FLAGS, S_LEN, type FamilyCode } from "./native.js";
+import { OP_ACCEPT, OP_TIMEOUT, OP_TIMEOUT_REMOVE, OP_ASYNC_CANCEL, NO_OP_INDEX, IORING_CQE_F_MORE, S_FLAGS, S_LEN } from "./native.js";
 import type { OpHandler } from "./ring.js";
 import { UringStreamEndpoint, type StreamContext } from "./stream.js";
-import { nativeSockets, toSockAddr } from "./sockets.js";
+import { nativeSockets } from "../addon.js";
+import { toSockAddr, type FamilyCode } from "../sockaddr.js";
 
 const { ECANCELED, ECONNABORTED } = errno;
 /** Back-off after a resource error before accepting again. */

@@ -22,8 +22,8 @@
 //   `completions` (COMPLETION_RECORD_INTS int32s each) and calls onCompletions(count)
 //   once; it may repeat a bounded number of passes per wake-up. The records are valid
 //   only during that call.
-import { createRequire } from "node:module";
-import * as path from "node:path";
+import { loadAddon } from "../addon.js";
+import type { FamilyCode } from "../sockaddr.js";
 
 export const NO_OP_INDEX = -1;
 
@@ -45,7 +45,7 @@ export const S_OFF_LO = 11; // SPLICE off_in and file ops: 64-bit offset, low 32
 export const S_OFF_HI = 12; // and high 32 bits
 export const S_SPLICE_FD_IN = 13; // SPLICE: fd_in (S_FD is fd_out)
 export const S_FILE_FLAGS = 14; // READ/WRITE/READV/WRITEV: FILE_F_* (not reset by stageRecord: always set)
-// 15 reserved for the op families of later issues.
+// 15 unused.
 
 /** int32s per completion record. */
 export const COMPLETION_RECORD_INTS = 4;
@@ -110,32 +110,6 @@ export const STATX_MASK = 0xfff;
 /** sizeof(struct statx). */
 export const STATX_BYTES = 256;
 
-/** Socket option codes of NativeSockets.setOpt (native/sockets.cc). */
-export const SOCKOPT_REUSEADDR = 1;
-export const SOCKOPT_REUSEPORT = 2;
-export const SOCKOPT_V6ONLY = 3;
-export const SOCKOPT_NODELAY = 4;
-export const SOCKOPT_LINGER0 = 5;
-export const SOCKOPT_KEEPALIVE = 6;
-export const SOCKOPT_RCVBUF = 7;
-export const SOCKOPT_SNDBUF = 8;
-export const SOCKOPT_BROADCAST = 9;
-/** setOpt value < 0: lingering off, >= 0: l_linger seconds; getOpt: out = [l_onoff, l_linger]. */
-export const SOCKOPT_LINGER = 10;
-/** getOpt only. */
-export const SOCKOPT_ERROR = 11;
-/** getOpt only: SOCK_STREAM (1) / SOCK_DGRAM (2). */
-export const SOCKOPT_TYPE = 12;
-
-/** Socket types of NativeSockets.socket (kernel values). */
-export const SOCK_STREAM = 1;
-export const SOCK_DGRAM = 2;
-
-/** Family codes of NativeSockets: 4 = AF_INET, 6 = AF_INET6, 0 = AF_UNIX. */
-export type FamilyCode = 4 | 6 | 0;
-/** Address as native returns it: {host, port, family} for IP, the path for Unix. */
-export type NativeAddr = { host: string; port: number; family: 4 | 6 } | string;
-
 /** A provided buffer ring (NativeRing.setupBufRing). */
 export interface NativeBufRing {
   /** io_uring_buf entries (16 bytes each); the ring tail is the uint16 at byte 14. */
@@ -144,37 +118,6 @@ export interface NativeBufRing {
   readonly data: ArrayBuffer;
   /** Address of `data` in the process (for the entries' addr field). */
   readonly dataAddr: number;
-}
-
-/**
- * Synchronous socket syscalls (native/sockets.cc). Each returns >= 0 or -errno. Sockets are
- * always SOCK_NONBLOCK | SOCK_CLOEXEC; -EAGAIN from an I/O call means "wait for readiness".
- */
-export interface NativeSockets {
-  /** `type` SOCK_STREAM (the default) or SOCK_DGRAM; `proto` 0 by default. */
-  socket(family: FamilyCode, type?: number, proto?: number): number;
-  /** Int options take `value` as is (flags 0/1); see SOCKOPT_LINGER for lingering. */
-  setOpt(fd: number, opt: number, value: number): number;
-  /** Writes the value into out[0] (SOCKOPT_LINGER: out[0], out[1]); returns 0 or -errno. */
-  getOpt(fd: number, opt: number, out: Int32Array): number;
-  /** accept4(NONBLOCK | CLOEXEC): [new fd, peer address]. */
-  accept(fd: number): [number, NativeAddr | null] | number;
-  /** Non-blocking connect: 0, -EINPROGRESS (wait for POLLOUT, then SOCKOPT_ERROR), -errno. */
-  connect(fd: number, family: FamilyCode, host: string, port: number): number;
-  recv(fd: number, buf: Uint8Array): number;
-  /** [bytes, sender address (null when the sender has none, "" when unnamed Unix)]. */
-  recvFrom(fd: number, buf: Uint8Array): [number, NativeAddr | null] | number;
-  /** send(MSG_NOSIGNAL). */
-  send(fd: number, buf: Uint8Array): number;
-  sendTo(fd: number, buf: Uint8Array, family: FamilyCode, host: string, port: number): number;
-  /** `host` is the IP literal, or the path for family 0 (leading NUL: abstract). */
-  bind(fd: number, family: FamilyCode, host: string, port: number): number;
-  listen(fd: number, backlog: number): number;
-  sockName(fd: number): NativeAddr | number;
-  peerName(fd: number): NativeAddr | number;
-  close(fd: number): number;
-  /** [family code (-1: other), SOCK_* type, listening 0/1], and sets O_NONBLOCK | FD_CLOEXEC. */
-  inspect(fd: number): [number, number, number] | number;
 }
 
 export interface RingOptions {
@@ -268,45 +211,9 @@ export interface NativeRing {
   bufferAddress(bytes: Uint8Array): number;
 }
 
-export interface ProbeResult {
-  /** io_uring_setup outcome: 0 or -errno. */
-  setupResult: number;
-  /** Ring flags the ring would be created with on this kernel. */
-  flags: string[];
-  features: number;
-  /** Opcode name (without IORING_OP_) -> supported. Empty when setup failed. */
-  opcodes: Record<string, boolean>;
-  kernel: string;
-}
-
-export interface NativeAddon {
-  Ring: new (opts: RingOptions) => NativeRing;
-  probe(): ProbeResult;
-  sockets: NativeSockets;
-  /** Build facts: liburing version, sanitizers. */
-  buildInfo: { liburing: string; sanitize: boolean };
-}
-
-export interface AddonLoad {
-  addon: NativeAddon | null;
-  path: string;
-  error: string | null;
-}
-
-let cached: AddonLoad | undefined;
-
-/** Loads the addon once. RINGLOOP_ADDON overrides the path (the ASan build in CI uses it). */
-export function loadAddon(): AddonLoad {
-  if (cached) return cached;
-  const file = process.env.RINGLOOP_ADDON
-    ? path.resolve(process.env.RINGLOOP_ADDON)
-    : path.resolve(__dirname, "../../../../build/Release/ringloop.node");
-  try {
-    const req = createRequire(__filename);
-    cached = { addon: req(file) as NativeAddon, path: file, error: null };
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    cached = { addon: null, path: file, error: e.code === "MODULE_NOT_FOUND" ? `addon not built (${file} missing)` : String(e.message) };
-  }
-  return cached;
+/** The addon's Ring class (the addon is loaded by src/addon.ts); throws where it is unavailable. */
+export function ringClass(): new (opts: RingOptions) => NativeRing {
+  const { addon, error } = loadAddon();
+  if (!addon) throw new Error(`io_uring backend unavailable: ${error}`);
+  return addon.Ring as new (opts: RingOptions) => NativeRing;
 }

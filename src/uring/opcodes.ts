@@ -3,11 +3,11 @@
 // may be missing, and that op alone falls back (DESIGN.md, Backend choice).
 export const NEEDED_OPCODES = [
   "NOP", "TIMEOUT", "TIMEOUT_REMOVE", "ASYNC_CANCEL",
-  // streams (issue 3): multishot ACCEPT 5.19, multishot RECV with a buffer ring 6.0
+  // streams: multishot ACCEPT 5.19, multishot RECV with a buffer ring 6.0
   "ACCEPT", "CONNECT", "RECV", "SEND", "SENDMSG", "SHUTDOWN", "POLL_ADD",
   // loop.sendfile's native path: SPLICE 5.7
   "SPLICE",
-  // files (issue 4): READV/WRITEV/FSYNC 5.1, OPENAT/CLOSE/STATX/READ/WRITE 5.6
+  // files: READV/WRITEV/FSYNC 5.1, OPENAT/CLOSE/STATX/READ/WRITE 5.6
   "OPENAT", "CLOSE", "READ", "WRITE", "READV", "WRITEV", "STATX", "FSYNC",
 ] as const;
 export const OPTIONAL_OPCODES = [] as const;

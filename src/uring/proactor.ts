@@ -1,7 +1,8 @@
 // UringProactor: the Proactor over one io_uring ring per loop, living inside Node's libuv
 // loop (native/ring.cc). Ops are staged into shared memory and submitted once per libuv
 // iteration; completions arrive in batches and end with one host._runOnce().
-import type { ConnectOptions, FdWatch, FdWatchCallback, ListenOptions, Listener, Proactor, ProactorHost, SockAddr, StreamEndpoint } from "../proactor.js";
+import type { ConnectOptions, FdWatch, FdWatchCallback, ListenOptions, Listener, Proactor, ProactorHost, StreamEndpoint } from "../proactor.js";
+import type { SockAddr } from "../events.js";
 import { Ring, DEFAULT_RING_CONFIG, type OpHandler, type RingConfig } from "./ring.js";
 import { RingTimer } from "./timer.js";
 import { OP_NOP, OP_ASYNC_CANCEL, NO_OP_INDEX } from "./native.js";

@@ -6,7 +6,7 @@
 // IORING_CQE_F_MORE) frees the slot. A slot is never reused before its final CQE, so the
 // handler keeps every buffer/fd the op touches alive until then (DESIGN.md, Ownership).
 import {
-  loadAddon,
+  ringClass,
   type NativeRing,
   STAGE_RECORD_INTS,
   S_OPCODE,
@@ -74,12 +74,11 @@ export class Ring {
     private readonly onBatchDone: () => void,
     private readonly onHandlerError: (err: unknown, handler: OpHandler) => void,
   ) {
-    const { addon, error } = loadAddon();
-    if (!addon) throw new Error(`io_uring backend unavailable: ${error}`);
     // The native ring keeps this callback strongly; it reaches the Ring only weakly so an
     // unclosed loop can still be garbage-collected (and its ring closed by the finalizer).
     const self = new WeakRef(this);
-    this.native = new addon.Ring({
+    const NativeRingClass = ringClass();
+    this.native = new NativeRingClass({
       entries: config.entries,
       maxOps: config.maxOps,
       busyPollUs: config.busyPollUs ?? DEFAULT_RING_CONFIG.busyPollUs,

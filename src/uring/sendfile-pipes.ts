@@ -8,7 +8,7 @@
 // pipes are kept; the rest are closed. close() (the loop closes) closes the idle ones; a
 // pipe in use is closed by its sendfile when it ends.
 import type { NativeRing } from "./native.js";
-import { nativeSockets } from "./sockets.js";
+import { nativeSockets } from "../addon.js";
 import { systemError } from "../system-error.js";
 
 /** Requested pipe capacity: 1 MiB (the default pipe-max-size; F_SETPIPE_SZ is capped to it). */

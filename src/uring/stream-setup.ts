@@ -2,16 +2,16 @@
 // listen (synchronous syscalls), CONNECT through the ring, and adopting user fds.
 // Every error path closes the fd it created; errors are Node-style system errors carrying
 // address and port, or TypeError / RangeError naming the argument.
-import type { ConnectOptions, Listener, ListenOptions, SockAddr, StreamEndpoint } from "../proactor.js";
+import type { ConnectOptions, Listener, ListenOptions, StreamEndpoint } from "../proactor.js";
+import { SOCK_STREAM, type SockAddr } from "../events.js";
 import { systemError } from "../system-error.js";
 import { abortReason } from "../exceptions.js";
-import { OP_CONNECT, OP_ASYNC_CANCEL, NO_OP_INDEX, SOCKOPT_REUSEADDR, SOCKOPT_REUSEPORT, SOCKOPT_V6ONLY, type FamilyCode } from "./native.js";
+import { OP_CONNECT, OP_ASYNC_CANCEL, NO_OP_INDEX } from "./native.js";
+import { check, closeFd, nativeSockets, SOCKOPT_REUSEADDR, SOCKOPT_REUSEPORT, SOCKOPT_V6ONLY } from "../addon.js";
+import { errorExtra, resolveAddr, type FamilyCode, type ResolvedAddr } from "../sockaddr.js";
 import type { OpHandler } from "./ring.js";
 import { UringStreamEndpoint, type StreamContext } from "./stream.js";
 import { UringListener } from "./listener.js";
-import { check, closeFd, errorExtra, nativeSockets, resolveAddr, type ResolvedAddr } from "./sockets.js";
-
-const SOCK_STREAM = 1;
 
 function openSocket(a: ResolvedAddr, syscallAddr: ResolvedAddr): number {
   return check(nativeSockets().socket(a.family), "socket", syscallAddr);

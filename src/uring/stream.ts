@@ -24,18 +24,19 @@
 // States: open --close()/abort()--> closing (ASYNC_CANCEL of every op on the fd, waiting for
 // their final CQEs; the sink hears nothing more but onClosed) --all CQEs in, fd closed,
 // one NOP round trip--> closed (onClosed, once).
-import type { SockAddr, StreamEndpoint, StreamSink } from "../proactor.js";
+import type { StreamEndpoint, StreamSink } from "../proactor.js";
+import type { SockAddr } from "../events.js";
 import { systemError, errno } from "../system-error.js";
 import {
   OP_RECV, OP_SENDMSG, OP_SEND, OP_SHUTDOWN, OP_NOP, OP_ASYNC_CANCEL, OP_POLL_ADD, POLLOUT,
   S_BUF_GROUP, S_FLAGS, NO_OP_INDEX, SEND_MAX_IOV, MSG_NOSIGNAL, SHUT_WR,
   IORING_CQE_F_MORE, IORING_CQE_F_BUFFER, IORING_CQE_BUFFER_SHIFT,
   IORING_ASYNC_CANCEL_FD, IORING_ASYNC_CANCEL_ALL,
-  SOCKOPT_NODELAY, SOCKOPT_LINGER0, type FamilyCode,
 } from "./native.js";
+import { nativeSockets, SOCKOPT_NODELAY, SOCKOPT_LINGER0 } from "../addon.js";
+import { toSockAddr, type FamilyCode } from "../sockaddr.js";
 import type { OpHandler, Ring } from "./ring.js";
 import type { BufRing } from "./bufring.js";
-import { nativeSockets, toSockAddr } from "./sockets.js";
 import { startFileSend, type FileSend } from "./sendfile.js";
 import type { PipePool } from "./sendfile-pipes.js";
 

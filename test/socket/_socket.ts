@@ -3,7 +3,7 @@
 import * as os from "node:os";
 import * as path from "node:path";
 import type { ExecutionContext } from "ava";
-import { socket, NotImplementedError, type AbstractEventLoop, type Socket, type SockAddr } from "ringloop";
+import { socket, NotImplementedError, type AbstractEventLoop, type AbstractSocket as Socket, type SockAddr } from "ringloop";
 import { within } from "../streams/_streams.js";
 
 export { inLoop, within, sha256, closedPort, runChild } from "../streams/_streams.js";

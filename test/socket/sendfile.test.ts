@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { spawn } from "node:child_process";
-import { socket, SendfileNotAvailableError, type Socket } from "ringloop";
+import { socket, SendfileNotAvailableError, type AbstractSocket as Socket } from "ringloop";
 import { _setSendfileStrategy, fileSendStats } from "../../src/uring/sendfile.js";
 import { backendTest, uringOnlyTest } from "../helpers/backends.js";
 import { inLoop, within, sha256, closedPort, tcpPair, assertNotImplemented, refused } from "./_socket.js";

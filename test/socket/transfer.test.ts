@@ -3,7 +3,7 @@
 // method is a NotImplementedError naming what to use instead.
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
-import { socket, type Socket, type AbstractEventLoop } from "ringloop";
+import { socket, type AbstractSocket as Socket, type AbstractEventLoop } from "ringloop";
 import { backendTest } from "../helpers/backends.js";
 import { inLoop, within, sha256, closedPort, tcpPair, tmpSockPath, assertNotImplemented, refused } from "./_socket.js";
 

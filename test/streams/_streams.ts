@@ -8,8 +8,8 @@ import {
   Protocol,
   BufferedProtocol,
   type AbstractEventLoop,
+  type AbstractServer,
   type BaseProtocol,
-  type Server,
   type Transport,
 } from "ringloop";
 
@@ -17,7 +17,7 @@ export type IpAddress = { host: string; port: number; family: 4 | 6 };
 export type ProtocolFactory = () => BaseProtocol;
 
 /** The loop's stream API is declared on AbstractEventLoop; these names keep the tests short. */
-export type StreamServer = Server;
+export type StreamServer = AbstractServer;
 export type StreamLoop = AbstractEventLoop;
 
 /** Runs `body` as a Task on `loop` until it settles. */

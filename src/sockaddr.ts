@@ -1,10 +1,11 @@
-// Address checks and the synchronous socket syscalls of the io_uring backend
-// (native/sockets.cc). Bad input: TypeError / RangeError naming the argument; a failed
-// syscall: a Node-style system error through systemError().
+// Socket addresses as API.md writes them, checked and turned into what the native socket
+// syscalls take (src/addon.ts): a family code, an IP literal or a Unix path, a port. Bad
+// input is a TypeError / RangeError naming the argument. No name resolution here.
 import * as net from "node:net";
-import type { SockAddr } from "../proactor.js";
-import { systemError } from "../system-error.js";
-import { loadAddon, type FamilyCode, type NativeSockets, type NativeAddr } from "./native.js";
+import type { SockAddr } from "./events.js";
+
+/** Family codes of the native socket calls: 4 = AF_INET, 6 = AF_INET6, 0 = AF_UNIX. */
+export type FamilyCode = 4 | 6 | 0;
 
 export interface ResolvedAddr {
   family: FamilyCode;
@@ -13,21 +14,14 @@ export interface ResolvedAddr {
   port: number;
 }
 
-let cachedSockets: NativeSockets | null = null;
-
-export function nativeSockets(): NativeSockets {
-  if (cachedSockets) return cachedSockets;
-  const { addon, error } = loadAddon();
-  if (!addon) throw new Error(`io_uring backend unavailable: ${error}`);
-  cachedSockets = addon.sockets;
-  return cachedSockets;
-}
+/** Longest Unix socket path (sun_path is 108 bytes; an abstract name has no NUL terminator). */
+const UNIX_PATH_MAX = 107;
 
 /** Checks `addr` (argument `name`) and returns its family code, host and port. */
 export function resolveAddr(addr: SockAddr, name: string): ResolvedAddr {
   if (typeof addr === "string") {
     if (addr.length === 0) throw new TypeError(`The "${name}" argument must be a non-empty path`);
-    if (Buffer.byteLength(addr) > 107 + (addr[0] === "\0" ? 1 : 0)) {
+    if (Buffer.byteLength(addr) > UNIX_PATH_MAX + (addr[0] === "\0" ? 1 : 0)) {
       throw new RangeError(`The "${name}" argument is too long for a Unix socket path (${Buffer.byteLength(addr)} bytes)`);
     }
     return { family: 0, host: addr, port: 0 };
@@ -48,22 +42,17 @@ export function resolveAddr(addr: SockAddr, name: string): ResolvedAddr {
   return { family: v as 4 | 6, host, port };
 }
 
+/** The address fields a system error about `a` carries (Node's `address`, `port`). */
 export function errorExtra(a: ResolvedAddr): { address: string; port?: number } {
   return a.family === 0 ? { address: a.host } : { address: a.host, port: a.port };
 }
 
-/** Throws the system error for a negative result; returns the result otherwise. */
-export function check(r: number, syscall: string, a?: ResolvedAddr): number {
-  if (r < 0) throw systemError(r, syscall, a ? errorExtra(a) : undefined);
-  return r;
-}
-
-/** sockname / peername as API.md writes addresses; null when the syscall fails. */
-export function toSockAddr(v: NativeAddr | number): SockAddr | null {
+/** sockname / peername as API.md writes addresses; null when the syscall failed. */
+export function toSockAddr(v: SockAddr | number): SockAddr | null {
   return typeof v === "number" ? null : v;
 }
 
-/** Closes `fd`, ignoring errors (the fd is ours and closed exactly once). */
-export function closeFd(fd: number): void {
-  nativeSockets().close(fd);
+/** True for an IP address (a TCP socket), false for a Unix path or an unknown name. */
+export function isIpAddr(addr: SockAddr | null): addr is Exclude<SockAddr, string> {
+  return addr !== null && typeof addr === "object";
 }

@@ -1,0 +1,127 @@
+// The native addon as every backend sees it: the loader, the synchronous socket syscalls
+// (native/sockets.cc) and the io_uring probe. Backend-neutral: socket.ts, sock-methods.ts
+// and any backend use these; only the io_uring backend uses the addon's Ring class (its
+// interface and shared-memory layouts are src/uring/native.ts).
+//
+// Where the addon did not build or load, loadAddon() says why and nativeSockets() throws;
+// callers that can do without it turn that into NotImplementedError or the fallback.
+import { createRequire } from "node:module";
+import * as path from "node:path";
+import type { SockAddr } from "./events.js";
+import { systemError } from "./system-error.js";
+import { errorExtra, type FamilyCode, type ResolvedAddr } from "./sockaddr.js";
+
+export type { FamilyCode };
+
+/** Socket option codes of NativeSockets.setOpt / getOpt (native/sockets.cc). */
+export const SOCKOPT_REUSEADDR = 1;
+export const SOCKOPT_REUSEPORT = 2;
+export const SOCKOPT_V6ONLY = 3;
+export const SOCKOPT_NODELAY = 4;
+export const SOCKOPT_LINGER0 = 5;
+export const SOCKOPT_KEEPALIVE = 6;
+export const SOCKOPT_RCVBUF = 7;
+export const SOCKOPT_SNDBUF = 8;
+export const SOCKOPT_BROADCAST = 9;
+/** setOpt value < 0: lingering off, >= 0: l_linger seconds; getOpt: out = [l_onoff, l_linger]. */
+export const SOCKOPT_LINGER = 10;
+/** getOpt only. */
+export const SOCKOPT_ERROR = 11;
+/** getOpt only: SOCK_STREAM (1) / SOCK_DGRAM (2). */
+export const SOCKOPT_TYPE = 12;
+
+/** Address as native returns it: {host, port, family} for IP, the path for Unix. */
+export type NativeAddr = SockAddr;
+
+/**
+ * Synchronous socket syscalls (native/sockets.cc). Each returns >= 0 or -errno. Sockets are
+ * always SOCK_NONBLOCK | SOCK_CLOEXEC; -EAGAIN from an I/O call means "wait for readiness".
+ */
+export interface NativeSockets {
+  /** `type` SOCK_STREAM (the default) or SOCK_DGRAM; `proto` 0 by default. */
+  socket(family: FamilyCode, type?: number, proto?: number): number;
+  /** Int options take `value` as is (flags 0/1); see SOCKOPT_LINGER for lingering. */
+  setOpt(fd: number, opt: number, value: number): number;
+  /** Writes the value into out[0] (SOCKOPT_LINGER: out[0], out[1]); returns 0 or -errno. */
+  getOpt(fd: number, opt: number, out: Int32Array): number;
+  /** accept4(NONBLOCK | CLOEXEC): [new fd, peer address]. */
+  accept(fd: number): [number, NativeAddr | null] | number;
+  /** Non-blocking connect: 0, -EINPROGRESS (wait for POLLOUT, then SOCKOPT_ERROR), -errno. */
+  connect(fd: number, family: FamilyCode, host: string, port: number): number;
+  recv(fd: number, buf: Uint8Array): number;
+  /** [bytes, sender address (null when the sender has none, "" when unnamed Unix)]. */
+  recvFrom(fd: number, buf: Uint8Array): [number, NativeAddr | null] | number;
+  /** send(MSG_NOSIGNAL). */
+  send(fd: number, buf: Uint8Array): number;
+  sendTo(fd: number, buf: Uint8Array, family: FamilyCode, host: string, port: number): number;
+  /** `host` is the IP literal, or the path for family 0 (leading NUL: abstract). */
+  bind(fd: number, family: FamilyCode, host: string, port: number): number;
+  listen(fd: number, backlog: number): number;
+  sockName(fd: number): NativeAddr | number;
+  peerName(fd: number): NativeAddr | number;
+  close(fd: number): number;
+  /** [family code (-1: other), SOCK_* type, listening 0/1], and sets O_NONBLOCK | FD_CLOEXEC. */
+  inspect(fd: number): [number, number, number] | number;
+}
+
+export interface ProbeResult {
+  /** io_uring_setup outcome: 0 or -errno. */
+  setupResult: number;
+  /** Ring flags the ring would be created with on this kernel. */
+  flags: string[];
+  features: number;
+  /** Opcode name (without IORING_OP_) -> supported. Empty when setup failed. */
+  opcodes: Record<string, boolean>;
+  kernel: string;
+}
+
+export interface NativeAddon {
+  /** The io_uring Ring class; typed by the io_uring backend (src/uring/native.ts). */
+  Ring: unknown;
+  probe(): ProbeResult;
+  sockets: NativeSockets;
+  /** Build facts: liburing version, sanitizers. */
+  buildInfo: { liburing: string; sanitize: boolean };
+}
+
+export interface AddonLoad {
+  addon: NativeAddon | null;
+  path: string;
+  error: string | null;
+}
+
+let cached: AddonLoad | undefined;
+
+/** Loads the addon once. RINGLOOP_ADDON overrides the path (the ASan build in CI uses it). */
+export function loadAddon(): AddonLoad {
+  if (cached) return cached;
+  const file = process.env.RINGLOOP_ADDON
+    ? path.resolve(process.env.RINGLOOP_ADDON)
+    : path.resolve(__dirname, "../../../build/Release/ringloop.node");
+  try {
+    const req = createRequire(__filename);
+    cached = { addon: req(file) as NativeAddon, path: file, error: null };
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    cached = { addon: null, path: file, error: e.code === "MODULE_NOT_FOUND" ? `addon not built (${file} missing)` : String(e.message) };
+  }
+  return cached;
+}
+
+/** The addon's socket syscalls; throws (saying why) where the addon did not load. */
+export function nativeSockets(): NativeSockets {
+  const { addon, error } = loadAddon();
+  if (!addon) throw new Error(`the ringloop addon is unavailable: ${error}`);
+  return addon.sockets;
+}
+
+/** Throws the system error (naming `a` when given) for a negative result; returns it otherwise. */
+export function check(r: number, syscall: string, a?: ResolvedAddr): number {
+  if (r < 0) throw systemError(r, syscall, a ? errorExtra(a) : undefined);
+  return r;
+}
+
+/** Closes `fd`, ignoring errors (the fd is ours and closed exactly once). */
+export function closeFd(fd: number): void {
+  nativeSockets().close(fd);
+}
