@@ -2,10 +2,11 @@
 // EOF and half-close work as on a raw socket). Every sink call is followed by notify()
 // (the proactor's host._runOnce()), as the seam requires after a batch of completions.
 //
-// Reading: startReading = resume + 'data'; stopReading = pause (Node emits no 'data' while
-// paused; libuv stops reading once the stream's buffer is full). readInto: node:net has no
-// read-into-caller-memory, so each chunk is COPIED into the protocol's buffer (the extra
-// copy the uring backend avoids); what does not fit waits for the next read.
+// Reading: startReading = resume (Node emits 'data' and, once the buffer is drained, 'end');
+// stopReading = pause (Node emits neither while paused; libuv stops reading once the
+// stream's buffer is full). Nothing is held here: what Node still emits goes to the sink.
+// No readInto: node:net has no read into the caller's memory, so the transport copies each
+// chunk into a BufferedProtocol's buffer (the one copy the uring backend avoids).
 // Every socket is tracked by the proactor, whose close() destroys what is still open.
 // Writing: one chunk is one socket.write; several are corked so Node's _writev sends them
 // as one writev.
@@ -16,8 +17,6 @@ import * as net from "node:net";
 import type { StreamEndpoint, StreamSink } from "../src/proactor.js";
 import type { SockAddr } from "../src/events.js";
 import { systemError, errno } from "../src/system-error.js";
-
-type Mode = "none" | "stream" | "into";
 
 /** What endpoints and listeners need from the FallbackProactor. */
 export interface FallbackHost {
@@ -42,11 +41,6 @@ export class FallbackStreamEndpoint implements StreamEndpoint {
   readonly fd: number;
   private readonly notify: () => void;
   private sink: StreamSink | null = null;
-  private mode: Mode = "none";
-  private target: Uint8Array | null = null;
-  /** Bytes read but not yet delivered (readInto leftovers, data that came after a pause). */
-  private pending: Buffer[] = [];
-  private pendingEof = false;
   private writing = false;
   private closeRequested = false;
   private socketClosed = false;
@@ -75,30 +69,14 @@ export class FallbackStreamEndpoint implements StreamEndpoint {
 
   private readonly onData = (chunk: Buffer): void => {
     if (this.closeRequested) return;
-    if (this.mode === "stream") {
-      this.sink!.onData(chunk);
-      this.notify();
-    } else if (this.mode === "into") {
-      this.socket.pause();
-      this.pending.push(chunk);
-      this.deliverInto();
-      this.notify();
-    } else {
-      this.pending.push(chunk);
-    }
+    this.sink!.onData(chunk);
+    this.notify();
   };
 
   private readonly onEnd = (): void => {
-    this.pendingEof = true;
     if (this.closeRequested) return;
-    if (this.mode === "stream") {
-      this.mode = "none";
-      this.sink!.onEof();
-      this.notify();
-    } else if (this.mode === "into") {
-      this.deliverInto();
-      this.notify();
-    }
+    this.sink!.onEof();
+    this.notify();
   };
 
   private readonly onError = (err: Error): void => {
@@ -107,7 +85,6 @@ export class FallbackStreamEndpoint implements StreamEndpoint {
       this.writing = false;
       this.sink!.onWriteDone(err);
     } else {
-      this.mode = "none";
       this.sink!.onReadError(err);
     }
     this.notify();
@@ -125,74 +102,12 @@ export class FallbackStreamEndpoint implements StreamEndpoint {
     this.notify();
   }
 
-  /** One readInto result from `pending` (or EOF) into `target`. */
-  private deliverInto(): void {
-    const target = this.target!;
-    if (this.pending.length === 0) {
-      if (!this.pendingEof) return;
-      this.mode = "none";
-      this.target = null;
-      this.sink!.onReadInto(0);
-      return;
-    }
-    let n = 0;
-    while (this.pending.length > 0 && n < target.length) {
-      const chunk = this.pending[0];
-      const take = Math.min(chunk.length, target.length - n);
-      target.set(take === chunk.length ? chunk : chunk.subarray(0, take), n);
-      n += take;
-      if (take === chunk.length) this.pending.shift();
-      else this.pending[0] = chunk.subarray(take);
-    }
-    this.mode = "none";
-    this.target = null;
-    this.sink!.onReadInto(n);
-  }
-
   startReading(): void {
-    if (this.closeRequested || this.mode === "stream") return;
-    this.mode = "stream";
-    if (this.pending.length > 0 || this.pendingEof) {
-      process.nextTick(this.drainPending);
-      return;
-    }
-    this.socket.resume();
+    if (!this.closeRequested) this.socket.resume();
   }
-
-  /** Delivers what arrived while no one was reading, then resumes the socket. */
-  private readonly drainPending = (): void => {
-    if (this.closeRequested || this.mode !== "stream") return;
-    while (this.pending.length > 0 && this.mode === "stream") this.sink!.onData(this.pending.shift()!);
-    if (this.mode === "stream" && this.pending.length === 0) {
-      if (this.pendingEof) {
-        this.mode = "none";
-        this.sink!.onEof();
-      } else {
-        this.socket.resume();
-      }
-    }
-    this.notify();
-  };
 
   stopReading(): void {
-    if (this.mode !== "stream") return;
-    this.mode = "none";
     this.socket.pause();
-  }
-
-  readInto(buf: Uint8Array): void {
-    if (this.closeRequested) return;
-    this.mode = "into";
-    this.target = buf;
-    if (this.pending.length > 0 || this.pendingEof) {
-      process.nextTick(() => {
-        if (this.closeRequested || this.mode !== "into") return;
-        this.deliverInto();
-        this.notify();
-      });
-      return;
-    }
-    this.socket.resume();
   }
 
   write(chunks: Uint8Array[]): void {

@@ -23,6 +23,10 @@ import type { ExceptionContext, SockAddr } from "./events.js";
 // writes a protocol makes inside onData/onReadInto are flushed by that iteration (the
 // transport schedules no iteration of its own for them).
 //
+// Reading: an endpoint never holds data. What arrives after stopReading() (data still on
+// its way, EOF, an error) is delivered all the same; the transport holds what the protocol
+// may not see yet.
+//
 // Ownership: buffers given to write() belong to the endpoint until onWriteDone; the
 // endpoint never reuses memory handed to onData. close() releases the fd only after every
 // op in flight has completed (DESIGN.md, Ownership), then calls onClosed() once.
@@ -56,10 +60,14 @@ export interface StreamEndpoint {
   setSink(sink: StreamSink): void;
   /** Deliver data continuously through onData until stopReading(), EOF or an error. */
   startReading(): void;
-  /** Stop delivering (pauseReading). Data already on its way may still arrive once. */
+  /** Stop delivering (pauseReading). What is already on its way may still be delivered. */
   stopReading(): void;
-  /** One read straight into `buf` (BufferedProtocol); result through onReadInto. */
-  readInto(buf: Uint8Array): void;
+  /**
+   * Optional: one read straight into `buf` (BufferedProtocol); result through onReadInto.
+   * Absent: the transport reads with startReading() and copies each chunk into the
+   * protocol's buffer.
+   */
+  readInto?(buf: Uint8Array): void;
   /** Send all of `chunks` (one writev/sendmsg where possible); one write in flight at a time. */
   write(chunks: Uint8Array[]): void;
   /**

@@ -1,68 +1,57 @@
 // The stream transport (asyncio's _ProactorSocketTransport), written ONCE over the
-// StreamEndpoint seam; it is the endpoint's StreamSink and turns completions into protocol
-// calls. Both backends use it unchanged.
+// StreamEndpoint seam: it is the endpoint's StreamSink and turns completions into protocol
+// calls. Both backends use it unchanged; any byte stream an endpoint can carry (a TCP or
+// Unix socket, a pipe, a TLS session) gets the same flow control, pauseReading, writeEof and
+// close rules from it.
 //
-// Writes: write() COPIES the data into staging memory shared by all transports and reused
-// (write-stage.ts: measured there, far cheaper than a fresh Buffer per write), so the
-// caller may change its Buffer right after; keeping the caller's Buffer instead cannot be
-// made safe in JS. Consecutive writes of one transport with no other transport's write
-// between them are contiguous, so a burst of small writes becomes ONE chunk. At
-// most ONE endpoint.write() is in flight; everything queued meanwhile goes out as ONE
+// Writes (write-queue.ts): write() copies into shared staging memory. At most ONE
+// endpoint.write() is in flight; everything queued meanwhile goes out as ONE
 // endpoint.write(chunks) when it completes, or at the end of the loop iteration
-// (loop._requestFlush) when nothing is in flight. So a burst of writes in one callback
-// is one writev/sendmsg. A write made from dataReceived/bufferUpdated schedules nothing:
-// the backend runs an iteration after each completion batch anyway, so this saves one
-// chained iteration (a microtask, pollNow, a timer check) per echoed message.
+// (loop._requestFlush) when nothing is in flight. So a burst of writes in one callback is one
+// writev/sendmsg. A write made from dataReceived/bufferUpdated schedules nothing: the backend
+// runs an iteration after each completion batch anyway, which saves one chained iteration
+// (a microtask, pollNow, a timer check) per echoed message.
 //
 // Flow control (asyncio's rules): the write buffer size counts queued and in-flight bytes;
 // pauseWriting() when it rises above `high`, resumeWriting() when it falls to `low` or
-// below. pauseReading() stops the endpoint and holds anything still arriving until
-// resumeReading(), so the protocol sees no data while paused.
+// below; no flow-control call once the endpoint is closing.
 //
-// States: open -> closing (close(): flush, then endpoint.close()) -> closed (onClosed:
-// connectionLost(exc) exactly once). abort() and fatal errors skip the flush. Once the
-// peer's EOF has arrived AND our writeEof() shutdown has completed, the transport closes
-// itself (nothing more can happen; asyncio would leave it open until close()).
-// ECONNRESET/EPIPE/ECONNABORTED close quietly (debug log); other errors go to the exception
-// handler first. An exception thrown by a protocol method reaches the exception handler
-// with asyncio's context keys and closes the transport (abort), except from
-// connectionLost, pauseWriting and resumeWriting, which are only reported.
+// Reading: the transport is the ONLY place data is held. An endpoint may still deliver data,
+// EOF or an error after stopReading() (the seam allows it); data and EOF that arrive while
+// the protocol has paused reading are held here, in order, and replayed by resumeReading(),
+// so the protocol never sees data while paused. A read error is never held: a broken
+// connection closes the transport at once. A BufferedProtocol reads straight into its own
+// buffer where the endpoint has readInto(); elsewhere each chunk is copied into it.
 //
-// File mode (loop.sendfile, asyncio's _sendfile_native/_make_empty_waiter; src/sendfile.ts):
-// _sendfile(body) refuses a closing transport or a second file, pauses reading (resumed
-// after if it was reading), sets aside what is queued and sends it first, then runs `body`,
-// which sends the file through _fileWrite (generic) or _fileNative (the endpoint's own
-// sendfile). While in file mode the write side belongs to the file: write() queues behind
-// it and the flush waits until the file is out (byte order); close() and writeEof() take
-// effect after it. A write error closes the transport as any write error does; the body's
-// pending call rejects at onClosed (every op has completed by then, so the caller may
-// release the file), with that error, or with a "closed during sendfile" error after
-// abort().
+// Lifecycle (Phase, one way):
+//   Open --close()--> Draining (reading stopped; queued writes and a file in progress go
+//   out first) --write side idle--> Closing (endpoint.close()/abort() issued; the sink hears
+//   nothing more but onClosed) --onClosed--> Closed (connectionLost(exc) exactly once).
+//   abort() and fatal errors go from Open or Draining straight to Closing (queue dropped).
+// Write direction (WriteEnd): Open --writeEof()--> EofWanted --write side idle-->
+//   EofSent (endpoint.shutdownWrite()) --onShutdownDone--> Shut.
+// "Write side idle" (nothing queued, nothing in flight, no file) triggers ONE step,
+// afterDrain(): Draining closes the endpoint, else EofWanted sends the EOF.
+// Once the peer's EOF has been delivered AND our EOF is Shut, the transport closes itself
+// (nothing more can happen; asyncio would leave it open until close()).
+//
+// Errors: ECONNRESET/EPIPE/ECONNABORTED/ESHUTDOWN close quietly (debug log); other errors go
+// to the exception handler first. An exception thrown by a protocol method reaches the
+// exception handler with asyncio's context keys and closes the transport (abort), except
+// from connectionLost, pauseWriting and resumeWriting, which are only reported.
+//
+// File mode (loop.sendfile): sendfile-mode.ts; while a file is being sent the write side
+// belongs to it.
 import type { StreamEndpoint, StreamSink } from "../proactor.js";
-import type { SockAddr } from "../events.js";
 import type { Transport } from "../transports.js";
 import type { BaseProtocol } from "../protocols.js";
 import type { ExceptionContext, Handle } from "../events.js";
 import * as util from "node:util";
 import { logger, formatValue } from "../log.js";
 import { TransportSocket } from "./socket.js";
-import { takeRegion, releaseStages, STAGE_SIZE, type Stage } from "./write-stage.js";
-
-/** The write side while a file is being sent (see the header). */
-interface FileMode {
-  wasReading: boolean;
-  /** Queued before the sendfile began: goes out ahead of the file. */
-  before: { chunks: Uint8Array[]; stages: Stage[]; bytes: number } | null;
-  /** The step being waited for: the drain, one chunk, or the native send. */
-  waiter: { resolve(n: number): void; reject(e: Error): void } | null;
-  /** A write error seen in file mode (the waiter rejects with it at onClosed). */
-  error: Error | null;
-  /** File bytes sent by completed steps, and the size of the chunk write in flight. */
-  sent: number;
-  chunk: number;
-  /** The endpoint's own sendfile is in flight (its progress: endpoint.sendfileProgress). */
-  native: boolean;
-}
+import { WriteQueue, type QueuedWrite } from "./write-queue.js";
+import { releaseStages } from "./write-stage.js";
+import { FileMode, type FileModeTransport } from "./sendfile-mode.js";
 
 /** What the transport needs from its loop (BaseEventLoop has all of it). */
 export interface TransportLoop {
@@ -97,6 +86,20 @@ export function isQuietError(err: unknown): boolean {
   return typeof code === "string" && QUIET_ERRORS.has(code);
 }
 
+const enum Phase {
+  Open,
+  Draining,
+  Closing,
+  Closed,
+}
+
+const enum WriteEnd {
+  Open,
+  EofWanted,
+  EofSent,
+  Shut,
+}
+
 interface StreamProtocol extends BaseProtocol {
   dataReceived?(data: Buffer): void;
   eofReceived?(): boolean | void;
@@ -120,56 +123,42 @@ function validateProtocol(protocol: unknown): asserts protocol is StreamProtocol
   }
 }
 
-export class StreamTransport implements Transport, StreamSink {
+export class StreamTransport implements Transport, StreamSink, FileModeTransport {
   private readonly loop: TransportLoop;
   private readonly endpoint: StreamEndpoint;
   private protocol: StreamProtocol;
   private owner: TransportOwner | null;
   private readonly extra: Record<string, unknown>;
 
-  /** Chunks queued (views of stages), not yet handed to the endpoint. */
-  private queue: Uint8Array[] = [];
-  private queued = 0;
-  /**
-   * The stage this transport appends to: bytes [stageStart, stageEnd) are queued but not
-   * yet in `queue`; appending goes on in place while stage.used === stageEnd (no other
-   * transport wrote since).
-   */
-  private stage: Stage | null = null;
-  private stageStart = 0;
-  private stageEnd = 0;
-  /** One entry per region taken for the queued bytes (the current stage's included). */
-  private queuedStages: Stage[] = [];
-  /** The regions the endpoint owns until the write in flight completes. */
-  private inFlightStages: Stage[] = [];
-  private inFlight = 0;
-  private writing = false;
+  private phase = Phase.Open;
+  private writeEnd = WriteEnd.Open;
+  /** connectionMade has run (a transport closed before it never calls connectionLost). */
+  private started = false;
+  private lostExc: Error | null = null;
+
+  // ---- write side
+  private readonly out = new WriteQueue();
+  /** @internal A write op is in flight (a queued write, a file chunk or a native sendfile). */
+  _writing = false;
   private flushRequested = false;
   /** Inside onData/onReadInto: the backend runs an iteration right after (seam rule). */
   private inCompletion = false;
   private high = DEFAULT_HIGH_WATER;
   private low = DEFAULT_HIGH_WATER / 4;
   private protocolPaused = false;
+  private writesAfterClose = 0;
+  private file: FileMode | null = null;
 
+  // ---- read side
   /** Reading wanted by the protocol (pauseReading/resumeReading). */
   private reading = true;
-  /** The endpoint is delivering (startReading or a readInto in flight). */
+  /** The endpoint is delivering (startReading, or a readInto in flight). */
   private endpointReading = false;
-  private started = false;
   private readIntoBuf: Uint8Array | null = null;
   /** Data (or EOF: null) that arrived while paused, replayed on resumeReading. */
   private held: Array<Buffer | null> = [];
+  /** The peer's EOF has been delivered to the protocol. */
   private eofReceived = false;
-
-  private closing = false;
-  private eofRequested = false;
-  private eofSent = false;
-  private shutdownDone = false;
-  private endpointClosing = false;
-  private lost = false;
-  private lostExc: Error | null = null;
-  private writesAfterClose = 0;
-  private file: FileMode | null = null;
 
   constructor(loop: TransportLoop, endpoint: StreamEndpoint, protocol: unknown, extra: Record<string, unknown>, owner: TransportOwner | null = null) {
     validateProtocol(protocol);
@@ -184,7 +173,7 @@ export class StreamTransport implements Transport, StreamSink {
     loop.callSoon(this.start);
   }
 
-  /** Builds the extra info asyncio gives: peername, sockname, socket. */
+  /** Builds the extra info asyncio gives a socket transport: peername, sockname, socket. */
   static extraFor(endpoint: StreamEndpoint): Record<string, unknown> {
     const sockname = endpoint.sockname();
     const peername = endpoint.peername();
@@ -192,7 +181,7 @@ export class StreamTransport implements Transport, StreamSink {
   }
 
   private readonly start = (): void => {
-    if (this.lost) return;
+    if (this.phase === Phase.Closed) return;
     this.started = true;
     try {
       this.protocol.connectionMade(this);
@@ -206,7 +195,7 @@ export class StreamTransport implements Transport, StreamSink {
   // ------------------------------------------------------------------ BaseTransport
 
   isClosing(): boolean {
-    return this.closing;
+    return this.phase !== Phase.Open;
   }
 
   getExtraInfo(name: string, defaultValue: unknown = undefined): unknown {
@@ -224,45 +213,45 @@ export class StreamTransport implements Transport, StreamSink {
 
   /** Flushes what is queued, then closes; connectionLost(null) once, after the fd is closed. */
   close(): void {
-    if (this.closing) return;
-    this.closing = true;
+    if (this.phase !== Phase.Open) return;
+    this.phase = Phase.Draining;
     this.stopEndpointReading();
     this.held = [];
-    if (!this.writing && this.queued === 0 && this.file === null) this.closeEndpoint(null);
+    if (this.writeSideIdle()) this.afterDrain();
   }
 
   // ------------------------------------------------------------------ ReadTransport
 
   isReading(): boolean {
-    return this.reading && !this.closing;
+    return this.reading && this.phase === Phase.Open;
   }
 
   pauseReading(): void {
-    if (this.closing || !this.reading) return;
+    if (this.phase !== Phase.Open || !this.reading) return;
     this.reading = false;
     this.stopEndpointReading();
   }
 
   resumeReading(): void {
-    if (this.closing || this.reading) return;
+    if (this.phase !== Phase.Open || this.reading) return;
     this.reading = true;
     if (this.held.length > 0) this.loop.callSoon(this.replayHeld);
     else if (this.started) this.startEndpointReading();
   }
 
   private readonly replayHeld = (): void => {
-    while (this.held.length > 0 && this.reading && !this.closing) {
+    while (this.held.length > 0 && this.reading && this.phase === Phase.Open) {
       const item = this.held.shift()!;
       if (item === null) this.deliverEof();
       else this.deliverData(item);
     }
-    if (this.held.length === 0 && this.reading && !this.closing && !this.eofReceived) this.startEndpointReading();
+    if (this.held.length === 0) this.startEndpointReading();
   };
 
   private startEndpointReading(): void {
-    if (this.endpointReading || this.eofReceived || this.closing || !this.reading) return;
+    if (this.endpointReading || this.eofReceived || this.phase !== Phase.Open || !this.reading) return;
     this.endpointReading = true;
-    if (isBuffered(this.protocol)) this.readIntoNext();
+    if (isBuffered(this.protocol) && this.endpoint.readInto !== undefined) this.readIntoNext();
     else this.endpoint.startReading();
   }
 
@@ -287,15 +276,19 @@ export class StreamTransport implements Transport, StreamSink {
       return;
     }
     this.readIntoBuf = buf;
-    this.endpoint.readInto(buf);
+    this.endpoint.readInto!(buf);
+  }
+
+  /** Data may be delivered now: reading wanted, and nothing held still to replay first. */
+  private deliverable(): boolean {
+    return this.reading && this.held.length === 0;
   }
 
   // ------------------------------------------------------------------ StreamSink (reads)
 
   onData(data: Buffer): void {
-    if (this.lost || this.closing) return;
-    // Held data not yet replayed comes first: order is never changed.
-    if (!this.reading || this.held.length > 0) {
+    if (this.phase !== Phase.Open) return;
+    if (!this.deliverable()) {
       this.held.push(data);
       return;
     }
@@ -308,17 +301,15 @@ export class StreamTransport implements Transport, StreamSink {
     const buf = this.readIntoBuf!;
     this.readIntoBuf = null;
     this.endpointReading = false;
-    if (this.lost || this.closing) return;
+    if (this.phase !== Phase.Open) return;
     if (nbytes === 0) {
       this.onEof();
       return;
     }
-    if (!this.reading || this.held.length > 0 || !isBuffered(this.protocol)) {
+    if (!this.deliverable() || !isBuffered(this.protocol)) {
       // Paused (or held data still to replay first), or the protocol was switched to a
-      // plain Protocol during the read.
-      const copy = Buffer.from(buf.buffer, buf.byteOffset, nbytes);
-      if (!this.reading || this.held.length > 0) this.held.push(Buffer.from(copy));
-      else this.deliverData(Buffer.from(copy));
+      // plain Protocol during the read: the bytes leave the protocol's buffer as a copy.
+      this.onData(Buffer.from(buf.subarray(0, nbytes)));
       this.startEndpointReading();
       return;
     }
@@ -336,19 +327,23 @@ export class StreamTransport implements Transport, StreamSink {
 
   onEof(): void {
     this.endpointReading = false;
-    if (this.lost || this.closing) return;
-    if (!this.reading || this.held.length > 0) {
+    if (this.phase !== Phase.Open) return;
+    if (!this.deliverable()) {
       this.held.push(null);
       return;
     }
     this.deliverEof();
   }
 
-  /** Not held while paused: a broken connection closes the transport at once. */
   onReadError(err: Error): void {
     this.endpointReading = false;
-    if (this.lost || this.endpointClosing) return;
-    this.readFailed(err);
+    if (this.phase >= Phase.Closing) return;
+    if (isQuietError(err)) {
+      debugLog(`${this}: ${formatValue(err)}`);
+      this.forceClose(err);
+    } else {
+      this.fatal(err, "Fatal read error on socket transport");
+    }
   }
 
   private deliverData(data: Buffer): void {
@@ -361,7 +356,7 @@ export class StreamTransport implements Transport, StreamSink {
     }
   }
 
-  /** Data that arrived for a plain Protocol but is now owned by a BufferedProtocol. */
+  /** Copies `data` into the BufferedProtocol's buffers (getBuffer / bufferUpdated until all is in). */
   private feedBuffered(p: StreamProtocol, data: Buffer): void {
     let off = 0;
     while (off < data.length) {
@@ -385,32 +380,22 @@ export class StreamTransport implements Transport, StreamSink {
       this.fatal(exc, "Fatal error: protocol.eofReceived() call failed.");
       return;
     }
-    if (!keepOpen || this.shutdownDone) this.close();
-  }
-
-  private readFailed(err: Error): void {
-    if (isQuietError(err)) {
-      debugLog(`${this}: ${formatValue(err)}`);
-      this.forceClose(err);
-    } else {
-      this.fatal(err, "Fatal read error on socket transport");
-    }
+    if (!keepOpen || this.writeEnd === WriteEnd.Shut) this.close();
   }
 
   // ------------------------------------------------------------------ WriteTransport
 
   write(data: Uint8Array): void {
     validateData(data, "data");
-    if (this.eofRequested) throw new Error("Cannot call write() after writeEof()");
+    if (this.writeEnd !== WriteEnd.Open) throw new Error("Cannot call write() after writeEof()");
     if (data.length === 0) return;
-    if (this.lost || this.endpointClosing) {
+    if (this.phase >= Phase.Closing) {
       // asyncio: the data is dropped, with a warning after a few attempts.
       if (++this.writesAfterClose === 5) logger.warning("socket.send() raised exception.");
       return;
     }
-    this.copyIn(data);
-    this.queued += data.length;
-    if (!this.writing && !this.flushRequested) {
+    this.out.append(data);
+    if (!this._writing && !this.flushRequested) {
       this.flushRequested = true;
       this.loop._requestFlush(this, this.inCompletion);
     }
@@ -430,9 +415,9 @@ export class StreamTransport implements Transport, StreamSink {
 
   /** Half-close once the queue has drained; the peer reads everything first. */
   writeEof(): void {
-    if (this.closing || this.eofRequested) return;
-    this.eofRequested = true;
-    if (!this.writing && this.queued === 0 && this.file === null) this.sendEof();
+    if (this.phase !== Phase.Open || this.writeEnd !== WriteEnd.Open) return;
+    this.writeEnd = WriteEnd.EofWanted;
+    if (this.writeSideIdle()) this.afterDrain();
   }
 
   abort(): void {
@@ -440,7 +425,7 @@ export class StreamTransport implements Transport, StreamSink {
   }
 
   getWriteBufferSize(): number {
-    return this.queued + this.inFlight + (this.file?.before?.bytes ?? 0);
+    return this.out.queued + this.out.inFlight + (this.file?.beforeBytes ?? 0);
   }
 
   getWriteBufferLimits(): [low: number, high: number] {
@@ -460,82 +445,37 @@ export class StreamTransport implements Transport, StreamSink {
 
   // ------------------------------------------------------------------ writes
 
-  /** Appends `data` at the shared fill mark (a new region when ours is no longer at it). */
-  private copyIn(data: Uint8Array): void {
-    let off = 0;
-    const n = data.length;
-    while (off < n) {
-      let s = this.stage;
-      if (s === null || s.used !== this.stageEnd || s.used === STAGE_SIZE) s = this.nextRegion(n - off);
-      const take = Math.min(n - off, STAGE_SIZE - s.used);
-      s.buf.set(off === 0 && take === n ? data : data.subarray(off, off + take), s.used);
-      s.used += take;
-      this.stageEnd = s.used;
-      off += take;
-    }
-  }
-
-  private nextRegion(want: number): Stage {
-    if (this.stage !== null) this.sealStage();
-    const s = takeRegion(want);
-    this.queuedStages.push(s);
-    this.stage = s;
-    this.stageStart = this.stageEnd = s.used;
-    return s;
-  }
-
-  /** Moves the region's pending bytes into `queue`. */
-  private sealStage(): void {
-    if (this.stageEnd > this.stageStart) {
-      this.queue.push(this.stage!.buf.subarray(this.stageStart, this.stageEnd));
-      this.stageStart = this.stageEnd;
-    }
-  }
-
-  /** Queued regions are not the endpoint's yet: released now. */
-  private dropQueued(): void {
-    this.queue = [];
-    this.queued = 0;
-    releaseStages(this.queuedStages);
-    this.queuedStages = [];
-    this.stage = null;
-  }
-
   /** @internal The loop calls this at the end of the iteration a write was queued in. */
   _flush(): void {
     this.flushRequested = false;
-    if (this.writing || this.queued === 0 || this.lost || this.endpointClosing || this.file !== null) return;
-    const { chunks, stages, bytes } = this.takeQueued();
-    this.issueWrite(chunks, stages, bytes);
+    if (this._writing || this.out.queued === 0 || this.phase >= Phase.Closing || this.file !== null) return;
+    this._issueQueued(this.out.take());
   }
 
-  /** Everything queued, as one write's chunks and the stages they live in. */
-  private takeQueued(): { chunks: Uint8Array[]; stages: Stage[]; bytes: number } {
-    this.sealStage();
-    const chunks = this.queue;
-    const bytes = this.queued;
-    this.queue = [];
-    this.queued = 0;
-    // The current region travels with this write; later writes take a new one.
-    const stages = this.queuedStages;
-    this.stage = null;
-    this.queuedStages = [];
-    return { chunks, stages, bytes };
+  /** @internal Hands `w` to the endpoint as the write in flight. */
+  _issueQueued(w: QueuedWrite): void {
+    this.out.start(w);
+    this._writing = true;
+    this.endpoint.write(w.chunks);
   }
 
-  private issueWrite(chunks: Uint8Array[], stages: Stage[], bytes: number): void {
-    this.inFlightStages = stages;
-    this.inFlight = bytes;
-    this.writing = true;
-    this.endpoint.write(chunks);
+  private writeSideIdle(): boolean {
+    return !this._writing && this.out.queued === 0 && this.file === null;
+  }
+
+  /** The write side went idle: the one step that waited for it (see the header). */
+  private afterDrain(): void {
+    if (this.phase === Phase.Draining) this.closeEndpoint(null, false);
+    else if (this.writeEnd === WriteEnd.EofWanted) {
+      this.writeEnd = WriteEnd.EofSent;
+      this.endpoint.shutdownWrite();
+    }
   }
 
   onWriteDone(err: Error | null): void {
-    this.writing = false;
-    this.inFlight = 0;
-    releaseStages(this.inFlightStages);
-    this.inFlightStages = [];
-    if (this.lost || this.endpointClosing) return;
+    this._writing = false;
+    this.out.done();
+    if (this.phase >= Phase.Closing) return;
     if (err !== null) {
       if (this.file !== null) this.file.error = err;
       if (isQuietError(err)) {
@@ -546,32 +486,16 @@ export class StreamTransport implements Transport, StreamSink {
       }
       return;
     }
-    if (this.file !== null) {
-      this.fileStepDone(0);
-      this.maybeResumeProtocol();
-      return;
-    }
-    if (this.queued > 0) {
-      this._flush();
-    } else if (this.closing) {
-      this.closeEndpoint(null);
-      return;
-    } else if (this.eofRequested) {
-      this.sendEof();
-    }
+    if (this.file !== null) this.file.stepDone(0);
+    else if (this.out.queued > 0) this._flush();
+    else this.afterDrain();
     this.maybeResumeProtocol();
   }
 
-  private sendEof(): void {
-    if (this.eofSent) return;
-    this.eofSent = true;
-    this.endpoint.shutdownWrite();
-  }
-
   onShutdownDone(err: Error | null): void {
-    if (this.lost || this.endpointClosing) return;
+    if (this.phase >= Phase.Closing) return;
     if (err === null) {
-      this.shutdownDone = true;
+      this.writeEnd = WriteEnd.Shut;
       // Both directions are finished: nothing more can happen on this connection.
       if (this.eofReceived) this.close();
       return;
@@ -591,7 +515,7 @@ export class StreamTransport implements Transport, StreamSink {
   }
 
   private maybeResumeProtocol(): void {
-    if (!this.protocolPaused || this.getWriteBufferSize() > this.low) return;
+    if (!this.protocolPaused || this.phase >= Phase.Closing || this.getWriteBufferSize() > this.low) return;
     this.protocolPaused = false;
     try {
       this.protocol.resumeWriting();
@@ -611,17 +535,16 @@ export class StreamTransport implements Transport, StreamSink {
     this.forceClose(exc instanceof Error ? exc : new Error(String(exc)));
   }
 
+  /** Closes without the drain: what is queued is dropped, the endpoint aborted. */
   private forceClose(exc: Error | null): void {
-    if (this.endpointClosing) return;
-    this.closing = true;
+    if (this.phase >= Phase.Closing) return;
     this.held = [];
-    this.dropQueued();
+    this.out.drop();
     this.closeEndpoint(exc, true);
   }
 
-  private closeEndpoint(exc: Error | null, abort = false): void {
-    if (this.endpointClosing) return;
-    this.endpointClosing = true;
+  private closeEndpoint(exc: Error | null, abort: boolean): void {
+    this.phase = Phase.Closing;
     this.lostExc = exc;
     this.endpointReading = false;
     if (abort) this.endpoint.abort();
@@ -629,16 +552,14 @@ export class StreamTransport implements Transport, StreamSink {
   }
 
   onClosed(): void {
-    if (this.lost) return;
-    this.lost = true;
-    this.fileClosed();
-    this.writing = false;
-    this.inFlight = 0;
-    // Every op has completed: the stages of a write that never reported are free now.
-    releaseStages(this.inFlightStages);
-    this.inFlightStages = [];
-    this.dropQueued();
-    // A transport closed before connectionMade ran never calls connectionLost (asyncio).
+    if (this.phase === Phase.Closed) return;
+    this.phase = Phase.Closed;
+    this._writing = false;
+    // Every op has completed: the regions of a write that never reported are free now.
+    this.out.done();
+    this.out.drop();
+    const before = this.file?.closed(this.lostExc ?? closedDuringSendfile(this)) ?? null;
+    if (before !== null) releaseStages(before.stages);
     if (this.started) {
       try {
         this.protocol.connectionLost(this.lostExc);
@@ -651,7 +572,7 @@ export class StreamTransport implements Transport, StreamSink {
     owner?._detach(this);
   }
 
-  // ------------------------------------------------------------------ file mode (sendfile)
+  // ------------------------------------------------------------------ file mode (sendfile-mode.ts)
 
   /** @internal True when the endpoint can send a file itself (loop.sendfile's native path). */
   _hasNativeSendfile(): boolean {
@@ -663,26 +584,19 @@ export class StreamTransport implements Transport, StreamSink {
    * sendfile): a caller can tell a stalled send (the peer stopped reading) from a slow one.
    */
   _fileProgress(): number {
-    const file = this.file;
-    if (file === null) return 0;
-    return file.sent + (file.native ? (this.endpoint.sendfileProgress?.() ?? 0) : 0);
+    return this.file?.progress(this.endpoint.sendfileProgress?.() ?? 0) ?? 0;
   }
 
-  /** @internal Runs `body` with the write side given to a file (see the header). */
+  /** @internal Runs `body` with the write side given to a file (sendfile-mode.ts). */
   async _sendfile<T>(body: () => Promise<T>): Promise<T> {
-    if (this.closing || this.lost) throw new Error(`sendfile: ${this} is closing`);
+    if (this.phase !== Phase.Open) throw new Error(`sendfile: ${this} is closing`);
     if (this.file !== null) throw new Error(`sendfile: ${this} is already sending a file`);
-    if (this.eofRequested) throw new Error("Cannot call sendfile() after writeEof()");
-    const file: FileMode = { wasReading: this.reading, before: null, waiter: null, error: null, sent: 0, chunk: 0, native: false };
+    if (this.writeEnd !== WriteEnd.Open) throw new Error("Cannot call sendfile() after writeEof()");
+    const file = new FileMode(this, this.reading);
     this.file = file;
     this.pauseReading();
     try {
-      if (this.queued > 0) {
-        const q = this.takeQueued();
-        if (this.writing) file.before = q;
-        else this.issueWrite(q.chunks, q.stages, q.bytes);
-      }
-      if (this.writing) await this.fileWait();
+      await file.begin(this.out.queued > 0 ? this.out.take() : null);
       return await body();
     } finally {
       this.file = null;
@@ -692,85 +606,59 @@ export class StreamTransport implements Transport, StreamSink {
 
   /** @internal Sends `chunk` (owned by the endpoint until the promise settles). */
   _fileWrite(chunk: Uint8Array): Promise<number> {
-    this.fileCheck();
-    this.file!.chunk = chunk.length;
-    this.writing = true;
-    this.endpoint.write([chunk]);
-    return this.fileWait();
+    return this.fileInProgress().write(chunk);
   }
 
   /** @internal The endpoint sends `count` bytes of `fd` from `offset`; resolves to the bytes sent. */
   _fileNative(fd: number, offset: number, count: number): Promise<number> {
-    this.fileCheck();
-    this.file!.native = true;
-    this.writing = true;
+    return this.fileInProgress().sendNative(fd, offset, count);
+  }
+
+  /** @internal */
+  _issueChunk(chunk: Uint8Array): void {
+    this._writing = true;
+    this.endpoint.write([chunk]);
+  }
+
+  /** @internal */
+  _issueNative(fd: number, offset: number, count: number): void {
+    this._writing = true;
     this.endpoint.sendfile!(fd, offset, count);
-    return this.fileWait();
+  }
+
+  /** @internal */
+  _sendBlocker(): Error | null {
+    return this.phase >= Phase.Closing ? (this.lostExc ?? closedDuringSendfile(this)) : null;
   }
 
   onSendfileDone(sent: number, err: Error | null): void {
-    this.writing = false;
+    this._writing = false;
     if (this.file !== null) this.file.native = false;
-    if (this.lost || this.endpointClosing) return;
+    if (this.phase >= Phase.Closing) return;
     if (err !== null) {
       (err as Error & { bytesSent?: number }).bytesSent = sent;
       this.onWriteDone(err);
       return;
     }
-    this.fileStepDone(sent);
+    this.file?.stepDone(sent);
   }
 
-  private fileCheck(): void {
-    const file = this.file;
-    if (file === null || file.waiter !== null || this.writing) throw new Error("sendfile: the transport is not ready for the next part of the file");
-    if (this.endpointClosing || this.lost) throw file.error ?? this.lostExc ?? closedDuringSendfile(this);
+  private fileInProgress(): FileMode {
+    if (this.file === null) throw new Error("sendfile: the transport is not ready for the next part of the file");
+    return this.file;
   }
 
-  private fileWait(): Promise<number> {
-    return new Promise<number>((resolve, reject) => {
-      this.file!.waiter = { resolve, reject };
-    });
-  }
-
-  /** A write in file mode finished: the bytes queued before the file go next, else the step is done. */
-  private fileStepDone(n: number): void {
-    const file = this.file!;
-    file.sent += file.chunk + (n > 0 ? n : 0);
-    file.chunk = 0;
-    if (file.before !== null) {
-      const q = file.before;
-      file.before = null;
-      this.issueWrite(q.chunks, q.stages, q.bytes);
-      return;
-    }
-    const w = file.waiter;
-    file.waiter = null;
-    w?.resolve(n);
-  }
-
-  /** Every op has completed: a step still waited for fails now. */
-  private fileClosed(): void {
-    const file = this.file;
-    if (file === null) return;
-    if (file.before !== null) releaseStages(file.before.stages);
-    file.before = null;
-    const w = file.waiter;
-    file.waiter = null;
-    w?.reject(file.error ?? this.lostExc ?? closedDuringSendfile(this));
-  }
-
-  /** The file is out (or failed): writes made meanwhile, then a deferred close/EOF, then reading. */
+  /** The file is out (or failed): writes made meanwhile or the step that waited, then reading. */
   private fileEnded(file: FileMode): void {
-    if (this.lost || this.endpointClosing) return;
-    if (this.queued > 0) this._flush();
-    else if (this.closing) this.closeEndpoint(null);
-    else if (this.eofRequested) this.sendEof();
+    if (this.phase >= Phase.Closing) return;
+    if (this.out.queued > 0) this._flush();
+    else this.afterDrain();
     this.maybeResumeProtocol();
-    if (file.wasReading && !this.closing) this.resumeReading();
+    if (file.wasReading && this.phase === Phase.Open) this.resumeReading();
   }
 
   toString(): string {
-    const state = this.lost ? "closed" : this.closing ? "closing" : "open";
+    const state = this.phase === Phase.Closed ? "closed" : this.phase === Phase.Open ? "open" : "closing";
     return `<StreamTransport fd=${this.endpoint.fd} ${state}>`;
   }
 }
@@ -787,5 +675,3 @@ function checkLimit(value: unknown, name: string): asserts value is number {
   }
   if (value < 0) throw new RangeError(`The "${name}" argument must be >= 0. Received ${value}`);
 }
-
-export type { SockAddr };

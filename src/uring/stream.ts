@@ -7,10 +7,9 @@
 //   recv      multishot RECV from the loop's buffer ring; re-armed on a CQE without F_MORE
 //             while reading is wanted; stopReading() cancels it. On -ENOBUFS (the ring is
 //             empty) ONE single-shot RECV into a private buffer takes its place: it waits in
-//             the kernel for data instead of spinning on re-arms, then multishot resumes. What the
-//             cancelled recv still delivers (data, EOF, error) is held, not given to the
-//             sink: after stopReading() the sink hears nothing until startReading(), which
-//             replays the held items from one NOP completion, in order, before re-arming.
+//             the kernel for data instead of spinning on re-arms, then multishot resumes. What
+//             the cancelled recv still delivers (data, EOF, error) goes to the sink as any
+//             other completion does: the transport holds it (the seam's rule).
 //   send      ONE SENDMSG for all chunks of a write() (SEND when there is one chunk) (<= SEND_MAX_IOV iovecs, the tail
 //             merged); a short send re-issues the rest; the chunks stay referenced until
 //             the final CQE.
@@ -57,7 +56,7 @@ export interface StreamContext {
 const enum State { Open, Closing, Closed }
 
 /** Counters for tests and profiling (process-wide). */
-export const streamStats = { noBufs: 0, shortSends: 0, sendPolls: 0, held: 0 };
+export const streamStats = { noBufs: 0, shortSends: 0, sendPolls: 0 };
 
 function noopSink(): StreamSink {
   const nop = () => {};
@@ -82,9 +81,6 @@ export class UringStreamEndpoint implements StreamEndpoint, OpHandler {
   private shutdownSlot = -1;
   private shutdownPending = false;
   private closeSlot = -1;
-  /** Items that arrived after stopReading (Buffer, null = EOF, Error), replayed in order. */
-  private held: (Buffer | null | Error)[] = [];
-  private replaySlot = -1;
   /** EOF or a read error was seen: the recv is never re-armed. */
   private readEnded = false;
   private fileSend: FileSend | null = null;
@@ -108,30 +104,7 @@ export class UringStreamEndpoint implements StreamEndpoint, OpHandler {
   startReading(): void {
     if (this.state !== State.Open) return;
     this.wantRead = true;
-    if (this.held.length > 0) {
-      if (this.replaySlot < 0) {
-        this.replaySlot = this.ctx.ring.alloc(this);
-        this.ctx.ring.stageRecord(OP_NOP, this.replaySlot, -1);
-      }
-      return;
-    }
     if (this.recvSlot < 0 && !this.readEnded) this.armRecv();
-  }
-
-  /** The replay NOP completed: hand over what was held, then read on. */
-  private onReplay(): void {
-    this.replaySlot = -1;
-    if (this.state !== State.Open) {
-      this.maybeFinishClose();
-      return;
-    }
-    while (this.held.length > 0 && this.wantRead && this.state === State.Open) {
-      const item = this.held.shift()!;
-      if (item === null) this.sink.onEof();
-      else if (item instanceof Error) this.sink.onReadError(item);
-      else this.sink.onData(item);
-    }
-    if (this.wantRead && this.held.length === 0 && this.recvSlot < 0 && !this.readEnded && this.state === State.Open) this.armRecv();
   }
 
   stopReading(): void {
@@ -261,7 +234,6 @@ export class UringStreamEndpoint implements StreamEndpoint, OpHandler {
     this.state = State.Closing;
     this.wantRead = false;
     this.shutdownPending = false;
-    this.held = [];
     if (this.recvSlot >= 0 || this.sendSlot >= 0 || this.readSlot >= 0 || this.shutdownSlot >= 0) {
       const off = this.ctx.ring.stageRecord(OP_ASYNC_CANCEL, NO_OP_INDEX, this.fd);
       this.ctx.ring.setField(off, S_FLAGS, IORING_ASYNC_CANCEL_FD | IORING_ASYNC_CANCEL_ALL);
@@ -278,7 +250,7 @@ export class UringStreamEndpoint implements StreamEndpoint, OpHandler {
   /** Every op has its final CQE: close the fd, then onClosed after one NOP round trip. */
   private maybeFinishClose(): void {
     if (this.state !== State.Closing || this.closeSlot >= 0) return;
-    if (this.recvSlot >= 0 || this.sendSlot >= 0 || this.readSlot >= 0 || this.shutdownSlot >= 0 || this.replaySlot >= 0) return;
+    if (this.recvSlot >= 0 || this.sendSlot >= 0 || this.readSlot >= 0 || this.shutdownSlot >= 0) return;
     if (this.fileSend !== null) return;
     this.ctx.released(this.fd);
     nativeSockets().close(this.fd);
@@ -318,7 +290,6 @@ export class UringStreamEndpoint implements StreamEndpoint, OpHandler {
     else if (slot === this.sendSlot) this.onSend(res);
     else if (slot === this.readSlot) this.onReadIntoDone(res);
     else if (slot === this.shutdownSlot) this.onShutdown(res);
-    else if (slot === this.replaySlot) this.onReplay();
     else if (slot === this.closeSlot) {
       this.closeSlot = -1;
       this.state = State.Closed;
@@ -342,7 +313,7 @@ export class UringStreamEndpoint implements StreamEndpoint, OpHandler {
       item = null;
       this.readEnded = true;
     } else if (res === -ENOBUFS || res === -ECANCELED) {
-      const rearm = final && open && this.wantRead && this.held.length === 0 && this.recvSlot < 0;
+      const rearm = final && open && this.wantRead && this.recvSlot < 0;
       if (res === -ENOBUFS) {
         streamStats.noBufs++;
         if (rearm) this.armPlainRecv();
@@ -355,12 +326,7 @@ export class UringStreamEndpoint implements StreamEndpoint, OpHandler {
       this.readEnded = true;
     }
     if (!open) return;
-    if (!this.wantRead || this.held.length > 0) {
-      this.held.push(item); // stopped: replayed by startReading()
-      streamStats.held++;
-      return;
-    }
-    if (final && item !== null && !(item instanceof Error) && this.recvSlot < 0) this.armRecv();
+    if (final && this.wantRead && item !== null && !(item instanceof Error) && this.recvSlot < 0) this.armRecv();
     if (item === null) {
       this.wantRead = false;
       this.sink.onEof();

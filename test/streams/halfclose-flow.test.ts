@@ -194,3 +194,48 @@ backendTest("streams: setWriteBufferLimits sets the marks; bad values are RangeE
     await shutdown(server);
   });
 });
+
+/** Pauses reading inside its first dataReceived and counts what arrives while paused. */
+class PauseOnFirstChunk extends Collector {
+  whilePaused = 0;
+  paused = false;
+  override dataReceived(data: Buffer): void {
+    if (this.paused) this.whilePaused++;
+    super.dataReceived(data);
+    if (this.chunks.length === 1) {
+      this.paused = true;
+      this.transport.pauseReading();
+    }
+  }
+  override eofReceived(): boolean {
+    if (this.paused) this.whilePaused++;
+    return super.eofReceived();
+  }
+}
+
+backendTest("streams: pauseReading inside dataReceived holds the rest of a burst and the EOF until resumeReading", async (t, { loop }) => {
+  await inLoop(loop, async () => {
+    const reader = new PauseOnFirstChunk();
+    const server = await loop.createServer(() => reader, "127.0.0.1", 0);
+    const client = new Collector();
+    const [tr] = await loop.createConnection(() => client, "127.0.0.1", serverPort(server));
+    await within(5000, reader.made.promise, "accepted");
+    // Written in one go: most of it is on its way (in one completion batch on io_uring,
+    // in Node's stream buffer on the fallback) when the protocol pauses.
+    const payload = crypto.randomBytes(4 << 20);
+    tr.write(payload);
+    tr.writeEof();
+    await within(5000, reader.waitBytes(1), "first chunk");
+    await sleep(200);
+    t.is(reader.whilePaused, 0, "no dataReceived / eofReceived while paused");
+    t.false(reader.eof);
+    t.true(reader.size < payload.length, "the rest is held");
+    reader.paused = false;
+    reader.transport.resumeReading();
+    await within(5000, reader.eofSeen.promise, "EOF after resumeReading");
+    t.is(sha256(reader.data()), sha256(payload), "every byte, in order, before the EOF");
+    await within(5000, reader.lost.promise, "server side closed");
+    await within(5000, client.lost.promise, "client side closed");
+    await shutdown(server);
+  });
+});
