@@ -22,8 +22,9 @@ class RingObject : public Napi::ObjectWrap<RingObject> {
   void trackFd(const Napi::CallbackInfo& info);
   void untrackFd(const Napi::CallbackInfo& info);
   void closeOwnedFds(const Napi::CallbackInfo& info);
-  // ring_stream.cc
+  // ops/connect.cc
   Napi::Value prepConnect(const Napi::CallbackInfo& info);
+  // ring_stream.cc
   Napi::Value prepSend(const Napi::CallbackInfo& info);
   Napi::Value prepRecv(const Napi::CallbackInfo& info);
   Napi::Value setupBufRing(const Napi::CallbackInfo& info);

@@ -26,22 +26,6 @@ void unmapFinalizer(napi_env, void* data, void* hint) {
 
 }  // namespace
 
-// prepConnect(slot, family, host | path, port) -> 0 | -EINVAL
-Napi::Value RingObject::prepConnect(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int err;
-  auto* cs = freshSlot<ConnectSlot>(info, ring_, &err);  // address len 0 = refused
-  if (!cs) return Napi::Number::New(env, err);
-  if (info.Length() < 4 || !info[1].IsNumber() || !info[2].IsString() || !info[3].IsNumber()) {
-    return Napi::Number::New(env, -EINVAL);
-  }
-  int r = fillSockAddr(info[1].As<Napi::Number>().Int32Value(),
-                       info[2].As<Napi::String>().Utf8Value(),
-                       info[3].As<Napi::Number>().Int32Value(), &cs->addr);
-  if (r != 0) cs->addr.len = 0;
-  return Napi::Number::New(env, r);
-}
-
 // prepSend(slot, chunks: Uint8Array[]) -> total bytes | -EINVAL (more than SEND_MAX_IOV
 // chunks, or a chunk that is not a Uint8Array)
 Napi::Value RingObject::prepSend(const Napi::CallbackInfo& info) {

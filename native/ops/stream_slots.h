@@ -1,18 +1,13 @@
 // Per-op storage layouts of the stream ops, filled by RingObject::prep* before the record
-// is staged and read by the prep functions in ops/{connect,send,recv}.cc.
+// is staged and read by the prep functions in ops/{send,recv}.cc.
 #pragma once
 
 #include <sys/socket.h>
 #include <sys/uio.h>
 
 #include "../ring.h"
-#include "../sockaddr.h"
 
 namespace ringloop {
-
-struct ConnectSlot {
-  SockAddrBox addr;
-};
 
 struct SendSlot {
   msghdr msg;
