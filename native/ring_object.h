@@ -24,8 +24,9 @@ class RingObject : public Napi::ObjectWrap<RingObject> {
   void closeOwnedFds(const Napi::CallbackInfo& info);
   // ops/connect.cc
   Napi::Value prepConnect(const Napi::CallbackInfo& info);
-  // ring_stream.cc
+  // ops/send.cc
   Napi::Value prepSend(const Napi::CallbackInfo& info);
+  // ring_stream.cc
   Napi::Value prepRecv(const Napi::CallbackInfo& info);
   Napi::Value setupBufRing(const Napi::CallbackInfo& info);
   Napi::Value cancelSync(const Napi::CallbackInfo& info);

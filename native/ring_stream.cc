@@ -26,34 +26,6 @@ void unmapFinalizer(napi_env, void* data, void* hint) {
 
 }  // namespace
 
-// prepSend(slot, chunks: Uint8Array[]) -> total bytes | -EINVAL (more than SEND_MAX_IOV
-// chunks, or a chunk that is not a Uint8Array)
-Napi::Value RingObject::prepSend(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int err;
-  auto* ss = freshSlot<SendSlot>(info, ring_, &err);
-  if (!ss) return Napi::Number::New(env, err);
-  if (info.Length() < 2 || !info[1].IsArray()) return Napi::Number::New(env, -EINVAL);
-  Napi::Array chunks = info[1].As<Napi::Array>();
-  uint32_t n = chunks.Length();
-  if (n == 0 || n > uint32_t(SEND_MAX_IOV)) return Napi::Number::New(env, -EINVAL);
-  double total = 0;
-  for (uint32_t i = 0; i < n; ++i) {
-    void* data;
-    size_t len;
-    if (!bytesOf(chunks.Get(i), &data, &len)) {
-      ss->msg.msg_iov = nullptr;  // prepSendmsg refuses it: the op completes with -EINVAL
-      return Napi::Number::New(env, -EINVAL);
-    }
-    ss->iov[i].iov_base = data;
-    ss->iov[i].iov_len = len;
-    total += double(len);
-  }
-  ss->msg.msg_iov = ss->iov;
-  ss->msg.msg_iovlen = n;
-  return Napi::Number::New(env, total);
-}
-
 // prepRecv(slot, buf: Uint8Array) -> 0 | -EINVAL
 Napi::Value RingObject::prepRecv(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
