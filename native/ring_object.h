@@ -26,8 +26,9 @@ class RingObject : public Napi::ObjectWrap<RingObject> {
   Napi::Value prepConnect(const Napi::CallbackInfo& info);
   // ops/send.cc
   Napi::Value prepSend(const Napi::CallbackInfo& info);
-  // ring_stream.cc
+  // ops/recv.cc
   Napi::Value prepRecv(const Napi::CallbackInfo& info);
+  // ring_stream.cc
   Napi::Value setupBufRing(const Napi::CallbackInfo& info);
   Napi::Value cancelSync(const Napi::CallbackInfo& info);
   // ring_sendfile.cc

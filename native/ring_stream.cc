@@ -11,7 +11,6 @@
 #include <cerrno>
 #include <new>
 
-#include "ops/stream_slots.h"
 #include "ring.h"
 #include "ring_args.h"
 #include "ring_object.h"
@@ -25,22 +24,6 @@ void unmapFinalizer(napi_env, void* data, void* hint) {
 }
 
 }  // namespace
-
-// prepRecv(slot, buf: Uint8Array) -> 0 | -EINVAL
-Napi::Value RingObject::prepRecv(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  void* data;
-  size_t len;
-  int err;
-  auto* rs = freshSlot<RecvSlot>(info, ring_, &err);
-  if (!rs) return Napi::Number::New(env, err);
-  if (info.Length() < 2 || !bytesOf(info[1], &data, &len) || len == 0 || len > 0x7fffffff) {
-    return Napi::Number::New(env, -EINVAL);
-  }
-  rs->buf = data;
-  rs->len = uint32_t(len);
-  return Napi::Number::New(env, 0);
-}
 
 // cancelSync(slot, gen) -> 0 | -errno. IORING_REGISTER_SYNC_CANCEL (kernel 6.0): flushes
 // the stage (the target may still be staged), then cancels the op with that user_data and
