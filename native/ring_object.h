@@ -28,9 +28,10 @@ class RingObject : public Napi::ObjectWrap<RingObject> {
   Napi::Value prepSend(const Napi::CallbackInfo& info);
   // ops/recv.cc
   Napi::Value prepRecv(const Napi::CallbackInfo& info);
+  // ops/cancel.cc
+  Napi::Value cancelSync(const Napi::CallbackInfo& info);
   // ring_stream.cc
   Napi::Value setupBufRing(const Napi::CallbackInfo& info);
-  Napi::Value cancelSync(const Napi::CallbackInfo& info);
   // ring_sendfile.cc
   Napi::Value openPipe(const Napi::CallbackInfo& info);
   Napi::Value sendfileNow(const Napi::CallbackInfo& info);

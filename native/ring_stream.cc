@@ -25,25 +25,6 @@ void unmapFinalizer(napi_env, void* data, void* hint) {
 
 }  // namespace
 
-// cancelSync(slot, gen) -> 0 | -errno. IORING_REGISTER_SYNC_CANCEL (kernel 6.0): flushes
-// the stage (the target may still be staged), then cancels the op with that user_data and
-// returns once the kernel has finished it (bounded: 1 s). 0 or -ENOENT (already finished):
-// the op owns nothing any more, though its final CQE is still delivered later.
-Napi::Value RingObject::cancelSync(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  uint32_t slot;
-  if (!slotArg(info, ring_, &slot) || info.Length() < 2 || !info[1].IsNumber()) {
-    return Napi::Number::New(env, -EINVAL);
-  }
-  int r = ring_->flush();
-  if (r < 0) return Napi::Number::New(env, r);
-  io_uring_sync_cancel_reg reg{};
-  reg.addr = makeUserData(slot, uint32_t(info[1].As<Napi::Number>().Int32Value()));
-  reg.timeout.tv_sec = 1;
-  reg.timeout.tv_nsec = 0;
-  return Napi::Number::New(env, io_uring_register_sync_cancel(ring_->raw(), &reg));
-}
-
 // setupBufRing(count, size, group) -> { entries: ArrayBuffer, data: ArrayBuffer,
 // dataAddr: number } | -errno. Provided buffer ring (kernel 5.19), mmap'd and registered
 // here (liburing 2.3 has no io_uring_setup_buf_ring). `count` is a power of two <= 32768;
