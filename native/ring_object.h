@@ -30,15 +30,14 @@ class RingObject : public Napi::ObjectWrap<RingObject> {
   Napi::Value prepRecv(const Napi::CallbackInfo& info);
   // ops/cancel.cc
   Napi::Value cancelSync(const Napi::CallbackInfo& info);
-  // ring_stream.cc
+  // buf_ring.cc
   Napi::Value setupBufRing(const Napi::CallbackInfo& info);
+  Napi::Value bufferAddress(const Napi::CallbackInfo& info);
   // ring_sendfile.cc
   Napi::Value openPipe(const Napi::CallbackInfo& info);
   Napi::Value sendfileNow(const Napi::CallbackInfo& info);
   Napi::Value pageCached(const Napi::CallbackInfo& info);
   Napi::Value freshHugeBuffer(const Napi::CallbackInfo& info);
-  // ring_stream.cc
-  Napi::Value bufferAddress(const Napi::CallbackInfo& info);
   // ring_file.cc
   Napi::Value prepFile(const Napi::CallbackInfo& info);
   Napi::Value prepFileVec(const Napi::CallbackInfo& info);

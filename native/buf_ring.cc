@@ -1,15 +1,12 @@
-// RingObject methods of the stream ops: fill an op's per-op storage before JS stages its
-// record (prepConnect / prepSend / prepRecv), and set up the provided buffer ring that
-// multishot RECV picks from (setupBufRing). Contract: src/uring/native.ts, NativeRing.
-//
-// Ownership: the storage written here belongs to the op in `slot` until its final CQE;
-// JS never calls prep* for a slot whose op is in flight (a slot is only reused after its
-// final CQE). The bytes prepSend / prepRecv point to are kept alive by the JS op record.
+// The provided buffer rings multishot RECV picks from (ops/recv.cc): setupBufRing maps and
+// registers one, bufferAddress gives JS the address of its own memory to put into one.
+// Contract: src/uring/native.ts, NativeRing.
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <new>
+#include <cstdint>
+#include <string>
 
 #include "ring.h"
 #include "ring_args.h"
