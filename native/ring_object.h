@@ -38,7 +38,7 @@ class RingObject : public Napi::ObjectWrap<RingObject> {
   Napi::Value sendfileNow(const Napi::CallbackInfo& info);
   Napi::Value pageCached(const Napi::CallbackInfo& info);
   Napi::Value freshHugeBuffer(const Napi::CallbackInfo& info);
-  // ring_file.cc
+  // ops/file.cc
   Napi::Value prepFile(const Napi::CallbackInfo& info);
   Napi::Value prepFileVec(const Napi::CallbackInfo& info);
 
