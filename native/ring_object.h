@@ -37,10 +37,11 @@ class RingObject : public Napi::ObjectWrap<RingObject> {
   Napi::Value openPipe(const Napi::CallbackInfo& info);
   Napi::Value sendfileNow(const Napi::CallbackInfo& info);
   Napi::Value pageCached(const Napi::CallbackInfo& info);
-  Napi::Value freshHugeBuffer(const Napi::CallbackInfo& info);
   // ops/file.cc
   Napi::Value prepFile(const Napi::CallbackInfo& info);
   Napi::Value prepFileVec(const Napi::CallbackInfo& info);
+  // huge_buffer.cc
+  Napi::Value freshHugeBuffer(const Napi::CallbackInfo& info);
 
   Ring* ring_ = nullptr;  // owned: deleted via Ring::releaseOwner()
 };

@@ -1,22 +1,16 @@
-// RingObject methods of the file ops: fill an op's per-op storage (FileSlot, see
-// ops/file_slots.h) before JS stages its record. Contract: src/uring/native.ts, NativeRing.
-//
-// Ownership: the slot belongs to the op in `slot` until its final CQE; JS never calls
-// these for a slot whose op is in flight. The path, buffers and iovec array the slot
-// points to are JS memory the JS op record keeps referenced until that CQE.
+// freshHugeBuffer: memory for readFile's result (FileOps.freshBuffer), 2 MiB aligned and
+// advised MADV_HUGEPAGE, and the process-wide pool of mappings it reuses.
+// Contract: src/uring/native.ts, NativeRing.
 #include <sys/mman.h>
-#include <sys/uio.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <iterator>
 #include <mutex>
-#include <new>
 #include <vector>
 
-#include "ring.h"
-#include "ring_args.h"
 #include "ring_object.h"
 
 namespace ringloop {
