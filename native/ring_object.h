@@ -33,7 +33,7 @@ class RingObject : public Napi::ObjectWrap<RingObject> {
   // buf_ring.cc
   Napi::Value setupBufRing(const Napi::CallbackInfo& info);
   Napi::Value bufferAddress(const Napi::CallbackInfo& info);
-  // ring_sendfile.cc
+  // sendfile.cc
   Napi::Value openPipe(const Napi::CallbackInfo& info);
   Napi::Value sendfileNow(const Napi::CallbackInfo& info);
   Napi::Value pageCached(const Napi::CallbackInfo& info);
