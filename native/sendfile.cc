@@ -1,6 +1,6 @@
 // The synchronous syscalls of loop.sendfile's native path (contract: src/uring/native.ts,
-// NativeRing.openPipe / sendfileNow / pageCached; state machine: src/uring/sendfile.ts).
-// The ring op it also uses is SPLICE (ops/splice.cc).
+// NativeRing.openPipe / sendfileNow / pageCached; strategy choice: src/uring/sendfile.ts).
+// Its ring op, SPLICE, is ops/splice.cc.
 //
 // openPipe(size): the pipes splice goes through. pipe2(O_NONBLOCK | O_CLOEXEC), then
 // F_SETPIPE_SZ to `size`; an unprivileged process may not exceed /proc/sys/fs/pipe-max-size
