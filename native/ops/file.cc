@@ -2,7 +2,7 @@
 // in one file because they share one per-op storage struct (FileSlot) and its two
 // marshallers (prepFile, prepFileVec): split per op, each file would need both.
 //
-// Kernel minimums: READV / WRITEV / FSYNC 5.1; OPENAT / CLOSE / STATX / READ / WRITE 5.6
+// Minimum kernel: READV / WRITEV / FSYNC 5.1; OPENAT / CLOSE / STATX / READ / WRITE 5.6
 // (READ / WRITE at offset -1 = the file position: IORING_FEAT_RW_CUR_POS, 5.6;
 // IOSQE_ASYNC 5.6).
 //

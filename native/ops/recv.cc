@@ -11,7 +11,8 @@
 // into the ring), res 0 = EOF, or -errno. A CQE without IORING_CQE_F_MORE ends the op; JS
 // re-arms (e.g. after -ENOBUFS: the ring ran dry).
 //
-// Single-shot into a caller buffer (S_BUF_GROUP == -1; BufferedProtocol). Minimum kernel: 5.6.
+// Single-shot into a caller buffer (S_BUF_GROUP == -1; BufferedProtocol).
+// Minimum kernel: 5.6.
 // Per-op storage: RecvSlot (pointer and length), written by ring.prepRecv(slot, buf) before
 // JS stages the record.
 // Owns while in flight: that memory, which the JS op record keeps referenced until the CQE.

@@ -1,7 +1,7 @@
-// IORING_OP_SENDMSG with iovecs (minimum kernel 5.3), and IORING_OP_SEND for a write of
-// one chunk (5.6): the kernel then skips importing a msghdr and an iovec (measured on the
-// 64 B echo: see perf/RESULTS.md). One family: both read the same per-op storage, filled
-// by the same marshaller.
+// IORING_OP_SENDMSG with iovecs, and IORING_OP_SEND for a write of one chunk: the kernel
+// then skips importing a msghdr and an iovec (measured on the 64 B echo: see
+// perf/RESULTS.md). One family: both read the same per-op storage, filled by the same
+// marshaller. Minimum kernel: SENDMSG 5.3, SEND 5.6.
 //
 // Per-op storage: SendSlot (msghdr + up to SEND_MAX_IOV iovecs), written by
 // ring.prepSend(slot, chunks) before JS stages the record.
