@@ -157,8 +157,8 @@ struct Prep {
   // arguments the kernel copies at prep time (e.g. a timeout update's timespec).
   template <class T>
   T* scratch() const;
-  // Per-op storage already filled by a native method before the record was staged
-  // (RingObject::prepConnect / prepSend / prepRecv / prepFile / prepFileVec); not re-initialized.
+  // Per-op storage already filled before the record was staged, by the op's RingObject
+  // method in the same ops/<op>.cc (e.g. prepConnect); not re-initialized.
   template <class T>
   T* filled() const;
   // user_data of the target op (S_TARGET_INDEX / S_TARGET_GEN).

@@ -1,7 +1,7 @@
-// Argument readers shared by the RingObject methods that fill per-op storage
-// (ring_stream.cc, ring_file.cc) and by the socket syscalls (sockets.cc). They never throw:
-// a bad argument makes the caller return -EINVAL (an op staged after it completes with
-// -EINVAL).
+// Argument readers shared by the RingObject methods that fill per-op storage (ops/*.cc),
+// cancelSync (ops/cancel.cc), the buffer ring (buf_ring.cc) and the socket syscalls
+// (sockets.cc). They never throw: a bad argument makes the caller return -EINVAL (an op
+// staged after it completes with -EINVAL).
 #pragma once
 
 #include <napi.h>

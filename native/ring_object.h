@@ -14,6 +14,8 @@ class RingObject : public Napi::ObjectWrap<RingObject> {
   ~RingObject() override;
 
  private:
+  // Each method is listed under the file that defines it.
+  // ring_object.cc (as are define(), the constructor and the destructor)
   Napi::Value submit(const Napi::CallbackInfo& info);
   Napi::Value pollNow(const Napi::CallbackInfo& info);
   void ref(const Napi::CallbackInfo& info);
@@ -22,22 +24,23 @@ class RingObject : public Napi::ObjectWrap<RingObject> {
   void trackFd(const Napi::CallbackInfo& info);
   void untrackFd(const Napi::CallbackInfo& info);
   void closeOwnedFds(const Napi::CallbackInfo& info);
-  // ring_stream.cc
-  Napi::Value prepConnect(const Napi::CallbackInfo& info);
-  Napi::Value prepSend(const Napi::CallbackInfo& info);
-  Napi::Value prepRecv(const Napi::CallbackInfo& info);
-  Napi::Value setupBufRing(const Napi::CallbackInfo& info);
+  // ops/<op>.cc: fill an op's per-op storage before JS stages its record
+  Napi::Value prepConnect(const Napi::CallbackInfo& info);  // ops/connect.cc
+  Napi::Value prepSend(const Napi::CallbackInfo& info);     // ops/send.cc
+  Napi::Value prepRecv(const Napi::CallbackInfo& info);     // ops/recv.cc
+  Napi::Value prepFile(const Napi::CallbackInfo& info);     // ops/file.cc
+  Napi::Value prepFileVec(const Napi::CallbackInfo& info);  // ops/file.cc
+  // ops/cancel.cc
   Napi::Value cancelSync(const Napi::CallbackInfo& info);
-  // ring_sendfile.cc
+  // buf_ring.cc
+  Napi::Value setupBufRing(const Napi::CallbackInfo& info);
+  Napi::Value bufferAddress(const Napi::CallbackInfo& info);
+  // huge_buffer.cc
+  Napi::Value freshHugeBuffer(const Napi::CallbackInfo& info);
+  // sendfile.cc
   Napi::Value openPipe(const Napi::CallbackInfo& info);
   Napi::Value sendfileNow(const Napi::CallbackInfo& info);
   Napi::Value pageCached(const Napi::CallbackInfo& info);
-  Napi::Value freshHugeBuffer(const Napi::CallbackInfo& info);
-  // ring_stream.cc
-  Napi::Value bufferAddress(const Napi::CallbackInfo& info);
-  // ring_file.cc
-  Napi::Value prepFile(const Napi::CallbackInfo& info);
-  Napi::Value prepFileVec(const Napi::CallbackInfo& info);
 
   Ring* ring_ = nullptr;  // owned: deleted via Ring::releaseOwner()
 };

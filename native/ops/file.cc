@@ -1,27 +1,48 @@
-// File ops: IORING_OP_OPENAT, READ, WRITE, READV, WRITEV, STATX, FSYNC, CLOSE.
+// File ops: IORING_OP_OPENAT, READ, WRITE, READV, WRITEV, STATX, FSYNC, CLOSE. One family
+// in one file because they share one per-op storage struct (FileSlot) and its two
+// marshallers (prepFile, prepFileVec): split per op, each file would need both.
 //
-// Kernel minimums: READV / WRITEV / FSYNC 5.1; OPENAT / CLOSE / STATX / READ / WRITE 5.6
+// Minimum kernel: READV / WRITEV / FSYNC 5.1; OPENAT / CLOSE / STATX / READ / WRITE 5.6
 // (READ / WRITE at offset -1 = the file position: IORING_FEAT_RW_CUR_POS, 5.6;
 // IOSQE_ASYNC 5.6).
 //
+// Per-op storage: FileSlot (path, buffer, iovec array: pointers only), written by
+// ring.prepFile / ring.prepFileVec before JS stages the record.
 // Record: S_FD = the file (OPENAT / STATX: the dirfd, AT_FDCWD = -100; STATX of an fd:
 // the fd with AT_EMPTY_PATH and path ""), S_FLAGS = open flags / statx flags /
 // fsync flags (IORING_FSYNC_DATASYNC), S_LEN = OPENAT mode / STATX mask,
 // S_OFF_LO / S_OFF_HI = the 64-bit file offset (READ, WRITE, READV, WRITEV; -1 = the
-// file position), S_FILE_FLAGS = FILE_F_* (READ, WRITE, READV, WRITEV). Path, buffers and iovecs are in the op's per-op storage (FileSlot,
-// written by ring.prepFile / ring.prepFileVec before the record is staged).
+// file position), S_FILE_FLAGS = FILE_F_* (READ, WRITE, READV, WRITEV).
 // Owns while in flight: the memory FileSlot points to, which the JS op record keeps
-// referenced until the final CQE. CLOSE and FSYNC own nothing but the fd number.
-// Completes with: OPENAT the new fd; READ/READV bytes read (0 at EOF, possibly short);
-// WRITE/WRITEV bytes written (possibly short); STATX / FSYNC / CLOSE 0; or -errno.
-#include <fcntl.h>
+// referenced until the final CQE (the slot itself is per-op storage, kept by the Ring).
+// CLOSE and FSYNC own nothing but the fd number.
+// Completes with: OPENAT the new fd; READ / READV bytes read (0 at EOF, possibly short);
+// WRITE / WRITEV bytes written (possibly short); STATX (struct statx in the buffer) /
+// FSYNC / CLOSE 0; or -errno; -EINVAL when the marshaller refused its arguments.
+#include <sys/stat.h>
+#include <sys/uio.h>
 
-#include "file_slots.h"
+#include <cerrno>
+#include <climits>
+#include <cstdint>
+
+#include "../ring_args.h"
+#include "../ring_object.h"
 #include "ops.h"
 
 namespace ringloop {
 
 namespace {
+
+// Pointers only: a path (up to PATH_MAX) or an iovec array does not fit in kOpSlotBytes.
+// A field the marshaller did not set is nullptr, and the prep refuses the record.
+struct FileSlot {
+  const char* path;  // OPENAT, STATX: NUL-terminated
+  void* buf;         // READ / WRITE data; STATX: struct statx (>= sizeof(struct statx))
+  uint32_t len;      // bytes of buf
+  uint32_t nr;       // READV / WRITEV: iovecs in iov
+  iovec* iov;        // READV / WRITEV
+};
 
 uint64_t offsetOf(const Prep& p) {
   return (uint64_t(uint32_t(p.rec[S_OFF_HI])) << 32) | uint32_t(p.rec[S_OFF_LO]);
@@ -37,6 +58,69 @@ bool rw(const Prep& p) {
 }
 
 }  // namespace
+
+// prepFile(slot, path: Uint8Array | null, buf: Uint8Array | null) -> 0 | -EINVAL
+// `path` must end with a NUL byte. A refused call leaves the slot zeroed, so the record
+// staged after it completes with -EINVAL instead of using an earlier op's pointers.
+Napi::Value RingObject::prepFile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int err;
+  auto* fs = freshSlot<FileSlot>(info, ring_, &err);
+  if (!fs) return Napi::Number::New(env, err);
+  if (info.Length() < 3) return Napi::Number::New(env, -EINVAL);
+  void* path = nullptr;
+  size_t pathLen = 0;
+  if (!info[1].IsNull()) {
+    if (!bytesOf(info[1], &path, &pathLen) || pathLen == 0 ||
+        static_cast<const char*>(path)[pathLen - 1] != '\0') {
+      return Napi::Number::New(env, -EINVAL);
+    }
+  }
+  void* buf = nullptr;
+  size_t len = 0;
+  if (!info[2].IsNull()) {
+    if (!bytesOf(info[2], &buf, &len) || len > 0x7ffff000) return Napi::Number::New(env, -EINVAL);
+    // A zero-length view may have no backing store: any valid address will do, nothing is
+    // transferred.
+    if (!buf) buf = fs;
+  }
+  fs->path = static_cast<const char*>(path);
+  fs->buf = buf;
+  fs->len = uint32_t(len);
+  return Napi::Number::New(env, 0);
+}
+
+// prepFileVec(slot, bufs: Uint8Array[], iovStore: Uint8Array) -> total bytes | -EINVAL
+// Writes one iovec per buffer into iovStore (>= 16 bytes per buffer, 8-byte aligned, kept
+// referenced by JS with the buffers) and points the slot at it. At most IOV_MAX buffers.
+Napi::Value RingObject::prepFileVec(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int err;
+  auto* fs = freshSlot<FileSlot>(info, ring_, &err);
+  if (!fs) return Napi::Number::New(env, err);
+  if (info.Length() < 3 || !info[1].IsArray()) return Napi::Number::New(env, -EINVAL);
+  Napi::Array bufs = info[1].As<Napi::Array>();
+  uint32_t n = bufs.Length();
+  void* store;
+  size_t storeLen;
+  if (n == 0 || n > IOV_MAX || !bytesOf(info[2], &store, &storeLen) ||
+      storeLen < size_t(n) * sizeof(iovec) || reinterpret_cast<uintptr_t>(store) % alignof(iovec) != 0) {
+    return Napi::Number::New(env, -EINVAL);
+  }
+  auto* iov = static_cast<iovec*>(store);
+  double total = 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    void* data;
+    size_t len;
+    if (!bytesOf(bufs.Get(i), &data, &len)) return Napi::Number::New(env, -EINVAL);
+    iov[i].iov_base = data ? data : iov;  // zero-length: any valid address
+    iov[i].iov_len = len;
+    total += double(len);
+  }
+  fs->iov = iov;
+  fs->nr = n;
+  return Napi::Number::New(env, total);
+}
 
 bool prepOpenat(const Prep& p) {
   auto* slot = p.filled<FileSlot>();

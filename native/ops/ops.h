@@ -1,6 +1,16 @@
-// Per-opcode prep functions, one file per op family (ops/<family>.cc), and the ONE
-// dispatch from a staged record's S_OPCODE to them. Adding a family: write its file,
-// declare its prep functions here, add their cases to prepOp().
+// The ops, and the ONE dispatch from a staged record's S_OPCODE to their prep functions.
+//
+// One file per op, ops/<op>.cc, or per op family whose ops share their per-op storage and
+// its marshalling (ops/send.cc, ops/timeout.cc, ops/file.cc: the header says why). The
+// file holds all of the op's native code:
+//   - its per-op storage struct, if any, private to the file (anonymous namespace);
+//   - the RingObject method(s) that fill that storage before JS stages the record
+//     (declared in ring_object.h; JS never calls them for a slot whose op is in flight);
+//   - its prep function(s), declared below: staged record -> SQE.
+// Its header comment states the opcode(s), the minimum kernel, the stage-record fields it
+// reads (besides S_OPCODE / S_INDEX / S_GEN, which ring.cc reads for every op), what the op
+// owns while in flight (and who keeps that alive) and what it completes with.
+// Adding an op: write its file, declare its prep functions here, add their cases to prepOp().
 #pragma once
 
 #include "../ring.h"

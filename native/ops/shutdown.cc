@@ -1,6 +1,8 @@
 // IORING_OP_SHUTDOWN. Minimum kernel: 5.11.
-// Record: S_FD = the socket, S_FLAGS = how (SHUT_WR = 1). Owns nothing while in flight.
-// Completes with 0 or -errno (-ENOTCONN when the peer is gone).
+//
+// Record: S_FD = the socket, S_FLAGS = how (SHUT_WR = 1).
+// Owns while in flight: nothing.
+// Completes with: 0 or -errno (-ENOTCONN when the peer is gone).
 #include "ops.h"
 
 namespace ringloop {

@@ -1,12 +1,14 @@
-// IORING_OP_SPLICE (minimum kernel 5.7). Used by loop.sendfile's native path
-// (src/uring/sendfile.ts): file -> pipe, then pipe -> socket.
+// IORING_OP_SPLICE. Minimum kernel: 5.7.
+// Used by loop.sendfile's splice strategy (state machine: src/uring/sendfile-splice.ts):
+// file -> pipe, then pipe -> socket.
 //
 // Record: S_FD = fd_out, S_SPLICE_FD_IN = fd_in, S_OFF_LO / S_OFF_HI = the 64-bit offset in
 // fd_in (both -1 = none: fd_in is a pipe), S_LEN = bytes, S_FLAGS = SPLICE_F_* flags.
 // off_out is always -1 (the output is a pipe or a socket).
-// Owns nothing while in flight but its two fds, which the JS state machine keeps open until
-// the final CQE. Completes with the bytes moved (0 = EOF of fd_in, may be short) or -errno
-// (-EAGAIN: the non-blocking socket is full; JS then waits for POLLOUT).
+// Owns while in flight: nothing but its two fds, which the JS state machine keeps open
+// until the final CQE.
+// Completes with: the bytes moved (0 = EOF of fd_in, may be short) or -errno (-EAGAIN: the
+// non-blocking socket is full; JS then waits for POLLOUT); -EINVAL for an offset below -1.
 #include "ops.h"
 
 namespace ringloop {

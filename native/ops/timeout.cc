@@ -1,20 +1,24 @@
-// IORING_OP_TIMEOUT and IORING_OP_TIMEOUT_REMOVE (incl. IORING_TIMEOUT_UPDATE).
-// Minimum kernel: 5.4 for TIMEOUT (IORING_TIMEOUT_ABS 5.5), 5.5 for TIMEOUT_REMOVE,
-// 5.11 for IORING_TIMEOUT_UPDATE.
+// IORING_OP_TIMEOUT and IORING_OP_TIMEOUT_REMOVE (incl. IORING_TIMEOUT_UPDATE). One family:
+// both read a timespec from the same record fields (fillTimespec), and an update re-arms a
+// TIMEOUT. Minimum kernel: TIMEOUT 5.4 (IORING_TIMEOUT_ABS 5.5), TIMEOUT_REMOVE 5.5,
+// IORING_TIMEOUT_UPDATE 5.11.
 //
-// TIMEOUT record: S_TV_SEC / S_TV_NSEC (relative, or CLOCK_MONOTONIC absolute when S_FLAGS
-// has IORING_TIMEOUT_ABS), S_LEN = completion count (0: pure timer), S_FLAGS = timeout
-// flags. Completes with -ETIME when it fires, 0 when S_LEN completions happened first,
+// TIMEOUT
+// Record: S_TV_SEC / S_TV_NSEC (relative, or CLOCK_MONOTONIC absolute when S_FLAGS has
+// IORING_TIMEOUT_ABS), S_LEN = completion count (0: pure timer), S_FLAGS = timeout flags.
+// Owns while in flight: its __kernel_timespec, in the op's per-op storage (kept by the Ring
+// until the final CQE; the kernel copies it at submission today, the slot keeps us
+// independent of that). A fire-and-forget timeout (NO_OP_INDEX) has no per-op storage: its
+// timespec is in per-SQE scratch, which relies on that copy.
+// Completes with: -ETIME when it fires, 0 when S_LEN completions happened first,
 // -ECANCELED when removed or cancelled.
-// Owns while in flight: its __kernel_timespec, kept in the op's per-op slot until its
-// final CQE (the kernel copies it at submission today; the slot keeps us independent
-// of that).
 //
-// TIMEOUT_REMOVE record: target = S_TARGET_INDEX / S_TARGET_GEN, S_FLAGS = timeout flags.
-// With IORING_TIMEOUT_UPDATE it re-arms the target with S_TV_SEC / S_TV_NSEC (ABS honoured);
-// that timespec is read by the kernel at submission, so it lives in per-SQE scratch.
-// Owns nothing while in flight. Completes with 0, -ENOENT (target not found) or
-// -EALREADY (target already firing).
+// TIMEOUT_REMOVE
+// Record: target = S_TARGET_INDEX / S_TARGET_GEN, S_FLAGS = timeout flags; with
+// IORING_TIMEOUT_UPDATE, S_TV_SEC / S_TV_NSEC = the new expiry (ABS honoured), read by the
+// kernel at submission, so it lives in per-SQE scratch.
+// Owns while in flight: nothing.
+// Completes with: 0, -ENOENT (target not found) or -EALREADY (target already firing).
 #include "ops.h"
 
 namespace ringloop {

@@ -1,5 +1,6 @@
-// RingObject methods of loop.sendfile's native path (contract: src/uring/native.ts,
-// NativeRing.openPipe / sendfileNow; state machine: src/uring/sendfile.ts).
+// The synchronous syscalls of loop.sendfile's native path (contract: src/uring/native.ts,
+// NativeRing.openPipe / sendfileNow / pageCached; strategy choice: src/uring/sendfile.ts).
+// Its ring op, SPLICE, is ops/splice.cc.
 //
 // openPipe(size): the pipes splice goes through. pipe2(O_NONBLOCK | O_CLOEXEC), then
 // F_SETPIPE_SZ to `size`; an unprivileged process may not exceed /proc/sys/fs/pipe-max-size
@@ -22,9 +23,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 
-#include "ring.h"
 #include "ring_object.h"
 
 namespace ringloop {

@@ -1,17 +1,13 @@
-// RingObject methods of the stream ops: fill an op's per-op storage before JS stages its
-// record (prepConnect / prepSend / prepRecv), and set up the provided buffer ring that
-// multishot RECV picks from (setupBufRing). Contract: src/uring/native.ts, NativeRing.
-//
-// Ownership: the storage written here belongs to the op in `slot` until its final CQE;
-// JS never calls prep* for a slot whose op is in flight (a slot is only reused after its
-// final CQE). The bytes prepSend / prepRecv point to are kept alive by the JS op record.
+// The provided buffer rings multishot RECV picks from (ops/recv.cc): setupBufRing maps and
+// registers one, bufferAddress gives JS the address of its own memory to put into one.
+// Contract: src/uring/native.ts, NativeRing.
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <new>
+#include <cstdint>
+#include <string>
 
-#include "ops/stream_slots.h"
 #include "ring.h"
 #include "ring_args.h"
 #include "ring_object.h"
@@ -25,85 +21,6 @@ void unmapFinalizer(napi_env, void* data, void* hint) {
 }
 
 }  // namespace
-
-// prepConnect(slot, family, host | path, port) -> 0 | -EINVAL
-Napi::Value RingObject::prepConnect(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int err;
-  auto* cs = freshSlot<ConnectSlot>(info, ring_, &err);  // address len 0 = refused
-  if (!cs) return Napi::Number::New(env, err);
-  if (info.Length() < 4 || !info[1].IsNumber() || !info[2].IsString() || !info[3].IsNumber()) {
-    return Napi::Number::New(env, -EINVAL);
-  }
-  int r = fillSockAddr(info[1].As<Napi::Number>().Int32Value(),
-                       info[2].As<Napi::String>().Utf8Value(),
-                       info[3].As<Napi::Number>().Int32Value(), &cs->addr);
-  if (r != 0) cs->addr.len = 0;
-  return Napi::Number::New(env, r);
-}
-
-// prepSend(slot, chunks: Uint8Array[]) -> total bytes | -EINVAL (more than SEND_MAX_IOV
-// chunks, or a chunk that is not a Uint8Array)
-Napi::Value RingObject::prepSend(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int err;
-  auto* ss = freshSlot<SendSlot>(info, ring_, &err);
-  if (!ss) return Napi::Number::New(env, err);
-  if (info.Length() < 2 || !info[1].IsArray()) return Napi::Number::New(env, -EINVAL);
-  Napi::Array chunks = info[1].As<Napi::Array>();
-  uint32_t n = chunks.Length();
-  if (n == 0 || n > uint32_t(SEND_MAX_IOV)) return Napi::Number::New(env, -EINVAL);
-  double total = 0;
-  for (uint32_t i = 0; i < n; ++i) {
-    void* data;
-    size_t len;
-    if (!bytesOf(chunks.Get(i), &data, &len)) {
-      ss->msg.msg_iov = nullptr;  // prepSendmsg refuses it: the op completes with -EINVAL
-      return Napi::Number::New(env, -EINVAL);
-    }
-    ss->iov[i].iov_base = data;
-    ss->iov[i].iov_len = len;
-    total += double(len);
-  }
-  ss->msg.msg_iov = ss->iov;
-  ss->msg.msg_iovlen = n;
-  return Napi::Number::New(env, total);
-}
-
-// prepRecv(slot, buf: Uint8Array) -> 0 | -EINVAL
-Napi::Value RingObject::prepRecv(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  void* data;
-  size_t len;
-  int err;
-  auto* rs = freshSlot<RecvSlot>(info, ring_, &err);
-  if (!rs) return Napi::Number::New(env, err);
-  if (info.Length() < 2 || !bytesOf(info[1], &data, &len) || len == 0 || len > 0x7fffffff) {
-    return Napi::Number::New(env, -EINVAL);
-  }
-  rs->buf = data;
-  rs->len = uint32_t(len);
-  return Napi::Number::New(env, 0);
-}
-
-// cancelSync(slot, gen) -> 0 | -errno. IORING_REGISTER_SYNC_CANCEL (kernel 6.0): flushes
-// the stage (the target may still be staged), then cancels the op with that user_data and
-// returns once the kernel has finished it (bounded: 1 s). 0 or -ENOENT (already finished):
-// the op owns nothing any more, though its final CQE is still delivered later.
-Napi::Value RingObject::cancelSync(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  uint32_t slot;
-  if (!slotArg(info, ring_, &slot) || info.Length() < 2 || !info[1].IsNumber()) {
-    return Napi::Number::New(env, -EINVAL);
-  }
-  int r = ring_->flush();
-  if (r < 0) return Napi::Number::New(env, r);
-  io_uring_sync_cancel_reg reg{};
-  reg.addr = makeUserData(slot, uint32_t(info[1].As<Napi::Number>().Int32Value()));
-  reg.timeout.tv_sec = 1;
-  reg.timeout.tv_nsec = 0;
-  return Napi::Number::New(env, io_uring_register_sync_cancel(ring_->raw(), &reg));
-}
 
 // setupBufRing(count, size, group) -> { entries: ArrayBuffer, data: ArrayBuffer,
 // dataAddr: number } | -errno. Provided buffer ring (kernel 5.19), mmap'd and registered
