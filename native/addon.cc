@@ -1,4 +1,5 @@
-// Module registration only. The JS-visible API is the contract in src/uring/native.ts.
+// Module registration only. The JS-visible API is the contract in src/addon.ts (loader,
+// sockets, probe) and src/uring/native.ts (the Ring class and its shared memory).
 #include <napi.h>
 
 #include "probe.h"

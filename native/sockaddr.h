@@ -12,7 +12,7 @@
 
 namespace ringloop {
 
-// Family codes shared with src/uring/sockets.ts: 4 = AF_INET, 6 = AF_INET6, 0 = AF_UNIX.
+// Family codes shared with src/sockaddr.ts (FamilyCode): 4 = AF_INET, 6 = AF_INET6, 0 = AF_UNIX.
 union SockAddrAny {
   sockaddr sa;
   sockaddr_in in4;

@@ -13,7 +13,7 @@ namespace ringloop {
 
 namespace {
 
-// Option codes shared with src/uring/native.ts (SOCKOPT_*).
+// Option codes shared with src/addon.ts (SOCKOPT_*).
 enum SockOpt {
   kReuseAddr = 1, kReusePort = 2, kV6Only = 3, kNoDelay = 4, kLinger0 = 5, kKeepAlive = 6,
   kRcvBuf = 7, kSndBuf = 8, kBroadcast = 9, kLinger = 10, kError = 11, kType = 12,

@@ -211,7 +211,7 @@ export class UringFileOps implements FileOps {
    * aligned, advised MADV_HUGEPAGE, so the reads that fill it fault in 2 MiB pages, not
    * 4 KiB ones, and copy into page-aligned memory. That first-touch cost, not the copy,
    * bounds readFile of a large file (perf/fs-bench.mjs: the "first touch only" rows), so
-   * mappings the GC has freed are pooled and reused (native/ring_file.cc). If the mapping
+   * mappings the GC has freed are pooled and reused (native/huge_buffer.cc). If the mapping
    * fails, an ordinary Buffer.
    */
   freshBuffer(size: number): Buffer {

@@ -197,7 +197,7 @@ export interface NativeRing {
    * holds old bytes, as Buffer.allocUnsafe's memory may), or -errno.
    */
   freshHugeBuffer(size: number): Buffer | number;
-  // Per-op storage of the file ops (native/ops/file_slots.h), same rule as above.
+  // Per-op storage of the file ops (native/ops/file.cc), same rule as above.
   /**
    * OPENAT / STATX: `path` NUL-terminated; READ / WRITE: `buf` the data; STATX: `buf` the
    * struct statx (STATX_BYTES). Returns 0 or -EINVAL.
