@@ -4,6 +4,16 @@
 // Unix socket, a pipe, a TLS session) gets the same flow control, pauseReading, writeEof and
 // close rules from it.
 //
+// Kinds (StreamKind): a socket reads and writes; a pipe goes one way (asyncio's
+// _UnixReadPipeTransport / _UnixWritePipeTransport), and the kind also names it in logs.
+//   - Read-only (a read pipe): no write side (WriteEnd starts Shut, write() throws,
+//     canWriteEof() is false), so the peer's EOF closes the transport after eofReceived().
+//   - Write-only (a write pipe): no read side (pauseReading/resumeReading do nothing,
+//     isReading() is false). The endpoint's "reading" is its watch for the reader going
+//     away, reported as onEof: the transport then closes, quietly when nothing is buffered,
+//     with EPIPE (asyncio's BrokenPipeError) when something is. writeEof() closes the
+//     transport once the queue has drained (the reader then sees EOF), as asyncio's does.
+//
 // Writes (write-queue.ts): write() copies into shared staging memory. At most ONE
 // endpoint.write() is in flight; everything queued meanwhile goes out as ONE
 // endpoint.write(chunks) when it completes, or at the end of the loop iteration
@@ -35,8 +45,8 @@
 // Once the peer's EOF has been delivered AND our EOF is Shut, the transport closes itself
 // (nothing more can happen; asyncio would leave it open until close()).
 //
-// Errors: ECONNRESET/EPIPE/ECONNABORTED/ESHUTDOWN close quietly (debug log); other errors go
-// to the exception handler first. An exception thrown by a protocol method reaches the
+// Errors: ECONNRESET/EPIPE/ECONNABORTED/ESHUTDOWN (for pipes also EIO: a terminal whose other
+// side closed) close quietly (debug log); other errors go to the exception handler first. An exception thrown by a protocol method reaches the
 // exception handler with asyncio's context keys and closes the transport (abort), except
 // from connectionLost, pauseWriting and resumeWriting, which are only reported.
 //
@@ -60,6 +70,7 @@ import { releaseStages } from "./write-stage.js";
 import { FileMode, type FileModeTransport } from "./sendfile-mode.js";
 import { HeldWeakly } from "./held-weakly.js";
 import { trackUnclosed, untrack, type ResourceState } from "../resource-warnings.js";
+import { systemError, errno } from "../system-error.js";
 
 /** What the transport needs from its loop (BaseEventLoop has all of it). */
 export interface TransportLoop {
@@ -86,13 +97,29 @@ export const DEFAULT_HIGH_WATER = 64 * 1024;
 /** asyncio's default read size for BufferedProtocol.getBuffer(sizeHint). */
 const BUFFERED_SIZE_HINT = 65536;
 
-const QUIET_ERRORS = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED", "ESHUTDOWN"]);
+const QUIET_ERRORS: ReadonlySet<string> = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED", "ESHUTDOWN"]);
+const QUIET_PIPE_ERRORS: ReadonlySet<string> = new Set([...QUIET_ERRORS, "EIO"]);
 
 /** Errors that close a transport without reaching the exception handler (asyncio: ConnectionResetError, BrokenPipeError). */
-export function isQuietError(err: unknown): boolean {
+export function isQuietError(err: unknown, quiet: ReadonlySet<string> = QUIET_ERRORS): boolean {
   const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === "string" && QUIET_ERRORS.has(code);
+  return typeof code === "string" && quiet.has(code);
 }
+
+/** What the endpoint carries: its directions, how logs name it, which errors close quietly (see the header). */
+export interface StreamKind {
+  /** toString's class name. */
+  readonly label: string;
+  /** How log and exception-handler messages name it ("socket transport", "pipe transport"). */
+  readonly noun: string;
+  readonly readable: boolean;
+  readonly writable: boolean;
+  readonly quiet: ReadonlySet<string>;
+}
+
+export const SOCKET_KIND: StreamKind = { label: "StreamTransport", noun: "socket transport", readable: true, writable: true, quiet: QUIET_ERRORS };
+export const READ_PIPE_KIND: StreamKind = { label: "ReadPipeTransport", noun: "pipe transport", readable: true, writable: false, quiet: QUIET_PIPE_ERRORS };
+export const WRITE_PIPE_KIND: StreamKind = { label: "WritePipeTransport", noun: "pipe transport", readable: false, writable: true, quiet: QUIET_PIPE_ERRORS };
 
 const enum Phase {
   Open,
@@ -137,6 +164,7 @@ export class StreamTransport implements Transport, StreamSink, FileModeTransport
   private protocol: StreamProtocol;
   private owner: TransportOwner | null;
   private readonly extra: Record<string, unknown>;
+  private readonly kind: StreamKind;
   /** How the endpoint reaches this transport (see Lifetime in the header). */
   private readonly weakSelf: HeldWeakly<StreamTransport>;
   private pinned = false;
@@ -172,13 +200,28 @@ export class StreamTransport implements Transport, StreamSink, FileModeTransport
   /** The peer's EOF has been delivered to the protocol. */
   private eofReceived = false;
 
-  constructor(loop: TransportLoop, endpoint: StreamEndpoint, protocol: unknown, extra: Record<string, unknown>, owner: TransportOwner | null = null) {
+  /**
+   * `held`: bytes read from the stream before this transport took it (a Node stream's
+   * buffer, pipes.ts), delivered before anything the endpoint reads.
+   */
+  constructor(
+    loop: TransportLoop,
+    endpoint: StreamEndpoint,
+    protocol: unknown,
+    extra: Record<string, unknown>,
+    owner: TransportOwner | null = null,
+    kind: StreamKind = SOCKET_KIND,
+    held: Buffer[] = [],
+  ) {
     validateProtocol(protocol);
     this.loop = loop;
     this.endpoint = endpoint;
     this.protocol = protocol;
     this.owner = owner;
     this.extra = extra;
+    this.kind = kind;
+    if (!kind.writable) this.writeEnd = WriteEnd.Shut;
+    if (kind.readable) this.pending = held.slice();
     this.weakSelf = new HeldWeakly<StreamTransport>(this);
     endpoint.setSink(new WeakStreamSink(this.weakSelf));
     const debug = loop.getDebug();
@@ -207,7 +250,8 @@ export class StreamTransport implements Transport, StreamSink, FileModeTransport
       this.fatal(exc, "Fatal error: protocol.connectionMade() call failed.");
       return;
     }
-    this.startEndpointReading();
+    if (this.pending.length > 0) this.replayHeld();
+    else this.startEndpointReading();
   };
 
   // ------------------------------------------------------------------ BaseTransport
@@ -241,18 +285,18 @@ export class StreamTransport implements Transport, StreamSink, FileModeTransport
   // ------------------------------------------------------------------ ReadTransport
 
   isReading(): boolean {
-    return this.reading && this.phase === Phase.Open;
+    return this.kind.readable && this.reading && this.phase === Phase.Open;
   }
 
   pauseReading(): void {
-    if (this.phase !== Phase.Open || !this.reading) return;
+    if (this.phase !== Phase.Open || !this.reading || !this.kind.readable) return;
     this.reading = false;
     this.stopEndpointReading();
     this.syncPin();
   }
 
   resumeReading(): void {
-    if (this.phase !== Phase.Open || this.reading) return;
+    if (this.phase !== Phase.Open || this.reading || !this.kind.readable) return;
     this.reading = true;
     this.syncPin();
     if (this.pending.length > 0) this.loop.callSoon(this.replayHeld);
@@ -271,7 +315,7 @@ export class StreamTransport implements Transport, StreamSink, FileModeTransport
   private startEndpointReading(): void {
     if (this.endpointReading || this.eofReceived || this.phase !== Phase.Open || !this.reading) return;
     this.endpointReading = true;
-    if (isBuffered(this.protocol) && this.endpoint.readInto !== undefined) this.readIntoNext();
+    if (this.kind.readable && isBuffered(this.protocol) && this.endpoint.readInto !== undefined) this.readIntoNext();
     else this.endpoint.startReading();
   }
 
@@ -307,7 +351,7 @@ export class StreamTransport implements Transport, StreamSink, FileModeTransport
   // ------------------------------------------------------------------ StreamSink (reads)
 
   onData(data: Buffer): void {
-    if (this.phase !== Phase.Open) return;
+    if (this.phase !== Phase.Open || !this.kind.readable) return; // a write pipe's reader may write back (a socket pair): dropped
     if (!this.deliverable()) {
       this.pending.push(data);
       return;
@@ -348,6 +392,10 @@ export class StreamTransport implements Transport, StreamSink, FileModeTransport
   onEof(): void {
     this.endpointReading = false;
     if (this.phase !== Phase.Open) return;
+    if (!this.kind.readable) {
+      this.readerGone();
+      return;
+    }
     if (!this.deliverable()) {
       this.pending.push(null);
       return;
@@ -358,12 +406,20 @@ export class StreamTransport implements Transport, StreamSink, FileModeTransport
   onReadError(err: Error): void {
     this.endpointReading = false;
     if (this.phase >= Phase.Closing) return;
-    if (isQuietError(err)) {
+    if (isQuietError(err, this.kind.quiet)) {
       debugLog(`${this}: ${formatValue(err)}`);
       this.forceClose(err);
     } else {
-      this.fatal(err, "Fatal read error on socket transport");
+      this.fatal(err, `Fatal read error on ${this.kind.noun}`);
     }
+  }
+
+  /** Write-only: the reader went away (asyncio's _UnixWritePipeTransport._read_ready). */
+  private readerGone(): void {
+    this.eofReceived = true;
+    debugLog(`${this} was closed by peer`);
+    if (this.writeSideIdle()) this.close();
+    else this.forceClose(systemError(errno.EPIPE, "write"));
   }
 
   private deliverData(data: Buffer): void {
@@ -408,7 +464,7 @@ export class StreamTransport implements Transport, StreamSink, FileModeTransport
 
   write(data: Uint8Array): void {
     validateData(data, "data");
-    if (this.writeEnd !== WriteEnd.Open) throw new Error("Cannot call write() after writeEof()");
+    if (this.writeEnd !== WriteEnd.Open) throw this.writeClosedError("write");
     if (data.length === 0) return;
     if (this.phase >= Phase.Closing) {
       // asyncio: the data is dropped, with a warning after a few attempts.
@@ -431,14 +487,19 @@ export class StreamTransport implements Transport, StreamSink, FileModeTransport
   }
 
   canWriteEof(): boolean {
-    return true;
+    return this.kind.writable;
   }
 
-  /** Half-close once the queue has drained; the peer reads everything first. */
+  /** Half-close once the queue has drained; the peer reads everything first. Write-only: close. */
   writeEof(): void {
     if (this.phase !== Phase.Open || this.writeEnd !== WriteEnd.Open) return;
     this.writeEnd = WriteEnd.EofWanted;
-    if (this.writeSideIdle()) this.afterDrain();
+    if (!this.kind.readable) this.close();
+    else if (this.writeSideIdle()) this.afterDrain();
+  }
+
+  private writeClosedError(method: string): Error {
+    return new Error(this.kind.writable ? `Cannot call ${method}() after writeEof()` : `Cannot call ${method}() on a read-only ${this.kind.noun}`);
   }
 
   abort(): void {
@@ -518,11 +579,11 @@ export class StreamTransport implements Transport, StreamSink, FileModeTransport
     if (this.pinned) this.syncPin();
     if (err !== null) {
       if (this.file !== null) this.file.error = err;
-      if (isQuietError(err)) {
+      if (isQuietError(err, this.kind.quiet)) {
         debugLog(`${this}: ${formatValue(err)}`);
         this.forceClose(err);
       } else {
-        this.fatal(err, "Fatal write error on socket transport");
+        this.fatal(err, `Fatal write error on ${this.kind.noun}`);
       }
       return;
     }
@@ -540,8 +601,8 @@ export class StreamTransport implements Transport, StreamSink, FileModeTransport
       if (this.eofReceived) this.close();
       return;
     }
-    if (isQuietError(err) || (err as { code?: string }).code === "ENOTCONN") this.forceClose(err);
-    else this.fatal(err, "Fatal error on socket transport: shutdown() failed");
+    if (isQuietError(err, this.kind.quiet) || (err as { code?: string }).code === "ENOTCONN") this.forceClose(err);
+    else this.fatal(err, `Fatal error on ${this.kind.noun}: shutdown() failed`);
   }
 
   private maybePauseProtocol(): void {
@@ -567,7 +628,7 @@ export class StreamTransport implements Transport, StreamSink, FileModeTransport
   // ------------------------------------------------------------------ closing
 
   private fatal(exc: unknown, message: string): void {
-    if (isQuietError(exc)) {
+    if (isQuietError(exc, this.kind.quiet)) {
       debugLog(`${this}: ${message}: ${formatValue(exc)}`);
     } else {
       this.loop.callExceptionHandler({ message, exception: exc, transport: this, protocol: this.protocol });
@@ -634,7 +695,7 @@ export class StreamTransport implements Transport, StreamSink, FileModeTransport
   async _sendfile<T>(body: () => Promise<T>): Promise<T> {
     if (this.phase !== Phase.Open) throw new Error(`sendfile: ${this} is closing`);
     if (this.file !== null) throw new Error(`sendfile: ${this} is already sending a file`);
-    if (this.writeEnd !== WriteEnd.Open) throw new Error("Cannot call sendfile() after writeEof()");
+    if (this.writeEnd !== WriteEnd.Open) throw this.writeClosedError("sendfile");
     const file = new FileMode(this, this.reading);
     this.file = file;
     this.syncPin();
@@ -705,7 +766,7 @@ export class StreamTransport implements Transport, StreamSink, FileModeTransport
 
   toString(): string {
     const state = this.phase === Phase.Closed ? "closed" : this.phase === Phase.Open ? "open" : "closing";
-    return `<StreamTransport fd=${this.endpoint.fd} ${state}>`;
+    return `<${this.kind.label} fd=${this.endpoint.fd} ${state}>`;
   }
 }
 

@@ -399,7 +399,7 @@ export class UringStreamEndpoint implements StreamEndpoint, OpHandler {
 }
 
 /** The chunks after the first `n` bytes (views, no copy). */
-function dropBytes(chunks: Uint8Array[], n: number): Uint8Array[] {
+export function dropBytes(chunks: Uint8Array[], n: number): Uint8Array[] {
   let i = 0;
   while (i < chunks.length && n >= chunks[i].byteLength) n -= chunks[i++].byteLength;
   const rest = chunks.slice(i);
