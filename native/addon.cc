@@ -1,10 +1,12 @@
 // Module registration only. The JS-visible API is the contract in src/addon.ts (loader,
-// sockets, probe) and src/uring/native.ts (the Ring class and its shared memory).
+// sockets, fds, children, probe) and src/uring/native.ts (the Ring class and its shared memory).
 #include <napi.h>
 
+#include "fds.h"
 #include "probe.h"
 #include "ring_object.h"
 #include "sockets.h"
+#include "spawn.h"
 
 namespace {
 
@@ -12,6 +14,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("Ring", ringloop::RingObject::define(env));
   exports.Set("probe", Napi::Function::New<ringloop::probe>(env, "probe"));
   exports.Set("sockets", ringloop::socketFunctions(env));
+  exports.Set("fds", ringloop::fdFunctions(env));
+  exports.Set("children", ringloop::childFunctions(env));
   exports.Set("buildInfo", ringloop::buildInfo(env));
   return exports;
 }

@@ -92,6 +92,9 @@ constexpr int OP_CLOSE = 19;
 constexpr int OP_STATX = 21;
 constexpr int OP_READ = 22;
 constexpr int OP_WRITE = 23;
+// Beyond liburing 2.3's enum (kernel uapi numbers; native/probe.cc names them too):
+constexpr int OP_READ_MULTISHOT = 49;  // kernel 6.7
+constexpr int OP_WAITID = 50;          // kernel 6.7
 constexpr int SEND_MAX_IOV = 4;  // iovecs per SENDMSG op (JS merges the rest)
 
 static_assert(OP_NOP == IORING_OP_NOP, "native.ts OP_NOP");

@@ -90,6 +90,7 @@ Napi::Function RingObject::define(Napi::Env env) {
                          InstanceMethod<&RingObject::freshHugeBuffer>("freshHugeBuffer"),
                          InstanceMethod<&RingObject::prepFile>("prepFile"),
                          InstanceMethod<&RingObject::prepFileVec>("prepFileVec"),
+                         InstanceMethod<&RingObject::waitidResult>("waitidResult"),
                      });
 }
 

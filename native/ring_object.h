@@ -30,6 +30,7 @@ class RingObject : public Napi::ObjectWrap<RingObject> {
   Napi::Value prepRecv(const Napi::CallbackInfo& info);     // ops/recv.cc
   Napi::Value prepFile(const Napi::CallbackInfo& info);     // ops/file.cc
   Napi::Value prepFileVec(const Napi::CallbackInfo& info);  // ops/file.cc
+  Napi::Value waitidResult(const Napi::CallbackInfo& info); // ops/waitid.cc
   // ops/cancel.cc
   Napi::Value cancelSync(const Napi::CallbackInfo& info);
   // buf_ring.cc

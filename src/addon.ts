@@ -1,5 +1,6 @@
 // The native addon as every backend sees it: the loader, the synchronous socket syscalls
-// (native/sockets.cc) and the io_uring probe. Backend-neutral: socket.ts, sock-methods.ts
+// (native/sockets.cc), fd syscalls (native/fds.cc), child processes (native/spawn.cc) and
+// the io_uring probe. Backend-neutral: socket.ts, sock-methods.ts
 // and any backend use these; only the io_uring backend uses the addon's Ring class (its
 // interface and shared-memory layouts are src/uring/native.ts).
 //
@@ -64,6 +65,38 @@ export interface NativeSockets {
   inspect(fd: number): [number, number, number] | number;
 }
 
+/** Plain fd syscalls (native/fds.cc); each returns >= 0 or -errno. */
+export interface NativeFds {
+  /** fcntl(F_DUPFD_CLOEXEC): a new fd for the same open file. */
+  dup(fd: number): number;
+  /** O_NONBLOCK and FD_CLOEXEC. */
+  setNonBlocking(fd: number): number;
+}
+
+/** NativeChildren.spawn's stdio codes (an fd >= 0 is dup2'ed as it is). */
+export const STDIO_PIPE = -1;
+/** fd 2 only: the child's fd 1. */
+export const STDIO_STDOUT = -2;
+export const STDIO_DEVNULL = -3;
+export const STDIO_INHERIT = -4;
+
+/** Child processes (native/spawn.cc: posix_spawn + pidfd); each returns >= 0 or -errno. */
+export interface NativeChildren {
+  /**
+   * Starts `file` (a path, or a name looked up in env's PATH) with `argv`, `env` ("NAME=value"
+   * strings) and `cwd`; `stdio` per child fd 0..2 (an fd, or STDIO_*). out = [pid, pidfd, our
+   * stdin write end, our stdout read end, our stderr read end] (-1 where not a pipe; our ends
+   * O_NONBLOCK, all O_CLOEXEC).
+   */
+  spawn(file: string, argv: string[], env: string[], cwd: string | null, stdio: Int32Array, out: Int32Array): number;
+  /** pidfd_send_signal. */
+  signal(pidfd: number, signal: number): number;
+  /** waitid(P_PIDFD, WNOHANG): 1 reaped (out[0] = returncode: exit status or -signal), 0 running. */
+  wait(pidfd: number, out: Int32Array): number;
+  /** As wait(), after waiting up to `timeoutMs` for the exit. */
+  reap(pidfd: number, timeoutMs: number, out: Int32Array): number;
+}
+
 export interface ProbeResult {
   /** io_uring_setup outcome: 0 or -errno. */
   setupResult: number;
@@ -80,6 +113,8 @@ export interface NativeAddon {
   Ring: unknown;
   probe(): ProbeResult;
   sockets: NativeSockets;
+  fds: NativeFds;
+  children: NativeChildren;
   /** Build facts: liburing version, sanitizers. */
   buildInfo: { liburing: string; sanitize: boolean };
 }
@@ -113,6 +148,18 @@ export function nativeSockets(): NativeSockets {
   const { addon, error } = loadAddon();
   if (!addon) throw new Error(`the ringloop addon is unavailable: ${error}`);
   return addon.sockets;
+}
+
+/** The addon's fd syscalls, or null where the addon did not load. */
+export function nativeFds(): NativeFds | null {
+  return loadAddon().addon?.fds ?? null;
+}
+
+/** The addon's child-process syscalls; throws (saying why) where the addon did not load. */
+export function nativeChildren(): NativeChildren {
+  const { addon, error } = loadAddon();
+  if (!addon) throw new Error(`the ringloop addon is unavailable: ${error}`);
+  return addon.children;
 }
 
 /** Throws the system error (naming `a` when given) for a negative result; returns it otherwise. */

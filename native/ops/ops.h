@@ -37,6 +37,8 @@ bool prepWritev(const Prep& p);         // ops/file.cc
 bool prepStatx(const Prep& p);          // ops/file.cc
 bool prepFsync(const Prep& p);          // ops/file.cc
 bool prepClose(const Prep& p);          // ops/file.cc
+bool prepReadMultishot(const Prep& p);  // ops/read_multishot.cc
+bool prepWaitid(const Prep& p);         // ops/waitid.cc
 
 // false: unknown opcode or invalid record (the ring completes it with -EINVAL).
 inline bool prepOp(const Prep& p) {
@@ -81,6 +83,10 @@ inline bool prepOp(const Prep& p) {
       return prepFsync(p);
     case OP_CLOSE:
       return prepClose(p);
+    case OP_READ_MULTISHOT:
+      return prepReadMultishot(p);
+    case OP_WAITID:
+      return prepWaitid(p);
     default:
       return false;
   }

@@ -84,6 +84,17 @@ export const OP_CLOSE = 19;
 export const OP_STATX = 21;
 export const OP_READ = 22;
 export const OP_WRITE = 23;
+/** Kernel 6.7, optional (opcodes.ts): pipes read single-shot READ without it. */
+export const OP_READ_MULTISHOT = 49; // S_FD, S_BUF_GROUP
+/** Kernel 6.7, optional (opcodes.ts): child exits are watched with POLL_ADD on the pidfd without it. */
+export const OP_WAITID = 50; // S_FD = the id, S_LEN = the id type, S_FLAGS = the options
+/** waitid(2): P_PIDFD id type, WEXITED option. */
+export const P_PIDFD = 3;
+export const WEXITED = 4;
+/** poll(2) bits. */
+export const POLLIN = 1;
+export const POLLERR = 8;
+export const POLLHUP = 16;
 
 /** iovecs per SENDMSG op (per-op storage); JS merges chunks beyond it. */
 export const SEND_MAX_IOV = 4;
@@ -205,6 +216,11 @@ export interface NativeRing {
   prepFile(slot: number, path: Uint8Array | null, buf: Uint8Array | null): number;
   /** READV / WRITEV: iovecs for `bufs` written into `iovStore` (16 bytes each, 8-aligned); returns the total length. */
   prepFileVec(slot: number, bufs: Uint8Array[], iovStore: Uint8Array): number;
+  /**
+   * WAITID (native/ops/waitid.cc): the returncode its completion recorded in the slot's
+   * storage (exit status, or -signal), or null. Read in the op's completion handler.
+   */
+  waitidResult(slot: number): number | null;
   /** Registers buffer group `group`: `count` (power of two) buffers of `size` bytes. */
   setupBufRing(count: number, size: number, group: number): NativeBufRing | number;
   /** Address of `bytes[0]` (JS memory lent to the buffer ring; see BufRing), or -EINVAL. */

@@ -1,0 +1,311 @@
+// Child processes for the io_uring backend's subprocesses (src/uring/child.ts): plain
+// syscalls, not ring ops. Contract: src/addon.ts, NativeChildren. Each function returns
+// >= 0 or -errno and never throws. The exit is watched through the ring (ops/waitid.cc, or
+// POLL_ADD on the pidfd followed by wait() where the kernel lacks IORING_OP_WAITID).
+//
+// spawn(file, argv, env, cwd, stdio: Int32Array(3), out: Int32Array(5)) -> 0 | -errno
+//   file    a path (it has a '/'), or a name looked up the way execvp does in the PATH of
+//           `env` (default "/usr/bin:/bin"): the first regular file we may execute; EACCES
+//           when only files we may not execute were found, else ENOENT. Looked up in the
+//           parent with stat + access: a failed exec in a forked child would cost a spawn per
+//           PATH entry.
+//   argv    argv[0..]; env: "NAME=value" strings (the whole environment); cwd: string | null
+//   stdio   per child fd 0..2: an fd of ours (dup2'ed), STDIO_PIPE, STDIO_STDOUT (fd 2 only:
+//           the child's fd 1), STDIO_DEVNULL (/dev/null), STDIO_INHERIT (left as it is)
+//   out     [pid, pidfd, our stdin write end, our stdout read end, our stderr read end]
+//           (-1 where that fd is not a pipe)
+// How: posix_spawn (glibc: clone(CLONE_VM | CLONE_VFORK), so the cost does not grow with the
+// parent's memory), file actions in this order: fds 0..2, closefrom(3) (only 0..2 reach the
+// child, whatever the flags of our other fds: asyncio's close_fds), chdir(cwd). Attributes:
+// an empty signal mask and every signal's disposition back to default (Node ignores
+// SIGPIPE; a child must not inherit that, as libuv and Python's restore_signals see to).
+// Then pidfd_open (kernel 5.3): the exit is watched and the child is signalled and reaped
+// through the pidfd only, so pid reuse cannot hit another process and libuv's SIGCHLD
+// handler (which waits for its own pids only) and we never reap each other's children.
+// Pipes: pipe2(O_CLOEXEC); our end gets O_NONBLOCK, the child's end stays blocking.
+// A source fd below 3 meant for another child fd is first duplicated to >= 3 in the parent,
+// so no dup2 of the file actions overwrites a source a later one reads.
+// Owns: nothing after it returns. Every fd made for the child is closed on every path; the
+// caller owns the pidfd and our pipe ends. A child whose pidfd cannot be opened is killed
+// and reaped before the error returns (no zombie).
+//
+// signal(pidfd, sig) -> 0 | -errno          pidfd_send_signal (kernel 5.1)
+// wait(pidfd, out: Int32Array(1)) -> 1 | 0 | -errno
+//   waitid(P_PIDFD, WEXITED | WNOHANG): 1 = reaped, out[0] = the returncode (exit status,
+//   or -signal number, as asyncio reports it); 0 = still running.
+// reap(pidfd, timeoutMs, out) -> as wait(), after waiting up to timeoutMs for the exit
+//   (poll on the pidfd): the proactor's close, after SIGKILL, so no zombie is left behind.
+#include "spawn.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+#include <vector>
+
+namespace ringloop {
+
+namespace {
+
+// Mirrored in src/addon.ts (STDIO_*).
+constexpr int kStdioPipe = -1;
+constexpr int kStdioStdout = -2;
+constexpr int kStdioDevnull = -3;
+constexpr int kStdioInherit = -4;
+
+int32_t intArg(const Napi::CallbackInfo& info, size_t i) {
+  return info.Length() > i && info[i].IsNumber() ? info[i].As<Napi::Number>().Int32Value() : -1;
+}
+
+bool stringsOf(Napi::Value v, std::vector<std::string>* out) {
+  if (!v.IsArray()) return false;
+  Napi::Array a = v.As<Napi::Array>();
+  for (uint32_t i = 0; i < a.Length(); ++i) {
+    Napi::Value s = a.Get(i);
+    if (!s.IsString()) return false;
+    out->push_back(s.As<Napi::String>().Utf8Value());
+  }
+  return true;
+}
+
+int32_t* int32sOf(Napi::Value v, size_t n) {
+  if (!v.IsTypedArray()) return nullptr;
+  Napi::TypedArray ta = v.As<Napi::TypedArray>();
+  if (ta.TypedArrayType() != napi_int32_array || ta.ElementLength() < n) return nullptr;
+  return ta.As<Napi::Int32Array>().Data();
+}
+
+// execvp's lookup (see the header).
+int resolveProgram(const std::string& file, const std::vector<std::string>& env, std::string* path) {
+  if (file.empty()) return -ENOENT;
+  if (file.find('/') != std::string::npos) {
+    *path = file;
+    return 0;
+  }
+  std::string dirs = "/usr/bin:/bin";
+  for (const std::string& e : env) {
+    if (e.compare(0, 5, "PATH=") == 0) dirs = e.substr(5);
+  }
+  bool denied = false;
+  size_t start = 0;
+  while (start <= dirs.size()) {
+    size_t end = dirs.find(':', start);
+    if (end == std::string::npos) end = dirs.size();
+    std::string dir = dirs.substr(start, end - start);
+    std::string candidate = (dir.empty() ? "." : dir) + "/" + file;
+    struct stat st;
+    if (stat(candidate.c_str(), &st) == 0) {
+      if (S_ISREG(st.st_mode) && access(candidate.c_str(), X_OK) == 0) {
+        *path = candidate;
+        return 0;
+      }
+      denied = true;  // execve: EACCES for a directory or a file without execute permission
+    } else if (errno == EACCES) {
+      denied = true;
+    }
+    start = end + 1;
+  }
+  return denied ? -EACCES : -ENOENT;
+}
+
+std::vector<char*> cStrings(std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  out.reserve(strings.size() + 1);
+  for (std::string& s : strings) out.push_back(&s[0]);
+  out.push_back(nullptr);
+  return out;
+}
+
+// The fds one spawn made: the child's ends and duplicates (closed once the child has them)
+// and our pipe ends (closed too unless the spawn succeeded).
+struct SpawnFds {
+  std::vector<int> childSide;
+  int ours[3] = {-1, -1, -1};
+  bool keepOurs = false;
+  ~SpawnFds() {
+    for (int fd : childSide) close(fd);
+    if (!keepOurs) {
+      for (int fd : ours) {
+        if (fd >= 0) close(fd);
+      }
+    }
+  }
+};
+
+// The source fd each child fd 0..2 is dup2'ed from (or the STDIO_* code it keeps), making
+// pipes and moving sources below 3 out of the way (see the header).
+int planStdio(const int32_t* stdio, SpawnFds* fds, int source[3]) {
+  for (int t = 0; t < 3; ++t) {
+    int s = stdio[t];
+    if (s == kStdioPipe) {
+      int p[2];
+      if (pipe2(p, O_CLOEXEC) < 0) return -errno;
+      int mine = t == 0 ? p[1] : p[0];
+      int theirs = t == 0 ? p[0] : p[1];
+      fds->ours[t] = mine;
+      fds->childSide.push_back(theirs);
+      if (fcntl(mine, F_SETFL, O_NONBLOCK) < 0) return -errno;
+      s = theirs;
+    } else if (s < kStdioInherit || (s == kStdioStdout && t != 2)) {
+      return -EINVAL;
+    }
+    if (s >= 0 && s < 3 && s != t) {
+      int d = fcntl(s, F_DUPFD_CLOEXEC, 3);
+      if (d < 0) return -errno;
+      fds->childSide.push_back(d);
+      s = d;
+    }
+    source[t] = s;
+  }
+  return 0;
+}
+
+int fileActions(posix_spawn_file_actions_t* fa, const int source[3], const std::string* cwd) {
+  for (int t = 0; t < 3; ++t) {
+    int r = 0;
+    if (source[t] >= 0) {
+      r = posix_spawn_file_actions_adddup2(fa, source[t], t);  // same fd: clears FD_CLOEXEC (glibc 2.29)
+    } else if (source[t] == kStdioDevnull) {
+      r = posix_spawn_file_actions_addopen(fa, t, "/dev/null", t == 0 ? O_RDONLY : O_WRONLY, 0);
+    } else if (source[t] == kStdioStdout) {
+      r = posix_spawn_file_actions_adddup2(fa, 1, 2);
+    }
+    if (r != 0) return -r;
+  }
+  int r = posix_spawn_file_actions_addclosefrom_np(fa, 3);
+  if (r == 0 && cwd != nullptr) r = posix_spawn_file_actions_addchdir_np(fa, cwd->c_str());
+  return -r;
+}
+
+int spawnAttributes(posix_spawnattr_t* attr) {
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  sigdelset(&all, SIGKILL);
+  sigdelset(&all, SIGSTOP);
+  int r = posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  if (r == 0) r = posix_spawnattr_setsigmask(attr, &none);
+  if (r == 0) r = posix_spawnattr_setsigdefault(attr, &all);
+  return -r;
+}
+
+Napi::Value jsSpawn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::vector<std::string> argv, envv;
+  int32_t* stdio = info.Length() > 4 ? int32sOf(info[4], 3) : nullptr;
+  int32_t* out = info.Length() > 5 ? int32sOf(info[5], 5) : nullptr;
+  if (info.Length() < 6 || !info[0].IsString() || !stringsOf(info[1], &argv) || argv.empty() ||
+      !stringsOf(info[2], &envv) || !(info[3].IsString() || info[3].IsNull()) || !stdio || !out) {
+    return Napi::Number::New(env, -EINVAL);
+  }
+  std::string file = info[0].As<Napi::String>().Utf8Value();
+  std::string cwd = info[3].IsString() ? info[3].As<Napi::String>().Utf8Value() : std::string();
+  std::string path;
+  int r = resolveProgram(file, envv, &path);
+  if (r < 0) return Napi::Number::New(env, r);
+
+  SpawnFds fds;
+  int source[3];
+  r = planStdio(stdio, &fds, source);
+  if (r < 0) return Napi::Number::New(env, r);
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t attr;
+  if (posix_spawn_file_actions_init(&fa) != 0) return Napi::Number::New(env, -ENOMEM);
+  if (posix_spawnattr_init(&attr) != 0) {
+    posix_spawn_file_actions_destroy(&fa);
+    return Napi::Number::New(env, -ENOMEM);
+  }
+  r = fileActions(&fa, source, info[3].IsString() ? &cwd : nullptr);
+  if (r == 0) r = spawnAttributes(&attr);
+  pid_t pid = -1;
+  if (r == 0) {
+    std::vector<char*> argvp = cStrings(argv);
+    std::vector<char*> envp = cStrings(envv);
+    r = -posix_spawn(&pid, path.c_str(), &fa, &attr, argvp.data(), envp.data());
+  }
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  if (r < 0) return Napi::Number::New(env, r);
+
+  int pidfd = int(syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd < 0) {
+    int err = -errno;
+    kill(pid, SIGKILL);
+    while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    return Napi::Number::New(env, err);
+  }
+  fds.keepOurs = true;
+  out[0] = pid;
+  out[1] = pidfd;
+  for (int t = 0; t < 3; ++t) out[2 + t] = fds.ours[t];
+  return Napi::Number::New(env, 0);
+}
+
+Napi::Value jsSignal(const Napi::CallbackInfo& info) {
+  long r = syscall(SYS_pidfd_send_signal, intArg(info, 0), intArg(info, 1), nullptr, 0);
+  return Napi::Number::New(info.Env(), r < 0 ? -errno : 0);
+}
+
+// waitid(P_PIDFD, WNOHANG) -> 1 (out[0] = returncode) | 0 | -errno
+int waitNow(int pidfd, int32_t* out) {
+  siginfo_t si{};
+  int r;
+  do {
+    r = waitid(P_PIDFD, id_t(pidfd), &si, WEXITED | WNOHANG);
+  } while (r < 0 && errno == EINTR);
+  if (r < 0) return -errno;
+  if (si.si_pid == 0) return 0;
+  out[0] = returncodeOf(si);
+  return 1;
+}
+
+Napi::Value jsWait(const Napi::CallbackInfo& info) {
+  int32_t* out = info.Length() > 1 ? int32sOf(info[1], 1) : nullptr;
+  if (!out) return Napi::Number::New(info.Env(), -EINVAL);
+  return Napi::Number::New(info.Env(), waitNow(intArg(info, 0), out));
+}
+
+int64_t nowMs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+Napi::Value jsReap(const Napi::CallbackInfo& info) {
+  int pidfd = intArg(info, 0);
+  int timeoutMs = intArg(info, 1);
+  int32_t* out = info.Length() > 2 ? int32sOf(info[2], 1) : nullptr;
+  if (!out || timeoutMs < 0) return Napi::Number::New(info.Env(), -EINVAL);
+  int64_t deadline = nowMs() + timeoutMs;
+  pollfd p{pidfd, POLLIN, 0};
+  for (int64_t left = timeoutMs; left >= 0; left = deadline - nowMs()) {
+    int r = poll(&p, 1, int(left));
+    if (r >= 0 || errno != EINTR) break;
+  }
+  return Napi::Number::New(info.Env(), waitNow(pidfd, out));
+}
+
+}  // namespace
+
+int returncodeOf(const siginfo_t& si) {
+  return si.si_code == CLD_EXITED ? si.si_status : -si.si_status;
+}
+
+Napi::Object childFunctions(Napi::Env env) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("spawn", Napi::Function::New<jsSpawn>(env, "spawn"));
+  o.Set("signal", Napi::Function::New<jsSignal>(env, "signal"));
+  o.Set("wait", Napi::Function::New<jsWait>(env, "wait"));
+  o.Set("reap", Napi::Function::New<jsReap>(env, "reap"));
+  return o;
+}
+
+}  // namespace ringloop
