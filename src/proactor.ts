@@ -120,6 +120,63 @@ export interface ConnectOptions {
   signal?: AbortSignal;
 }
 
+// ---------------------------------------------------------------- pipes
+//
+// adoptPipe(fd, mode) makes a one-direction StreamEndpoint of an fd the caller hands over: a
+// pipe, a FIFO, a socket or a character device (pipes.ts checked which). The endpoint owns
+// the fd from then on and closes it on close(). The stream transport drives it with a pipe
+// kind (src/transports/stream.ts, StreamKind), which never calls shutdownWrite() on it.
+// - "read": startReading/stopReading/readInto as a socket's; EOF when every writer closed.
+// - "write": write() as a socket's (EPIPE once the reader is gone: Node ignores SIGPIPE).
+//   startReading()/stopReading() arm and disarm its watch for the reader going away,
+//   reported as onEof(). A backend that cannot watch a write-only fd (the fallback: libuv
+//   has no readiness watch for one) lets the next write fail with EPIPE instead.
+// sockname()/peername() are null; setNoDelay() does nothing.
+export type PipeMode = "read" | "write";
+
+// ---------------------------------------------------------------- child processes
+//
+// spawnChild() starts a program with its stdio set up (subprocess.ts validated the request
+// and resolves nothing itself: PATH lookup is the backend's, in env's PATH). Rules:
+// - It rejects when the program cannot be started, with Node's spawn error (code, errno,
+//   syscall "spawn <file>", path, spawnargs), leaving no fd and no process behind.
+// - The parent ends of "pipe" stdio come back as pipe endpoints (stdin "write", stdout and
+//   stderr "read"), owned by the caller.
+// - The backend reaps the child and reports its exit ONCE through ChildSink.onExit, from
+//   the completion context, never synchronously inside spawnChild() or setSink(); an exit
+//   seen before setSink() is delivered once the sink is set. Only the child's own pid (a
+//   pidfd on io_uring) is waited for, so nobody else's children are reaped.
+// - close() of the proactor kills (SIGKILL) and reaps the children still running; their
+//   onExit never comes.
+
+/** One child fd: a pipe to us, /dev/null, ours as it is, the child's fd 1 (stderr only), or an fd of ours. */
+export type ChildStdio = "pipe" | "devnull" | "inherit" | "stdout" | number;
+
+export interface SpawnRequest {
+  /** The program: a path, or a name looked up in the PATH of `env`. */
+  file: string;
+  /** argv, argv[0] included. */
+  argv: string[];
+  /** The whole environment of the child, as "NAME=value" strings. */
+  env: string[];
+  cwd: string | null;
+  stdio: [ChildStdio, ChildStdio, ChildStdio];
+}
+
+export interface ChildSink {
+  /** The child exited and was reaped: its exit status, or -(the signal that killed it). */
+  onExit(returncode: number): void;
+}
+
+export interface ChildEndpoint {
+  readonly pid: number;
+  /** Parent ends of the "pipe" stdio fds (0: write, 1 and 2: read), null for the others. */
+  readonly pipes: [StreamEndpoint | null, StreamEndpoint | null, StreamEndpoint | null];
+  setSink(sink: ChildSink): void;
+  /** Sends `signal` (a number) to the child; false when it has already been reaped. */
+  signal(signal: number): boolean;
+}
+
 // ---------------------------------------------------------------- fd readiness
 //
 // watchFd() is one single-shot wait for an fd (owned by the caller) to become readable or
@@ -247,6 +304,10 @@ export interface Proactor {
   adoptStream(fd: number): StreamEndpoint;
   /** Adopt an already listening socket fd (createServer({ sock })). */
   adoptListener(fd: number): Listener | Promise<Listener>;
+  // Pipes and child processes (see "pipes" and "child processes" above).
+  /** Adopt `fd` as one end of a pipe. */
+  adoptPipe(fd: number, mode: PipeMode): StreamEndpoint;
+  spawnChild(request: SpawnRequest): Promise<ChildEndpoint>;
   // Readiness (see "fd readiness" above).
   /** Throws NotImplementedError where this backend cannot watch fds; returns otherwise. */
   checkFdWatch(): void;

@@ -1,7 +1,7 @@
 // UringProactor: the Proactor over one io_uring ring per loop, living inside Node's libuv
 // loop (native/ring.cc). Ops are staged into shared memory and submitted once per libuv
 // iteration; completions arrive in batches and end with one host._runOnce().
-import type { ConnectOptions, FdWatch, FdWatchCallback, ListenOptions, Listener, Proactor, ProactorHost, StreamEndpoint } from "../proactor.js";
+import type { ChildEndpoint, ConnectOptions, FdWatch, FdWatchCallback, ListenOptions, Listener, PipeMode, Proactor, ProactorHost, SpawnRequest, StreamEndpoint } from "../proactor.js";
 import type { SockAddr } from "../events.js";
 import { Ring, DEFAULT_RING_CONFIG, type OpHandler, type RingConfig } from "./ring.js";
 import { RingTimer } from "./timer.js";
@@ -13,8 +13,11 @@ import type { StreamContext } from "./stream.js";
 import { connectStream, listenStream, adoptStream, adoptListener } from "./stream-setup.js";
 import { UringFdWatch, type FdWatchContext } from "./fd-watch.js";
 import { UringFileOps } from "./files.js";
+import { UringPipeEndpoint } from "./pipe.js";
+import { spawnChild, killAndReap, type ChildContext, type UringChild } from "./child.js";
+import { optionalOpcodes } from "./opcodes.js";
 
-export class UringProactor implements Proactor, StreamContext, FdWatchContext {
+export class UringProactor implements Proactor, StreamContext, FdWatchContext, ChildContext {
   readonly backend = "uring" as const;
   /** IORING_TIMEOUT_ABS fires at or after the deadline, never before. */
   readonly clockResolution = 0;
@@ -35,6 +38,12 @@ export class UringProactor implements Proactor, StreamContext, FdWatchContext {
   readonly watches = new Set<UringFdWatch>();
   /** Files (src/uring/files.ts): OPENAT, READ, WRITE, STATX, ... on this ring. */
   readonly files: UringFileOps;
+  /** @internal PipeContext / ChildContext: optional opcodes in use (opcodes.ts). */
+  readonly readMultishot: boolean;
+  readonly waitid: boolean;
+  /** Children not yet reaped (close() kills and reaps them), and their pidfds (detachedCleanup). */
+  private readonly children = new Set<UringChild>();
+  private readonly childPidfds = new Set<number>();
 
   constructor(config: RingConfig = DEFAULT_RING_CONFIG) {
     this.config = config;
@@ -47,6 +56,9 @@ export class UringProactor implements Proactor, StreamContext, FdWatchContext {
     this.timer = new RingTimer(this.ring, () => {});
     this.pipePool = new PipePool(this.ring.native);
     this.files = new UringFileOps(this.ring);
+    const ops = optionalOpcodes();
+    this.readMultishot = ops.READ_MULTISHOT;
+    this.waitid = ops.WAITID;
   }
 
   attach(host: ProactorHost): void {
@@ -101,6 +113,31 @@ export class UringProactor implements Proactor, StreamContext, FdWatchContext {
 
   adoptListener(fd: number): Listener {
     return adoptListener(this, fd);
+  }
+
+  // ---- pipes and child processes (src/uring/pipe.ts, src/uring/child.ts)
+
+  adoptPipe(fd: number, mode: PipeMode): StreamEndpoint {
+    return new UringPipeEndpoint(this, fd, mode);
+  }
+
+  spawnChild(request: SpawnRequest): Promise<ChildEndpoint> {
+    if (this.closed) return Promise.reject(new Error("the io_uring proactor is closed"));
+    return spawnChild(this, request);
+  }
+
+  /** @internal ChildContext */
+  trackChild(child: UringChild, pidfd: number): void {
+    this.children.add(child);
+    this.childPidfds.add(pidfd);
+    this.ring.native.trackFd(pidfd);
+  }
+
+  /** @internal ChildContext */
+  releasedChild(child: UringChild, pidfd: number): void {
+    this.children.delete(child);
+    this.childPidfds.delete(pidfd);
+    if (!this.closed) this.ring.native.untrackFd(pidfd);
   }
 
   /** @internal StreamContext: the loop's buffer ring for multishot recv (group 0), made on first use. */
@@ -172,8 +209,11 @@ export class UringProactor implements Proactor, StreamContext, FdWatchContext {
   detachedCleanup(): () => void {
     const native = this.ring.native;
     const pipes = this.pipePool;
+    // The pidfds, not the UringChild objects: those reach the proactor, and through it the loop.
+    const pidfds = this.childPidfds;
     return () => {
       native.close();
+      for (const pidfd of pidfds) killAndReap(pidfd);
       native.closeOwnedFds();
       pipes.close();
     };
@@ -197,5 +237,6 @@ export class UringProactor implements Proactor, StreamContext, FdWatchContext {
     this.socketSends.clear();
     for (const watch of [...this.watches]) watch._abandon(closedErr);
     this.pipePool.close();
+    for (const child of [...this.children]) child._forceClose();
   }
 }
