@@ -2,15 +2,20 @@
 // native code, so it works wherever Node does. Timers: ONE Node timeout for the earliest
 // deadline, re-armed as it changes. Keep-alive while running: one ref'd interval.
 // Streams: FallbackStreamEndpoint (net.Socket) and FallbackListener (net.Server); listen is
-// asynchronous in node:net, so listenStream/adoptListener return Promises.
+// asynchronous in node:net, so listenStream/adoptListener return Promises. Pipes: the same
+// endpoint over a net.Socket of the fd (fallback/pipe.ts); child processes:
+// node:child_process (fallback/child.ts), killed by close() when still running.
 import * as net from "node:net";
-import type { ConnectOptions, FdWatch, Listener, ListenOptions, Proactor, ProactorHost, StreamEndpoint } from "../src/proactor.js";
+import type { ChildProcess } from "node:child_process";
+import type { ChildEndpoint, ConnectOptions, FdWatch, Listener, ListenOptions, PipeMode, Proactor, ProactorHost, SpawnRequest, StreamEndpoint } from "../src/proactor.js";
 import type { SockAddr } from "../src/events.js";
 import { monotonicMs } from "../src/clock.js";
 import { abortReason, NotImplementedError } from "../src/exceptions.js";
 import { FallbackStreamEndpoint, type FallbackHost } from "./stream.js";
 import { FallbackListener } from "./listener.js";
 import { FallbackFileOps } from "./files.js";
+import { adoptPipe } from "./pipe.js";
+import { spawnChild, type ChildHost } from "./child.js";
 
 /** Longest delay Node's setTimeout takes (2^31-1 ms); later deadlines re-arm on the way. */
 const MAX_TIMEOUT_MS = 0x7fffffff;
@@ -82,7 +87,10 @@ export class FallbackProactor implements Proactor {
   /** Sockets and servers still open; close() releases them. */
   private readonly live = new Set<net.Socket | net.Server>();
 
-  private readonly streamHost: FallbackHost = {
+  /** Children not yet exited; close() kills them (Node reaps them). */
+  private readonly children = new Set<ChildProcess>();
+
+  private readonly streamHost: ChildHost = {
     // After each completion delivered to a sink: one loop iteration, as the seam requires.
     notify: () => this.host?._runOnce(),
     track: (handle) => {
@@ -90,6 +98,11 @@ export class FallbackProactor implements Proactor {
       this.live.add(handle);
       handle.once("close", () => this.live.delete(handle));
     },
+    trackChild: (child) => {
+      this.children.add(child);
+      child.once("exit", () => this.children.delete(child));
+    },
+    reportError: (exception) => this.host?.callExceptionHandler({ message: "Error reported by a child process", exception }),
   };
 
   connectStream(addr: SockAddr, opts: ConnectOptions): Promise<StreamEndpoint> {
@@ -147,6 +160,15 @@ export class FallbackProactor implements Proactor {
     return FallbackListener.listen({ fd }, { backlog: 100, reuseAddress: true, reusePort: false, ipv6Only: false }, this.streamHost);
   }
 
+  adoptPipe(fd: number, mode: PipeMode): StreamEndpoint {
+    return adoptPipe(fd, mode, this.streamHost);
+  }
+
+  spawnChild(request: SpawnRequest): Promise<ChildEndpoint> {
+    if (this.closed) return Promise.reject(new Error("the fallback proactor is closed"));
+    return spawnChild(this.streamHost, request);
+  }
+
   /** Node does not expose uv_poll: there is no way to watch an arbitrary fd here. */
   checkFdWatch(): never {
     throw new NotImplementedError(
@@ -174,6 +196,8 @@ export class FallbackProactor implements Proactor {
       else handle.destroy();
     }
     this.live.clear();
+    for (const child of this.children) child.kill("SIGKILL");
+    this.children.clear();
     this.files.release();
     this.host = null;
   }
