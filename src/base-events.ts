@@ -32,6 +32,8 @@ import {
   type CreateUnixConnectionOptions,
   type CreateUnixServerOptions,
   type ExceptionContext,
+  type PipeSource,
+  type SubprocessOptions,
   type ExceptionHandler,
   type Executor,
   type SendfileOptions,
@@ -58,11 +60,13 @@ import { Readiness } from "./readiness.js";
 import { SignalHandlers } from "./signals.js";
 import { trackUnclosed, untrack, type ResourceState } from "./resource-warnings.js";
 import * as streams from "./streams.js";
+import * as pipes from "./pipes.js";
+import * as subprocess from "./subprocess.js";
 import { sendfile } from "./sendfile.js";
-import type { Transport } from "./transports.js";
+import type { ReadTransport, SubprocessTransport, Transport, WriteTransport } from "./transports.js";
 import type { Server } from "./server.js";
 import type { StreamTransport } from "./transports/stream.js";
-import type { BaseProtocol } from "./protocols.js";
+import type { BaseProtocol, SubprocessProtocol } from "./protocols.js";
 import { MessageChannel, type MessagePort } from "node:worker_threads";
 import { describeType, validateCallback, validateMs } from "./validate.js";
 
@@ -596,6 +600,32 @@ export class BaseEventLoop implements AbstractEventLoop, ProactorHost {
   connectAcceptedSocket<P extends BaseProtocol>(protocolFactory: () => P, sock: number, opts?: ConnectAcceptedSocketOptions): Promise<[StreamTransport, P]> {
     this._checkClosed();
     return streams.connectAcceptedSocket(this, protocolFactory, sock, opts) as Promise<[StreamTransport, P]>;
+  }
+
+  // ---------------------------------------------------------------- pipes (pipes.ts) and subprocesses (subprocess.ts)
+
+  /** A read pipe transport over `pipe` (an fd, or a Node stream with one; the transport takes it). */
+  connectReadPipe<P extends BaseProtocol>(protocolFactory: () => P, pipe: PipeSource): Promise<[ReadTransport, P]> {
+    this._checkClosed();
+    return pipes.connectReadPipe(this, protocolFactory, pipe) as Promise<[ReadTransport, P]>;
+  }
+
+  /** A write pipe transport over `pipe` (an fd, or a Node stream with one; the transport takes it). */
+  connectWritePipe<P extends BaseProtocol>(protocolFactory: () => P, pipe: PipeSource): Promise<[WriteTransport, P]> {
+    this._checkClosed();
+    return pipes.connectWritePipe(this, protocolFactory, pipe) as Promise<[WriteTransport, P]>;
+  }
+
+  /** Starts `program` with `args`; resolves once the protocol's connectionMade has run. */
+  subprocessExec<P extends SubprocessProtocol>(protocolFactory: () => P, program: string, args?: readonly string[], opts?: SubprocessOptions): Promise<[SubprocessTransport, P]> {
+    this._checkClosed();
+    return subprocess.subprocessExec(this, protocolFactory, program, args, opts) as Promise<[SubprocessTransport, P]>;
+  }
+
+  /** Runs `cmd` with /bin/sh -c. */
+  subprocessShell<P extends SubprocessProtocol>(protocolFactory: () => P, cmd: string, opts?: SubprocessOptions): Promise<[SubprocessTransport, P]> {
+    this._checkClosed();
+    return subprocess.subprocessShell(this, protocolFactory, cmd, opts) as Promise<[SubprocessTransport, P]>;
   }
 
   // ---------------------------------------------------------------- sockets (sock-methods.ts, readiness.ts)

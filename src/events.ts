@@ -4,8 +4,8 @@
 //
 // Layer rule (test/layers.test.ts): this file and the other contracts (transports.ts,
 // protocols.ts, proactor.ts) import only each other, never an implementation file.
-import type { BaseProtocol } from "./protocols.js";
-import type { Transport } from "./transports.js";
+import type { BaseProtocol, SubprocessProtocol } from "./protocols.js";
+import type { ReadTransport, SubprocessTransport, Transport, WriteTransport } from "./transports.js";
 
 export type Callback = (...args: any[]) => unknown;
 
@@ -285,6 +285,25 @@ export interface ConnectAcceptedSocketOptions {
   ssl?: unknown;
 }
 
+/** What connectReadPipe / connectWritePipe take: an fd, or a Node stream that has one (src/pipes.ts). */
+export type PipeSource = number | NodeJS.ReadableStream | NodeJS.WritableStream;
+
+/**
+ * A child fd for subprocessExec / subprocessShell: PIPE (the default), DEVNULL, STDOUT
+ * (stderr only), an fd >= 0, or null (inherited).
+ */
+export type SubprocessStdio = number | null;
+
+export interface SubprocessOptions {
+  stdin?: SubprocessStdio;
+  stdout?: SubprocessStdio;
+  stderr?: SubprocessStdio;
+  /** The child's working directory (default: ours). */
+  cwd?: string | null;
+  /** The child's whole environment (default: process.env); the program is looked up in its PATH. */
+  env?: Record<string, string> | null;
+}
+
 /** What loop.sendfile / sockSendfile send from: a path, an fd, or a FileHandle-like object. */
 export type SendfileSource = string | number | { readonly fd: number };
 
@@ -340,6 +359,10 @@ export interface AbstractEventLoop extends HandleOwner {
   removeReader(fd: number): boolean;
   addWriter(fd: number, callback: Callback, ...args: unknown[]): void;
   removeWriter(fd: number): boolean;
+  connectReadPipe<P extends BaseProtocol>(protocolFactory: () => P, pipe: PipeSource): Promise<[ReadTransport, P]>;
+  connectWritePipe<P extends BaseProtocol>(protocolFactory: () => P, pipe: PipeSource): Promise<[WriteTransport, P]>;
+  subprocessExec<P extends SubprocessProtocol>(protocolFactory: () => P, program: string, args?: readonly string[], opts?: SubprocessOptions): Promise<[SubprocessTransport, P]>;
+  subprocessShell<P extends SubprocessProtocol>(protocolFactory: () => P, cmd: string, opts?: SubprocessOptions): Promise<[SubprocessTransport, P]>;
   addSignalHandler(signal: NodeJS.Signals | number, callback: Callback, ...args: unknown[]): void;
   removeSignalHandler(signal: NodeJS.Signals | number): boolean;
   /** Sends `count` bytes (to EOF when omitted) of `file` from `offset`; resolves to the bytes sent (sendfile.ts). */

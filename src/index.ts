@@ -50,6 +50,9 @@ export {
   type ConnectAcceptedSocketOptions,
   type SendfileSource,
   type SendfileOptions,
+  type PipeSource,
+  type SubprocessOptions,
+  type SubprocessStdio,
 } from "./events.js";
 export { BaseEventLoop } from "./base-events.js";
 export { UringEventLoop, type UringLoopOptions } from "./uring/loop.js";
@@ -72,6 +75,7 @@ export type { Backend } from "./proactor.js";
 export { Server, type ProtocolFactory } from "./server.js";
 export type { StreamTransport } from "./transports/stream.js";
 export type { TransportSocket } from "./transports/socket.js";
+export type { SubprocessInfo } from "./transports/subprocess.js";
 export { Socket, socket } from "./socket.js";
 export * as fs from "./fs.js";
 export { startServe, type ServeHandle, type ServeOptions } from "./serve/server.js";
