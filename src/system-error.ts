@@ -34,6 +34,8 @@ export function systemError(errno: number, syscall: string, extra?: { path?: str
   } catch {
     code = `Unknown system error ${neg}`;
   }
+  // libuv names only the errnos it maps (not ENOEXEC, for one); the OS table names the rest.
+  if (code.startsWith("Unknown")) code = errnoNames().get(-neg) ?? code;
   let message = `${syscall} ${code}`;
   if (extra?.path !== undefined) message += ` ${extra.path}`;
   if (extra?.address !== undefined) message += ` ${extra.address}${extra.port !== undefined ? `:${extra.port}` : ""}`;
@@ -50,3 +52,10 @@ export function systemError(errno: number, syscall: string, extra?: { path?: str
 
 /** errno constants by name, positive (os.constants.errno). */
 export const errno = os.constants.errno;
+
+let names: Map<number, string> | undefined;
+
+function errnoNames(): Map<number, string> {
+  names ??= new Map(Object.entries(errno).map(([name, n]) => [n, name]));
+  return names;
+}

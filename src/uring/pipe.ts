@@ -15,7 +15,7 @@
 //   readInto single-shot READ into the caller's buffer (BufferedProtocol).
 //   watch    ("write" endpoints) POLL_ADD for POLLERR/POLLHUP, armed by startReading(): the
 //            kernel reports POLLERR on a pipe's write end once no reader is left (POLLHUP for
-//            a socket) -> onEof().
+//            a socket) -> onEof(). Any other outcome ends the watch for good (see onRead).
 //   write    ("write" endpoints) WRITE for one chunk, WRITEV for several (<= PIPE_MAX_IOV,
 //            the tail merged); a short write re-issues the rest; the chunks stay referenced
 //            until the final CQE. EPIPE completes the write with the error (the kernel also
@@ -306,8 +306,11 @@ export class UringPipeEndpoint implements StreamEndpoint, OpHandler {
         }
         return;
       case ReadOp.Watch:
+        // Anything but POLLERR/POLLHUP (a socket's POLLRDHUP: its reader shut down its own
+        // writing; an error: the file cannot be polled) ends the watch without re-arming it,
+        // since that state would complete every re-armed poll at once: the next write tells.
         if (res > 0 && (res & (POLLERR | POLLHUP)) !== 0) this.ended(null);
-        else if (res > 0 && this.wantRead) this.armRead();
+        else this.readEnded = true;
         return;
     }
   }
