@@ -12,13 +12,11 @@
 
 #include <cerrno>
 
+#include "ring_args.h"
+
 namespace ringloop {
 
 namespace {
-
-int32_t intArg(const Napi::CallbackInfo& info, size_t i) {
-  return info.Length() > i && info[i].IsNumber() ? info[i].As<Napi::Number>().Int32Value() : -1;
-}
 
 Napi::Value jsDup(const Napi::CallbackInfo& info) {
   int fd = fcntl(intArg(info, 0), F_DUPFD_CLOEXEC, 0);

@@ -1,6 +1,6 @@
 // Argument readers shared by the RingObject methods that fill per-op storage (ops/*.cc),
-// cancelSync (ops/cancel.cc), the buffer ring (buf_ring.cc) and the socket syscalls
-// (sockets.cc). They never throw: a bad argument makes the caller return -EINVAL (an op
+// cancelSync (ops/cancel.cc), the buffer ring (buf_ring.cc) and the plain syscalls
+// (sockets.cc, fds.cc, spawn.cc). They never throw: a bad argument makes the caller return -EINVAL (an op
 // staged after it completes with -EINVAL).
 #pragma once
 
@@ -43,6 +43,11 @@ T* freshSlot(const Napi::CallbackInfo& info, Ring* ring, int* err) {
     return nullptr;
   }
   return new (mem) T();
+}
+
+// info[i] as an int32 (an fd, a flag, a signal), or -1 when it is not a number.
+inline int32_t intArg(const Napi::CallbackInfo& info, size_t i) {
+  return info.Length() > i && info[i].IsNumber() ? info[i].As<Napi::Number>().Int32Value() : -1;
 }
 
 // A Uint8Array's memory (JS keeps the array referenced while an op uses it).

@@ -38,10 +38,6 @@ bool intOption(int opt, int* level, int* name) {
 
 int neg() { return -errno; }
 
-int32_t intArg(const Napi::CallbackInfo& info, size_t i) {
-  return info.Length() > i && info[i].IsNumber() ? info[i].As<Napi::Number>().Int32Value() : -1;
-}
-
 // socket(family, type?, proto?): family code 4 / 6 / 0 (Unix); type SOCK_STREAM (1, the
 // default) or SOCK_DGRAM (2); always NONBLOCK | CLOEXEC.
 Napi::Value jsSocket(const Napi::CallbackInfo& info) {

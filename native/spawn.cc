@@ -10,7 +10,7 @@
 //           parent with stat + access: a failed exec in a forked child would cost a spawn per
 //           PATH entry.
 //   argv    argv[0..]; env: "NAME=value" strings (the whole environment); cwd: string | null
-//   stdio   per child fd 0..2: an fd of ours (dup2'ed), STDIO_PIPE, STDIO_STDOUT (fd 2 only:
+//   stdio   per child fd 0..2: an fd of ours (dup2'ed), STDIO_PIPE (see Pipes), STDIO_STDOUT (fd 2 only:
 //           the child's fd 1), STDIO_DEVNULL (/dev/null), STDIO_INHERIT (left as it is)
 //   out     [pid, pidfd, our stdin write end, our stdout read end, our stderr read end]
 //           (-1 where that fd is not a pipe)
@@ -22,7 +22,12 @@
 // Then pidfd_open (kernel 5.3): the exit is watched and the child is signalled and reaped
 // through the pidfd only, so pid reuse cannot hit another process and libuv's SIGCHLD
 // handler (which waits for its own pids only) and we never reap each other's children.
-// Pipes: pipe2(O_CLOEXEC); our end gets O_NONBLOCK, the child's end stays blocking.
+// Pipes: a connected pair of Unix stream sockets (socketpair, CLOEXEC), as libuv makes a
+// child's stdio pipes: measured on this machine, 1 GiB through cat cost 0.45 s of kernel CPU
+// over a socket pair against 0.67 s over pipe(2) (perf/cat-ref.c, CAT_REF_SOCKETPAIR), the
+// kernel's per-page pipe buffer allocation and the one lock reader and writer share being
+// the difference (perf/RESULTS.md, subprocess-bench notes). Our end gets O_NONBLOCK, the
+// child's end stays blocking; the pipe transports work on either kind.
 // A source fd below 3 meant for another child fd is first duplicated to >= 3 in the parent,
 // so no dup2 of the file actions overwrites a source a later one reads.
 // Owns: nothing after it returns. Every fd made for the child is closed on every path; the
@@ -40,6 +45,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -50,6 +56,8 @@
 #include <string>
 #include <vector>
 
+#include "ring_args.h"
+
 namespace ringloop {
 
 namespace {
@@ -59,10 +67,6 @@ constexpr int kStdioPipe = -1;
 constexpr int kStdioStdout = -2;
 constexpr int kStdioDevnull = -3;
 constexpr int kStdioInherit = -4;
-
-int32_t intArg(const Napi::CallbackInfo& info, size_t i) {
-  return info.Length() > i && info[i].IsNumber() ? info[i].As<Napi::Number>().Int32Value() : -1;
-}
 
 bool stringsOf(Napi::Value v, std::vector<std::string>* out) {
   if (!v.IsArray()) return false;
@@ -146,9 +150,9 @@ int planStdio(const int32_t* stdio, SpawnFds* fds, int source[3]) {
     int s = stdio[t];
     if (s == kStdioPipe) {
       int p[2];
-      if (pipe2(p, O_CLOEXEC) < 0) return -errno;
-      int mine = t == 0 ? p[1] : p[0];
-      int theirs = t == 0 ? p[0] : p[1];
+      if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) < 0) return -errno;
+      int mine = p[0];
+      int theirs = p[1];
       fds->ours[t] = mine;
       fds->childSide.push_back(theirs);
       if (fcntl(mine, F_SETFL, O_NONBLOCK) < 0) return -errno;

@@ -13,7 +13,7 @@ import type { StreamContext } from "./stream.js";
 import { connectStream, listenStream, adoptStream, adoptListener } from "./stream-setup.js";
 import { UringFdWatch, type FdWatchContext } from "./fd-watch.js";
 import { UringFileOps } from "./files.js";
-import { UringPipeEndpoint } from "./pipe.js";
+import { UringPipeEndpoint, PIPE_BUF_COUNT, PIPE_BUF_SIZE } from "./pipe.js";
 import { spawnChild, killAndReap, type ChildContext, type UringChild } from "./child.js";
 import { optionalOpcodes } from "./opcodes.js";
 
@@ -146,6 +146,13 @@ export class UringProactor implements Proactor, StreamContext, FdWatchContext, C
       this.buffers = new BufRing(this.ring.native, this.config.bufCount ?? DEFAULT_RING_CONFIG.bufCount, this.config.bufSize ?? DEFAULT_RING_CONFIG.bufSize, 0);
     }
     return this.buffers;
+  }
+
+  private pipeBuffers: BufRing | null = null;
+  /** @internal PipeContext: the buffer ring pipes' multishot reads pick from (group 1, made on first use). */
+  pipeBufRing(): BufRing {
+    this.pipeBuffers ??= new BufRing(this.ring.native, PIPE_BUF_COUNT, PIPE_BUF_SIZE, 1);
+    return this.pipeBuffers;
   }
 
   /** @internal StreamContext: track an endpoint or listener while its fd is open. */

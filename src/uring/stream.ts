@@ -172,11 +172,7 @@ export class UringStreamEndpoint implements StreamEndpoint, OpHandler {
       ring.stageRecord(OP_NOP, slot, -1); // completes with 0: onWriteDone(null), never synchronously
       return;
     }
-    if (chunks.length > SEND_MAX_IOV) {
-      const head = chunks.slice(0, SEND_MAX_IOV - 1);
-      head.push(Buffer.concat(chunks.slice(SEND_MAX_IOV - 1)));
-      chunks = head;
-    }
+    if (chunks.length > SEND_MAX_IOV) chunks = mergeTail(chunks, SEND_MAX_IOV);
     this.sendChunks = chunks;
     // A refused prep (a chunk that is not a Uint8Array) leaves the slot's storage zeroed:
     // the op then completes with -EINVAL through onWriteDone.
@@ -396,6 +392,13 @@ export class UringStreamEndpoint implements StreamEndpoint, OpHandler {
     }
     this.sink.onShutdownDone(res < 0 && res !== -ENOTCONN ? systemError(res, "shutdown") : null);
   }
+}
+
+/** At most `max` chunks: the ones beyond max - 1 merged into one (a copy). */
+export function mergeTail(chunks: Uint8Array[], max: number): Uint8Array[] {
+  const head = chunks.slice(0, max - 1);
+  head.push(Buffer.concat(chunks.slice(max - 1)));
+  return head;
 }
 
 /** The chunks after the first `n` bytes (views, no copy). */
