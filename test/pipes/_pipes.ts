@@ -23,6 +23,16 @@ export function openFifo(): { r: number; w: number; path: string; remove(): void
   return { r, w, path: p, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
+/** Runs `body` with a fresh FIFO (openFifo), removed after. */
+export async function withFifo<T>(body: (fifo: ReturnType<typeof openFifo>) => Promise<T>): Promise<T> {
+  const fifo = openFifo();
+  try {
+    return await body(fifo);
+  } finally {
+    fifo.remove();
+  }
+}
+
 /** Reads a pipe to its end: hashes and counts, records the order of its calls. */
 export class PipeReader extends Protocol {
   transport!: ReadTransport;

@@ -6,14 +6,13 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Protocol, NotImplementedError } from "ringloop";
 import { backendTest } from "../helpers/backends.js";
-import { inLoop, within, openFifo, PipeReader } from "./_pipes.js";
+import { inLoop, within, withFifo, PipeReader } from "./_pipes.js";
 
 backendTest("pipes: bad arguments are TypeError/RangeError naming them; a refused fd stays open", async (t, { loop }) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ringloop-pipeargs-"));
   const file = fs.openSync(path.join(dir, "regular"), "w+");
-  const fifo = openFifo();
-  try {
-    await inLoop(loop, async () => {
+  await withFifo((fifo) =>
+    inLoop(loop, async () => {
       const factory = () => new Protocol();
       await t.throwsAsync(loop.connectReadPipe(factory, "0" as never), { instanceOf: TypeError, message: /"pipe" argument must be an fd/ });
       await t.throwsAsync(loop.connectReadPipe(factory, 1.5), { instanceOf: TypeError, message: /"pipe" argument/ });
@@ -28,21 +27,19 @@ backendTest("pipes: bad arguments are TypeError/RangeError naming them; a refuse
         }, fifo.r),
         { message: "factory failed" },
       );
-      const unopened = fs.createReadStream(fifo.path);
+      const unopened = fs.createReadStream(path.join(dir, "regular")); // its open is still to come
       await t.throwsAsync(loop.connectReadPipe(factory, unopened), { instanceOf: TypeError, message: /has none \(yet/ });
-      unopened.destroy();
+      await new Promise<void>((resolve) => unopened.destroy().once("close", () => resolve()));
       t.true(fs.fstatSync(fifo.r).isFIFO(), "a refused fd is not taken");
       const closedFd = fs.openSync("/dev/null", "r");
       fs.closeSync(closedFd);
       await t.throwsAsync(loop.connectReadPipe(factory, closedFd), { code: "EBADF" });
-    });
-  } finally {
-    fs.closeSync(file);
-    fs.closeSync(fifo.r);
-    fs.closeSync(fifo.w);
-    fifo.remove();
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+      fs.closeSync(fifo.r);
+      fs.closeSync(fifo.w);
+    }),
+  );
+  fs.closeSync(file);
+  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 backendTest("pipes: a character device: /dev/null reads EOF at once and swallows writes (fallback: NotImplementedError)", async (t, { loop, backend }) => {

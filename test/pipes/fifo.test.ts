@@ -4,13 +4,12 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import { Protocol, BufferedProtocol } from "ringloop";
 import { backendTest, sleep } from "../helpers/backends.js";
-import { inLoop, within, sha256, openFifo, PipeReader, PipeWriter } from "./_pipes.js";
+import { inLoop, within, sha256, withFifo, PipeReader, PipeWriter } from "./_pipes.js";
 
 backendTest("pipes: 64 MiB through a FIFO, sha256 equal; EOF then connectionLost(null) on both ends", async (t, { loop }) => {
   const payload = crypto.randomBytes(64 * 1024 * 1024);
-  const fifo = openFifo();
-  try {
-    await inLoop(loop, async () => {
+  await withFifo((fifo) =>
+    inLoop(loop, async () => {
       const reader = new PipeReader();
       const writer = new PipeWriter(payload, 1024 * 1024);
       const [rt] = await loop.connectReadPipe(() => reader, fifo.r);
@@ -26,16 +25,13 @@ backendTest("pipes: 64 MiB through a FIFO, sha256 equal; EOF then connectionLost
       // The last pause may end with the close that writeEof makes: no flow-control call then.
       t.true(writer.resumes === writer.pauses || writer.resumes === writer.pauses - 1);
       t.true(rt.isClosing() && wt.isClosing());
-    });
-  } finally {
-    fifo.remove();
-  }
+    }),
+  );
 });
 
 backendTest("pipes: pauseReading holds data (and EOF) until resumeReading", async (t, { loop }) => {
-  const fifo = openFifo();
-  try {
-    await inLoop(loop, async () => {
+  await withFifo((fifo) =>
+    inLoop(loop, async () => {
       const reader = new PipeReader();
       reader.keep = true;
       const [rt] = await loop.connectReadPipe(() => reader, fifo.r);
@@ -51,16 +47,13 @@ backendTest("pipes: pauseReading holds data (and EOF) until resumeReading", asyn
       t.is(await within(5000, reader.lost.promise, "EOF after resume"), null);
       t.is(Buffer.concat(reader.chunks).toString(), "held data");
       t.deepEqual(reader.events, ["made", "data", "eof", "lost"]);
-    });
-  } finally {
-    fifo.remove();
-  }
+    }),
+  );
 });
 
 backendTest("pipes: a read pipe has no write side; writeEof on a write pipe closes it and the reader sees EOF", async (t, { loop }) => {
-  const fifo = openFifo();
-  try {
-    await inLoop(loop, async () => {
+  await withFifo((fifo) =>
+    inLoop(loop, async () => {
       const reader = new PipeReader();
       reader.keep = true;
       const [rt] = await loop.connectReadPipe(() => reader, fifo.r);
@@ -76,16 +69,13 @@ backendTest("pipes: a read pipe has no write side; writeEof on a write pipe clos
       t.is(await within(5000, writer.lost.promise, "writer closed"), null);
       t.is(await within(5000, reader.lost.promise, "reader EOF"), null);
       t.is(Buffer.concat(reader.chunks).toString(), "last words");
-    });
-  } finally {
-    fifo.remove();
-  }
+    }),
+  );
 });
 
 backendTest("pipes: close() of a read pipe closes its fd; exceptions in dataReceived reach the handler", async (t, { loop, takeExceptions }) => {
-  const fifo = openFifo();
-  try {
-    await inLoop(loop, async () => {
+  await withFifo((fifo) =>
+    inLoop(loop, async () => {
       const lost = new Promise<Error | null>((resolve) => {
         const failing = Object.assign(new Protocol(), {
           dataReceived() {
@@ -103,17 +93,14 @@ backendTest("pipes: close() of a read pipe closes its fd; exceptions in dataRece
       t.regex(String(ctx.transport), /ReadPipeTransport/);
       t.throws(() => fs.fstatSync(fifo.r), { code: "EBADF" }, "the transport closed the fd it took");
       fs.closeSync(fifo.w);
-    });
-  } finally {
-    fifo.remove();
-  }
+    }),
+  );
 });
 
 backendTest("pipes: a BufferedProtocol reads a pipe into its own buffer", async (t, { loop }) => {
-  const fifo = openFifo();
   const payload = crypto.randomBytes(3 * 1024 * 1024);
-  try {
-    await inLoop(loop, async () => {
+  await withFifo((fifo) =>
+    inLoop(loop, async () => {
       const buf = Buffer.alloc(100_000);
       const got: Buffer[] = [];
       let settle!: (e: Error | null) => void;
@@ -133,18 +120,15 @@ backendTest("pipes: a BufferedProtocol reads a pipe into its own buffer", async 
       t.is(await within(10_000, lost, "EOF"), null);
       t.is(sha256(Buffer.concat(got)), sha256(payload));
       t.true(got.every((c) => c.length <= buf.length));
-    });
-  } finally {
-    fifo.remove();
-  }
+    }),
+  );
 });
 
 backendTest("pipes: held data survives a transport nobody references", async (t, { loop }) => {
   // A reading pipe transport is pinned by its endpoint: dropping every reference to it while
   // data is still to come must not lose the data nor the connectionLost.
-  const fifo = openFifo();
-  try {
-    await inLoop(loop, async () => {
+  await withFifo((fifo) =>
+    inLoop(loop, async () => {
       const reader = new PipeReader();
       await loop.connectReadPipe(() => reader, fifo.r);
       (globalThis as { gc?: () => void }).gc?.();
@@ -152,8 +136,6 @@ backendTest("pipes: held data survives a transport nobody references", async (t,
       fs.closeSync(fifo.w);
       t.is(await within(5000, reader.lost.promise, "EOF"), null);
       t.is(reader.bytes, 10);
-    });
-  } finally {
-    fifo.remove();
-  }
+    }),
+  );
 });

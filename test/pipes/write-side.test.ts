@@ -4,15 +4,14 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import { Protocol } from "ringloop";
 import { backendTest, uringOnlyTest, sleep } from "../helpers/backends.js";
-import { inLoop, within, sha256, openFifo, PipeReader, PipeWriter } from "./_pipes.js";
+import { inLoop, within, sha256, withFifo, PipeReader, PipeWriter } from "./_pipes.js";
 
 const CHUNK = 16 * 1024;
 const PIPE_CAPACITY = 64 * 1024; // Linux's default
 
 backendTest("pipes: pauseWriting fires once the pipe is full, resumeWriting once the reader drains it", async (t, { loop }) => {
-  const fifo = openFifo();
-  try {
-    await inLoop(loop, async () => {
+  await withFifo((fifo) =>
+    inLoop(loop, async () => {
       const writer = new PipeWriter(Buffer.alloc(0), 1, false);
       const [wt] = await loop.connectWritePipe(() => writer, fifo.w);
       const [low, high] = wt.getWriteBufferLimits();
@@ -40,16 +39,13 @@ backendTest("pipes: pauseWriting fires once the pipe is full, resumeWriting once
       t.is(await within(5000, reader.lost.promise, "reader EOF"), null);
       t.is(reader.bytes, total);
       t.is(reader.hash.digest("hex"), sha256(...sent));
-    });
-  } finally {
-    fifo.remove();
-  }
+    }),
+  );
 });
 
 backendTest("pipes: EPIPE when the reader goes away with data buffered: connectionLost(EPIPE), no exception handler call", async (t, { loop }) => {
-  const fifo = openFifo();
-  try {
-    await inLoop(loop, async () => {
+  await withFifo((fifo) =>
+    inLoop(loop, async () => {
       const writer = new PipeWriter(crypto.randomBytes(1024 * 1024), 1024 * 1024, false);
       const [wt] = await loop.connectWritePipe(() => writer, fifo.w);
       await sleep(50);
@@ -59,33 +55,27 @@ backendTest("pipes: EPIPE when the reader goes away with data buffered: connecti
       t.is(exc?.code, "EPIPE");
       t.true(wt.isClosing());
       wt.write(Buffer.from("dropped")); // after the close: dropped, no throw (asyncio)
-    });
-  } finally {
-    fifo.remove();
-  }
+    }),
+  );
 });
 
 uringOnlyTest("pipes: the reader going away with nothing buffered closes the write pipe quietly (connectionLost(null))", async (t, { loop }) => {
   // The fallback (libuv) cannot watch a write-only pipe: it learns this at its next write.
-  const fifo = openFifo();
-  try {
-    await inLoop(loop, async () => {
+  await withFifo((fifo) =>
+    inLoop(loop, async () => {
       const writer = new PipeWriter(Buffer.from("fits in the pipe"), 1024, false);
       const [wt] = await loop.connectWritePipe(() => writer, fifo.w);
       await sleep(20);
       t.is(wt.getWriteBufferSize(), 0);
       fs.closeSync(fifo.r);
       t.is(await within(5000, writer.lost.promise, "writer connectionLost"), null);
-    });
-  } finally {
-    fifo.remove();
-  }
+    }),
+  );
 });
 
 backendTest("pipes: a write to a pipe whose reader is gone fails with EPIPE (SIGPIPE does not kill us)", async (t, { loop }) => {
-  const fifo = openFifo();
-  try {
-    await inLoop(loop, async () => {
+  await withFifo((fifo) =>
+    inLoop(loop, async () => {
       fs.closeSync(fifo.r);
       let settle!: (e: Error | null) => void;
       const lost = new Promise<Error | null>((r) => (settle = r));
@@ -99,8 +89,6 @@ backendTest("pipes: a write to a pipe whose reader is gone fails with EPIPE (SIG
       // uring may see the reader gone before the write is issued: then nothing is written and
       // the buffered bytes make it EPIPE all the same.
       t.is(exc?.code, "EPIPE");
-    });
-  } finally {
-    fifo.remove();
-  }
+    }),
+  );
 });

@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import { PIPE, DEVNULL, STDOUT, type WriteTransport } from "ringloop";
 import { backendTest } from "../helpers/backends.js";
-import { inLoop, within, sha256, openFifo, ChildRecorder, isOurChild } from "../pipes/_pipes.js";
+import { inLoop, within, sha256, withFifo, ChildRecorder, isOurChild } from "../pipes/_pipes.js";
 
 backendTest("subprocess: 64 MiB round trip through cat, sha256 equal, with flow control on stdin", async (t, { loop }) => {
   const payload = crypto.randomBytes(64 * 1024 * 1024);
@@ -79,9 +79,8 @@ backendTest("subprocess: stderr into stdout (STDOUT); DEVNULL; pipes only where 
 });
 
 backendTest("subprocess: an fd of ours as stdout (it stays open and ours); null inherits", async (t, { loop }) => {
-  const fifo = openFifo();
-  try {
-    await inLoop(loop, async () => {
+  await withFifo((fifo) =>
+    inLoop(loop, async () => {
       const rec = new ChildRecorder();
       const [tr] = await loop.subprocessExec(() => rec, "echo", ["to", "the", "fifo"], { stdin: null, stdout: fifo.w, stderr: null });
       t.is(tr.getPipeTransport(1), null);
@@ -91,12 +90,10 @@ backendTest("subprocess: an fd of ours as stdout (it stays open and ours); null 
       const buf = Buffer.alloc(64);
       t.is(buf.toString("utf8", 0, fs.readSync(fifo.r, buf)), "to the fifo\n");
       tr.close();
-    });
-  } finally {
-    fs.closeSync(fifo.r);
-    fs.closeSync(fifo.w);
-    fifo.remove();
-  }
+      fs.closeSync(fifo.r);
+      fs.closeSync(fifo.w);
+    }),
+  );
 });
 
 backendTest("subprocess: cwd and env (the program is looked up in env's PATH)", async (t, { loop }) => {

@@ -5,7 +5,7 @@
 import * as crypto from "node:crypto";
 import { type WriteTransport, type AbstractEventLoop } from "ringloop";
 import { uringOnlyTest } from "../helpers/backends.js";
-import { inLoop, within, sha256, openFifo, PipeReader, PipeWriter, ChildRecorder, isOurChild } from "../pipes/_pipes.js";
+import { inLoop, within, sha256, withFifo, PipeReader, PipeWriter, ChildRecorder, isOurChild } from "../pipes/_pipes.js";
 
 async function withoutOps<T>(newLoop: () => AbstractEventLoop, body: (loop: AbstractEventLoop) => Promise<T>): Promise<T> {
   const saved = process.env.RINGLOOP_URING_WITHOUT;
@@ -28,18 +28,15 @@ async function withoutOps<T>(newLoop: () => AbstractEventLoop, body: (loop: Abst
 
 uringOnlyTest("pipes without READ_MULTISHOT: 16 MiB through a FIFO by single-shot READ, sha256 equal", async (t, { newPolicy }) => {
   const payload = crypto.randomBytes(16 * 1024 * 1024);
-  const fifo = openFifo();
-  try {
-    await withoutOps(() => newPolicy().newEventLoop(), async (loop) => {
+  await withFifo((fifo) =>
+    withoutOps(() => newPolicy().newEventLoop(), async (loop) => {
       const reader = new PipeReader();
       await loop.connectReadPipe(() => reader, fifo.r);
       await loop.connectWritePipe(() => new PipeWriter(payload, 512 * 1024), fifo.w);
       t.is(await within(30_000, reader.lost.promise, "EOF"), null);
       t.is(reader.hash.digest("hex"), sha256(payload));
-    });
-  } finally {
-    fifo.remove();
-  }
+    }),
+  );
 });
 
 uringOnlyTest("subprocess without WAITID: exits seen by polling the pidfd; cat round trip, exit code, kill", async (t, { newPolicy }) => {
