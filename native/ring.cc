@@ -1,6 +1,7 @@
 // The ring core: staging -> SQEs -> submit (uv_prepare), reap -> onCompletions (uv_poll),
 // close and env teardown. State machine and ownership rules: ring.h.
 #include "ring.h"
+#include "spawn.h"
 
 #include <unistd.h>
 
@@ -428,6 +429,11 @@ void Ring::onEnvCleanup(napi_async_cleanup_hook_handle, void* arg) {
 void Ring::closeOwnedFds() {
   for (int fd : ownedFds_) ::close(fd);
   ownedFds_.clear();
+  for (int pidfd : ownedChildren_) {
+    killAndReap(pidfd);
+    ::close(pidfd);
+  }
+  ownedChildren_.clear();
 }
 
 }  // namespace ringloop

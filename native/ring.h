@@ -209,6 +209,11 @@ class Ring {
   // untracks an fd BEFORE closing it, so the ring never closes a number it does not own.
   void trackFd(int fd) { ownedFds_.insert(fd); }
   void untrackFd(int fd) { ownedFds_.erase(fd); }
+  // The pidfds of children not yet reaped (src/uring/child.ts): closeOwnedFds() kills
+  // (SIGKILL) and reaps them first (bounded wait, spawn.cc killAndReap), so a worker that
+  // ends or a loop collected unclosed leaves no zombie. Untracked BEFORE JS closes one.
+  void trackChild(int pidfd) { ownedChildren_.insert(pidfd); }
+  void untrackChild(int pidfd) { ownedChildren_.erase(pidfd); }
   void closeOwnedFds();
   // The JS object is being finalized: delete now if Closed, else when Closed.
   void releaseOwner();
@@ -278,6 +283,7 @@ class Ring {
   uv_poll_t poll_{};
   uv_prepare_t prepare_{};
   std::unordered_set<int> ownedFds_;
+  std::unordered_set<int> ownedChildren_;
 };
 
 template <class T>

@@ -78,6 +78,8 @@ Napi::Function RingObject::define(Napi::Env env) {
                          InstanceMethod<&RingObject::trackFd>("trackFd"),
                          InstanceMethod<&RingObject::untrackFd>("untrackFd"),
                          InstanceMethod<&RingObject::closeOwnedFds>("closeOwnedFds"),
+                         InstanceMethod<&RingObject::trackChild>("trackChild"),
+                         InstanceMethod<&RingObject::untrackChild>("untrackChild"),
                          InstanceMethod<&RingObject::prepConnect>("prepConnect"),
                          InstanceMethod<&RingObject::prepSend>("prepSend"),
                          InstanceMethod<&RingObject::prepRecv>("prepRecv"),
@@ -183,5 +185,13 @@ void RingObject::untrackFd(const Napi::CallbackInfo& info) {
 }
 
 void RingObject::closeOwnedFds(const Napi::CallbackInfo&) { ring_->closeOwnedFds(); }
+
+void RingObject::trackChild(const Napi::CallbackInfo& info) {
+  if (info.Length() > 0 && info[0].IsNumber()) ring_->trackChild(info[0].As<Napi::Number>().Int32Value());
+}
+
+void RingObject::untrackChild(const Napi::CallbackInfo& info) {
+  if (info.Length() > 0 && info[0].IsNumber()) ring_->untrackChild(info[0].As<Napi::Number>().Int32Value());
+}
 
 }  // namespace ringloop

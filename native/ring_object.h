@@ -24,6 +24,8 @@ class RingObject : public Napi::ObjectWrap<RingObject> {
   void trackFd(const Napi::CallbackInfo& info);
   void untrackFd(const Napi::CallbackInfo& info);
   void closeOwnedFds(const Napi::CallbackInfo& info);
+  void trackChild(const Napi::CallbackInfo& info);
+  void untrackChild(const Napi::CallbackInfo& info);
   // ops/<op>.cc: fill an op's per-op storage before JS stages its record
   Napi::Value prepConnect(const Napi::CallbackInfo& info);  // ops/connect.cc
   Napi::Value prepSend(const Napi::CallbackInfo& info);     // ops/send.cc

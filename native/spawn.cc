@@ -283,17 +283,22 @@ int64_t nowMs() {
   return int64_t(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 
-Napi::Value jsReap(const Napi::CallbackInfo& info) {
-  int pidfd = intArg(info, 0);
-  int timeoutMs = intArg(info, 1);
-  int32_t* out = info.Length() > 2 ? int32sOf(info[2], 1) : nullptr;
-  if (!out || timeoutMs < 0) return Napi::Number::New(info.Env(), -EINVAL);
+// Waits up to timeoutMs for the child of `pidfd` to exit (poll: the pidfd polls readable then).
+void waitForExit(int pidfd, int timeoutMs) {
   int64_t deadline = nowMs() + timeoutMs;
   pollfd p{pidfd, POLLIN, 0};
   for (int64_t left = timeoutMs; left >= 0; left = deadline - nowMs()) {
     int r = poll(&p, 1, int(left));
     if (r >= 0 || errno != EINTR) break;
   }
+}
+
+Napi::Value jsReap(const Napi::CallbackInfo& info) {
+  int pidfd = intArg(info, 0);
+  int timeoutMs = intArg(info, 1);
+  int32_t* out = info.Length() > 2 ? int32sOf(info[2], 1) : nullptr;
+  if (!out || timeoutMs < 0) return Napi::Number::New(info.Env(), -EINVAL);
+  waitForExit(pidfd, timeoutMs);
   return Napi::Number::New(info.Env(), waitNow(pidfd, out));
 }
 
@@ -301,6 +306,13 @@ Napi::Value jsReap(const Napi::CallbackInfo& info) {
 
 int returncodeOf(const siginfo_t& si) {
   return si.si_code == CLD_EXITED ? si.si_status : -si.si_status;
+}
+
+void killAndReap(int pidfd) {
+  syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0);
+  waitForExit(pidfd, kReapOnCloseMs);
+  int32_t status;
+  waitNow(pidfd, &status);
 }
 
 Napi::Object childFunctions(Napi::Env env) {

@@ -167,7 +167,7 @@ export class UringChild implements ChildEndpoint, OpHandler {
 }
 
 /** SIGKILL through the pidfd, then a bounded wait for the exit (no zombie left behind). */
-export function killAndReap(pidfd: number): void {
+function killAndReap(pidfd: number): void {
   const children = nativeChildren();
   children.signal(pidfd, SIGKILL);
   children.reap(pidfd, REAP_ON_CLOSE_MS, new Int32Array(1));

@@ -172,6 +172,12 @@ export interface NativeRing {
   trackFd(fd: number): void;
   untrackFd(fd: number): void;
   closeOwnedFds(): void;
+  /**
+   * pidfds of children not yet reaped: closeOwnedFds() kills (SIGKILL), reaps (bounded wait)
+   * and closes the ones still tracked. Untrack BEFORE closing one.
+   */
+  trackChild(pidfd: number): void;
+  untrackChild(pidfd: number): void;
   // Per-op storage of the stream ops, written before the op's record is staged (the slot
   // must not have an op in flight). Each returns >= 0 or -errno.
   /** CONNECT: the address (family code, IP literal or Unix path, port). */

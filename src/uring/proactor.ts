@@ -14,7 +14,7 @@ import { connectStream, listenStream, adoptStream, adoptListener } from "./strea
 import { UringFdWatch, type FdWatchContext } from "./fd-watch.js";
 import { UringFileOps } from "./files.js";
 import { UringPipeEndpoint, PIPE_BUF_COUNT, PIPE_BUF_SIZE } from "./pipe.js";
-import { spawnChild, killAndReap, type ChildContext, type UringChild } from "./child.js";
+import { spawnChild, type ChildContext, type UringChild } from "./child.js";
 import { optionalOpcodes } from "./opcodes.js";
 
 export class UringProactor implements Proactor, StreamContext, FdWatchContext, ChildContext {
@@ -41,9 +41,8 @@ export class UringProactor implements Proactor, StreamContext, FdWatchContext, C
   /** @internal PipeContext / ChildContext: optional opcodes in use (opcodes.ts). */
   readonly readMultishot: boolean;
   readonly waitid: boolean;
-  /** Children not yet reaped (close() kills and reaps them), and their pidfds (detachedCleanup). */
+  /** Children not yet reaped: close() kills and reaps them (the native ring does for detachedCleanup). */
   private readonly children = new Set<UringChild>();
-  private readonly childPidfds = new Set<number>();
 
   constructor(config: RingConfig = DEFAULT_RING_CONFIG) {
     this.config = config;
@@ -129,15 +128,13 @@ export class UringProactor implements Proactor, StreamContext, FdWatchContext, C
   /** @internal ChildContext */
   trackChild(child: UringChild, pidfd: number): void {
     this.children.add(child);
-    this.childPidfds.add(pidfd);
-    this.ring.native.trackFd(pidfd);
+    this.ring.native.trackChild(pidfd);
   }
 
   /** @internal ChildContext */
   releasedChild(child: UringChild, pidfd: number): void {
     this.children.delete(child);
-    this.childPidfds.delete(pidfd);
-    if (!this.closed) this.ring.native.untrackFd(pidfd);
+    if (!this.closed) this.ring.native.untrackChild(pidfd);
   }
 
   /** @internal StreamContext: the loop's buffer ring for multishot recv (group 0), made on first use. */
@@ -216,12 +213,9 @@ export class UringProactor implements Proactor, StreamContext, FdWatchContext, C
   detachedCleanup(): () => void {
     const native = this.ring.native;
     const pipes = this.pipePool;
-    // The pidfds, not the UringChild objects: those reach the proactor, and through it the loop.
-    const pidfds = this.childPidfds;
     return () => {
       native.close();
-      for (const pidfd of pidfds) killAndReap(pidfd);
-      native.closeOwnedFds();
+      native.closeOwnedFds(); // also kills and reaps the children still running
       pipes.close();
     };
   }
