@@ -27,8 +27,8 @@ const SIGNALS = os.constants.signals as Record<string, number>;
 
 /** What child processes need from the FallbackProactor beyond what streams do. */
 export interface ChildHost extends FallbackHost {
-  /** A child not yet exited (the proactor's close kills it). */
-  trackChild(child: cp.ChildProcess): void;
+  /** A child not yet exited (the proactor's close kills it); false once the proactor is closed. */
+  trackChild(child: cp.ChildProcess): boolean;
   /** An error Node reports on a running child (a failed kill) goes to the exception handler. */
   reportError(err: Error): void;
 }
@@ -102,7 +102,14 @@ export async function spawnChild(host: ChildHost, req: SpawnRequest): Promise<Ch
     child.once("error", onError);
     child.once("spawn", () => {
       child.removeListener("error", onError);
-      resolve(new FallbackChild(child, host, stdin?.[0] ?? null, merged?.[0] ?? null));
+      if (host.trackChild(child)) {
+        resolve(new FallbackChild(child, host, stdin?.[0] ?? null, merged?.[0] ?? null));
+        return;
+      }
+      // The loop closed while Node was starting it: nobody will follow this child.
+      child.kill("SIGKILL");
+      for (const s of [child.stdin, child.stdout, child.stderr, stdin?.[0], merged?.[0]]) s?.destroy();
+      reject(new Error("the fallback proactor is closed"));
     });
   });
 }
@@ -125,7 +132,6 @@ class FallbackChild implements ChildEndpoint {
     const endpoint = (s: unknown): StreamEndpoint | null => (s instanceof net.Socket ? pipeEndpoint(s, host) : null);
     this.pipes = [endpoint(stdin), endpoint(stdout ?? child.stdout), endpoint(child.stderr)];
     child.unref();
-    host.trackChild(child);
     // Node reports spawn errors before 'spawn'; a later one (a failed kill, EPERM) is reported.
     child.on("error", (err) => host.reportError(err));
     child.once("exit", (code, signal) => {

@@ -99,8 +99,10 @@ export class FallbackProactor implements Proactor {
       handle.once("close", () => this.live.delete(handle));
     },
     trackChild: (child) => {
+      if (this.closed) return false;
       this.children.add(child);
       child.once("exit", () => this.children.delete(child));
+      return true;
     },
     reportError: (exception) => this.host?.callExceptionHandler({ message: "Error reported by a child process", exception }),
   };
