@@ -13,7 +13,7 @@ import { describeType } from "./validate.js";
 import { UringEventLoop } from "./uring/loop.js";
 import { FallbackEventLoop } from "../fallback/loop.js";
 import { loadAddon } from "./addon.js";
-import { NEEDED_OPCODES } from "./uring/opcodes.js";
+import { NEEDED_OPCODES, OPTIONAL_OPCODES } from "./uring/opcodes.js";
 
 export { NEEDED_OPCODES };
 import { getRunningLoopOrNull } from "./running.js";
@@ -87,7 +87,8 @@ export function uringAvailability(): UringAvailability {
 
   const missing = NEEDED_OPCODES.filter((op) => !probe.opcodes[op]);
   if (missing.length > 0) return fail({ name: "opcodes", ok: false, detail: `missing ${missing.join(", ")}` });
-  checks.push({ name: "opcodes", ok: true, detail: `all ${NEEDED_OPCODES.length} needed opcodes supported (${NEEDED_OPCODES.join(", ")})` });
+  const optional = OPTIONAL_OPCODES.map((op) => `${op} ${probe.opcodes[op] ? "yes" : "no (that op falls back)"}`).join(", ");
+  checks.push({ name: "opcodes", ok: true, detail: `all ${NEEDED_OPCODES.length} needed opcodes supported (${NEEDED_OPCODES.join(", ")}); optional: ${optional}` });
 
   return (availability = { ok: true, reason: "io_uring works here", checks, flags: probe.flags, opcodes: probe.opcodes });
 }
