@@ -82,6 +82,7 @@ Napi::Function RingObject::define(Napi::Env env) {
                          InstanceMethod<&RingObject::untrackChild>("untrackChild"),
                          InstanceMethod<&RingObject::prepConnect>("prepConnect"),
                          InstanceMethod<&RingObject::prepSend>("prepSend"),
+                         InstanceMethod<&RingObject::prepSendVec>("prepSendVec"),
                          InstanceMethod<&RingObject::prepRecv>("prepRecv"),
                          InstanceMethod<&RingObject::setupBufRing>("setupBufRing"),
                          InstanceMethod<&RingObject::bufferAddress>("bufferAddress"),

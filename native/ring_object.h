@@ -29,6 +29,7 @@ class RingObject : public Napi::ObjectWrap<RingObject> {
   // ops/<op>.cc: fill an op's per-op storage before JS stages its record
   Napi::Value prepConnect(const Napi::CallbackInfo& info);  // ops/connect.cc
   Napi::Value prepSend(const Napi::CallbackInfo& info);     // ops/send.cc
+  Napi::Value prepSendVec(const Napi::CallbackInfo& info);  // ops/send.cc
   Napi::Value prepRecv(const Napi::CallbackInfo& info);     // ops/recv.cc
   Napi::Value prepFile(const Napi::CallbackInfo& info);     // ops/file.cc
   Napi::Value prepFileVec(const Napi::CallbackInfo& info);  // ops/file.cc

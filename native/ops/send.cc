@@ -4,17 +4,21 @@
 // marshaller. Minimum kernel: SENDMSG 5.3, SEND 5.6.
 //
 // Per-op storage: SendSlot (msghdr + up to SEND_MAX_IOV iovecs), written by
-// ring.prepSend(slot, chunks) before JS stages the record.
+// ring.prepSend(slot, chunks) before JS stages the record; or the msghdr alone pointing at
+// iovecs in JS memory, written by ring.prepSendVec(slot, chunks, iovStore) (SENDMSG only).
 // Record: S_FD = the socket, S_FLAGS = msg flags (JS always adds MSG_NOSIGNAL: no SIGPIPE,
 // EPIPE comes back as -EPIPE).
 // Owns while in flight: the msghdr/iovecs (per-op storage, kept by the Ring until the final
-// CQE) and the bytes they point to, which the JS op record keeps referenced (the Buffers)
-// until the final CQE.
+// CQE; prepSendVec's iovStore, kept referenced by JS) and the bytes they point to, which the
+// JS op record keeps referenced (the Buffers) until the final CQE. S_FLAGS may add
+// MSG_WAITALL: the kernel then retries a short send on a stream socket itself and
+// completes once every byte went (or with the bytes sent before an error).
 // Completes with: the bytes sent (possibly short: JS re-issues the rest) or -errno; -EINVAL
 // when prepSend refused the chunks (or SEND got more than one).
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <climits>
 #include <cerrno>
 #include <cstdint>
 
@@ -61,9 +65,43 @@ Napi::Value RingObject::prepSend(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, total);
 }
 
+// prepSendVec(slot, chunks: Uint8Array[], iovStore: Uint8Array) -> total bytes | -EINVAL
+// SENDMSG of up to IOV_MAX chunks: the iovecs go into iovStore (16 bytes each, 8-byte
+// aligned), which JS keeps referenced with the chunks until the final CQE; the msghdr stays
+// in the slot. For the pipe endpoints over sockets (src/uring/pipe.ts), whose writes are
+// many 64 KiB staging chunks that SEND_MAX_IOV would have merged (copied).
+Napi::Value RingObject::prepSendVec(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int err;
+  auto* ss = freshSlot<SendSlot>(info, ring_, &err);
+  if (!ss) return Napi::Number::New(env, err);
+  if (info.Length() < 3 || !info[1].IsArray()) return Napi::Number::New(env, -EINVAL);
+  Napi::Array chunks = info[1].As<Napi::Array>();
+  uint32_t n = chunks.Length();
+  void* store;
+  size_t storeLen;
+  if (n == 0 || n > IOV_MAX || !bytesOf(info[2], &store, &storeLen) || storeLen < size_t(n) * sizeof(iovec) ||
+      reinterpret_cast<uintptr_t>(store) % alignof(iovec) != 0) {
+    return Napi::Number::New(env, -EINVAL);
+  }
+  auto* iov = static_cast<iovec*>(store);
+  double total = 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    void* data;
+    size_t len;
+    if (!bytesOf(chunks.Get(i), &data, &len)) return Napi::Number::New(env, -EINVAL);
+    iov[i].iov_base = data ? data : iov;  // zero-length: any valid address
+    iov[i].iov_len = len;
+    total += double(len);
+  }
+  ss->msg.msg_iov = iov;
+  ss->msg.msg_iovlen = n;
+  return Napi::Number::New(env, total);
+}
+
 bool prepSendmsg(const Prep& p) {
   auto* slot = p.filled<SendSlot>();
-  if (!slot || slot->msg.msg_iov != slot->iov) return false;
+  if (!slot || slot->msg.msg_iov == nullptr) return false;
   io_uring_prep_sendmsg(p.sqe, p.rec[S_FD], &slot->msg, unsigned(p.rec[S_FLAGS]));
   return true;
 }

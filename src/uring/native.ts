@@ -108,6 +108,7 @@ export const IORING_ASYNC_CANCEL_FD = 1 << 1;
 export const IORING_CQE_F_BUFFER = 1 << 0;
 export const IORING_CQE_BUFFER_SHIFT = 16;
 export const MSG_NOSIGNAL = 0x4000;
+export const MSG_WAITALL = 0x100;
 export const SHUT_WR = 1;
 export const IORING_FSYNC_DATASYNC = 1 << 0;
 /** S_FILE_FLAGS: run on an io-wq worker (IOSQE_ASYNC) instead of inline in the loop thread. */
@@ -184,6 +185,8 @@ export interface NativeRing {
   prepConnect(slot: number, family: FamilyCode, host: string, port: number): number;
   /** SENDMSG: 1..SEND_MAX_IOV chunks; returns their total length. */
   prepSend(slot: number, chunks: Uint8Array[]): number;
+  /** SENDMSG of up to IOV_MAX chunks, the iovecs in `iovStore` (16 bytes each, 8-aligned, kept referenced until the CQE); returns the total length. */
+  prepSendVec(slot: number, chunks: Uint8Array[], iovStore: Uint8Array): number;
   /** RECV into `buf` (single shot). */
   prepRecv(slot: number, buf: Uint8Array): number;
   /**

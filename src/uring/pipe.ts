@@ -20,7 +20,12 @@
 //   write    ("write" endpoints) WRITE for one chunk, WRITEV for several (<= PIPE_MAX_IOV,
 //            the tail merged); a short write re-issues the rest; the chunks stay referenced
 //            until the final CQE. EPIPE completes the write with the error (the kernel also
-//            raises SIGPIPE, which Node ignores).
+//            raises SIGPIPE, which Node ignores). Over a socket (a subprocess's stdin is one
+//            end of a socket pair) SEND / SENDMSG with MSG_WAITALL | MSG_NOSIGNAL instead:
+//            the kernel keeps sending as the reader drains the socket and completes once,
+//            where each short WRITE (one socket buffer, ~200 KiB) cost a round trip through
+//            JS while the reader went idle (1 GiB into `cat > /dev/null`: see
+//            perf/RESULTS.md, subprocess-bench notes).
 //   -EAGAIN  (an O_NONBLOCK file the kernel cannot retry, e.g. some character devices): a
 //            POLL_ADD for POLLIN / POLLOUT in the op's place, then the read / write again.
 // States: open --close()/abort()--> closing (ASYNC_CANCEL of every op on the fd, waiting for
@@ -28,8 +33,9 @@
 // one NOP round trip--> closed (onClosed, once). The fd is owned from construction on.
 import type { PipeMode, StreamEndpoint, StreamSink } from "../proactor.js";
 import { systemError, errno } from "../system-error.js";
+import * as fs from "node:fs";
 import {
-  OP_READ, OP_READ_MULTISHOT, OP_WRITE, OP_WRITEV, OP_NOP, OP_ASYNC_CANCEL, OP_POLL_ADD,
+  OP_READ, OP_READ_MULTISHOT, OP_WRITE, OP_WRITEV, OP_SEND, OP_SENDMSG, MSG_NOSIGNAL, MSG_WAITALL, OP_NOP, OP_ASYNC_CANCEL, OP_POLL_ADD,
   S_BUF_GROUP, S_FLAGS, S_OFF_LO, S_OFF_HI, S_FILE_FLAGS, NO_OP_INDEX, POLLIN, POLLOUT, POLLERR, POLLHUP,
   IORING_CQE_F_MORE, IORING_CQE_F_BUFFER, IORING_CQE_BUFFER_SHIFT,
   IORING_ASYNC_CANCEL_FD, IORING_ASYNC_CANCEL_ALL,
@@ -98,6 +104,8 @@ export class UringPipeEndpoint implements StreamEndpoint, OpHandler {
   /** The op in writeSlot is a POLL_ADD(POLLOUT) waiting to write writeChunks again. */
   private writePolling = false;
   private iovStore: Uint8Array | null = null;
+  /** Writes go out as SEND/SENDMSG with MSG_WAITALL (the fd is a socket). */
+  private readonly sends: boolean;
   private closeSlot = -1;
 
   /** `fd` is owned from now on (closed by close()/abort()); set O_NONBLOCK and FD_CLOEXEC. */
@@ -108,6 +116,7 @@ export class UringPipeEndpoint implements StreamEndpoint, OpHandler {
   ) {
     this.multishot = mode === "read" && ctx.readMultishot;
     check(nativeFds()!.setNonBlocking(fd), "fcntl");
+    this.sends = mode === "write" && fs.fstatSync(fd).isSocket();
     ctx.track(fd, this);
   }
 
@@ -205,12 +214,16 @@ export class UringPipeEndpoint implements StreamEndpoint, OpHandler {
     if (chunks.length > PIPE_MAX_IOV) chunks = mergeTail(chunks, PIPE_MAX_IOV);
     this.writeChunks = chunks;
     // A refused prep leaves the slot's storage zeroed: the op then completes with -EINVAL.
-    if (chunks.length === 1) {
+    if (this.sends) {
+      if (chunks.length === 1) ring.native.prepSend(slot, chunks);
+      else ring.native.prepSendVec(slot, chunks, (this.iovStore ??= new Uint8Array(PIPE_MAX_IOV * IOVEC_BYTES)));
+      const off = ring.stageRecord(chunks.length === 1 ? OP_SEND : OP_SENDMSG, slot, this.fd);
+      ring.setField(off, S_FLAGS, MSG_NOSIGNAL | MSG_WAITALL);
+    } else if (chunks.length === 1) {
       ring.native.prepFile(slot, null, chunks[0]);
       this.stageFileRecord(OP_WRITE, slot);
     } else {
-      this.iovStore ??= new Uint8Array(PIPE_MAX_IOV * IOVEC_BYTES);
-      ring.native.prepFileVec(slot, chunks, this.iovStore);
+      ring.native.prepFileVec(slot, chunks, (this.iovStore ??= new Uint8Array(PIPE_MAX_IOV * IOVEC_BYTES)));
       this.stageFileRecord(OP_WRITEV, slot);
     }
   }
