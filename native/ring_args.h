@@ -5,8 +5,10 @@
 #pragma once
 
 #include <napi.h>
+#include <sys/uio.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstddef>
 #include <cstdint>
 #include <new>
@@ -59,6 +61,34 @@ inline bool bytesOf(Napi::Value v, void** data, size_t* len) {
   *data = u8.Data();
   *len = u8.ByteLength();
   return true;
+}
+
+// One iovec per Uint8Array of `bufs` (1..IOV_MAX of them), written into `store`: JS memory
+// of at least 16 bytes per buffer, 8-byte aligned, kept referenced by JS with the buffers
+// while an op uses them. Returns the total length, or -EINVAL (*iov untouched).
+inline double iovecsInto(Napi::Value bufs, Napi::Value store, iovec** iovOut, uint32_t* countOut) {
+  if (!bufs.IsArray()) return -EINVAL;
+  Napi::Array list = bufs.As<Napi::Array>();
+  uint32_t n = list.Length();
+  void* mem;
+  size_t memLen;
+  if (n == 0 || n > IOV_MAX || !bytesOf(store, &mem, &memLen) || memLen < size_t(n) * sizeof(iovec) ||
+      reinterpret_cast<uintptr_t>(mem) % alignof(iovec) != 0) {
+    return -EINVAL;
+  }
+  auto* iov = static_cast<iovec*>(mem);
+  double total = 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    void* data;
+    size_t len;
+    if (!bytesOf(list.Get(i), &data, &len)) return -EINVAL;
+    iov[i].iov_base = data ? data : iov;  // zero-length: any valid address
+    iov[i].iov_len = len;
+    total += double(len);
+  }
+  *iovOut = iov;
+  *countOut = n;
+  return total;
 }
 
 }  // namespace ringloop

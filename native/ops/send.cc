@@ -18,7 +18,6 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
-#include <climits>
 #include <cerrno>
 #include <cstdint>
 
@@ -75,25 +74,11 @@ Napi::Value RingObject::prepSendVec(const Napi::CallbackInfo& info) {
   int err;
   auto* ss = freshSlot<SendSlot>(info, ring_, &err);
   if (!ss) return Napi::Number::New(env, err);
-  if (info.Length() < 3 || !info[1].IsArray()) return Napi::Number::New(env, -EINVAL);
-  Napi::Array chunks = info[1].As<Napi::Array>();
-  uint32_t n = chunks.Length();
-  void* store;
-  size_t storeLen;
-  if (n == 0 || n > IOV_MAX || !bytesOf(info[2], &store, &storeLen) || storeLen < size_t(n) * sizeof(iovec) ||
-      reinterpret_cast<uintptr_t>(store) % alignof(iovec) != 0) {
-    return Napi::Number::New(env, -EINVAL);
-  }
-  auto* iov = static_cast<iovec*>(store);
-  double total = 0;
-  for (uint32_t i = 0; i < n; ++i) {
-    void* data;
-    size_t len;
-    if (!bytesOf(chunks.Get(i), &data, &len)) return Napi::Number::New(env, -EINVAL);
-    iov[i].iov_base = data ? data : iov;  // zero-length: any valid address
-    iov[i].iov_len = len;
-    total += double(len);
-  }
+  if (info.Length() < 3) return Napi::Number::New(env, -EINVAL);
+  iovec* iov;
+  uint32_t n;
+  double total = iovecsInto(info[1], info[2], &iov, &n);
+  if (total < 0) return Napi::Number::New(env, total);
   ss->msg.msg_iov = iov;
   ss->msg.msg_iovlen = n;
   return Napi::Number::New(env, total);
