@@ -4,13 +4,14 @@
 // Streams: FallbackStreamEndpoint (net.Socket) and FallbackListener (net.Server); listen is
 // asynchronous in node:net, so listenStream/adoptListener return Promises.
 import * as net from "node:net";
-import type { ConnectOptions, FdWatch, Listener, ListenOptions, Proactor, ProactorHost, StreamEndpoint } from "../src/proactor.js";
+import type { ConnectOptions, DatagramEndpoint, DatagramOpenOptions, FdWatch, Listener, ListenOptions, Proactor, ProactorHost, StreamEndpoint } from "../src/proactor.js";
 import type { SockAddr } from "../src/events.js";
 import { monotonicMs } from "../src/clock.js";
 import { abortReason, NotImplementedError } from "../src/exceptions.js";
 import { FallbackStreamEndpoint, type FallbackHost } from "./stream.js";
 import { FallbackListener } from "./listener.js";
 import { FallbackFileOps } from "./files.js";
+import { FallbackDatagramEndpoint } from "./datagram.js";
 
 /** Longest delay Node's setTimeout takes (2^31-1 ms); later deadlines re-arm on the way. */
 const MAX_TIMEOUT_MS = 0x7fffffff;
@@ -145,6 +146,15 @@ export class FallbackProactor implements Proactor {
 
   adoptListener(fd: number): Promise<Listener> {
     return FallbackListener.listen({ fd }, { backlog: 100, reuseAddress: true, reusePort: false, ipv6Only: false }, this.streamHost);
+  }
+
+  /** UDP over node:dgram; Unix datagrams (node:dgram has none): null, the core's readiness endpoint. */
+  openDatagram(opts: DatagramOpenOptions): Promise<DatagramEndpoint> | null {
+    return opts.family === 0 ? null : FallbackDatagramEndpoint.open(opts);
+  }
+
+  adoptDatagram(fd: number, family: 0 | 4 | 6): Promise<DatagramEndpoint> | null {
+    return family === 0 ? null : FallbackDatagramEndpoint.adopt(fd, family);
   }
 
   /** Node does not expose uv_poll: there is no way to watch an arbitrary fd here. */

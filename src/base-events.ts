@@ -27,6 +27,7 @@ import {
   type AddrInfo,
   type Callback,
   type ConnectAcceptedSocketOptions,
+  type CreateDatagramEndpointOptions,
   type CreateConnectionOptions,
   type CreateServerOptions,
   type CreateUnixConnectionOptions,
@@ -58,6 +59,8 @@ import { Readiness } from "./readiness.js";
 import { SignalHandlers } from "./signals.js";
 import { trackUnclosed, untrack, type ResourceState } from "./resource-warnings.js";
 import * as streams from "./streams.js";
+import * as datagrams from "./datagrams.js";
+import type { DatagramTransportImpl } from "./transports/datagram.js";
 import { sendfile } from "./sendfile.js";
 import type { Transport } from "./transports.js";
 import type { Server } from "./server.js";
@@ -596,6 +599,13 @@ export class BaseEventLoop implements AbstractEventLoop, ProactorHost {
   connectAcceptedSocket<P extends BaseProtocol>(protocolFactory: () => P, sock: number, opts?: ConnectAcceptedSocketOptions): Promise<[StreamTransport, P]> {
     this._checkClosed();
     return streams.connectAcceptedSocket(this, protocolFactory, sock, opts) as Promise<[StreamTransport, P]>;
+  }
+
+  // ---------------------------------------------------------------- datagrams (datagrams.ts)
+
+  createDatagramEndpoint<P extends BaseProtocol>(protocolFactory: () => P, opts?: CreateDatagramEndpointOptions): Promise<[DatagramTransportImpl, P]> {
+    this._checkClosed();
+    return datagrams.createDatagramEndpoint(this, protocolFactory, opts) as Promise<[DatagramTransportImpl, P]>;
   }
 
   // ---------------------------------------------------------------- sockets (sock-methods.ts, readiness.ts)

@@ -5,7 +5,7 @@
 // Layer rule (test/layers.test.ts): this file and the other contracts (transports.ts,
 // protocols.ts, proactor.ts) import only each other, never an implementation file.
 import type { BaseProtocol } from "./protocols.js";
-import type { Transport } from "./transports.js";
+import type { Transport, DatagramTransport } from "./transports.js";
 
 export type Callback = (...args: any[]) => unknown;
 
@@ -285,6 +285,21 @@ export interface ConnectAcceptedSocketOptions {
   ssl?: unknown;
 }
 
+export interface CreateDatagramEndpointOptions {
+  /** Bind here: `{ host, port }` (host a name or literal, null = every address) or a Unix path ("\0name": abstract). */
+  localAddr?: { host: string | null; port: number } | string | null;
+  /** Connect to this peer (with allowBroadcast: only the default destination of sendto()). */
+  remoteAddr?: { host: string | null; port: number } | string | null;
+  /** 4, 6, or "unix"; required when neither address is given. */
+  family?: 0 | 4 | 6 | "unix";
+  /** SO_REUSEPORT. */
+  reusePort?: boolean;
+  /** SO_BROADCAST: sendto() a broadcast address is refused (EACCES) without it. */
+  allowBroadcast?: boolean;
+  /** A datagram socket's fd (excludes every other option); the transport owns it from then on. */
+  sock?: number;
+}
+
 /** What loop.sendfile / sockSendfile send from: a path, an fd, or a FileHandle-like object. */
 export type SendfileSource = string | number | { readonly fd: number };
 
@@ -327,6 +342,7 @@ export interface AbstractEventLoop extends HandleOwner {
   createUnixConnection<P extends BaseProtocol>(protocolFactory: () => P, path?: string | null, opts?: CreateUnixConnectionOptions): Promise<[Transport, P]>;
   createUnixServer(protocolFactory: () => BaseProtocol, path?: string | null, opts?: CreateUnixServerOptions): Promise<AbstractServer>;
   connectAcceptedSocket<P extends BaseProtocol>(protocolFactory: () => P, sock: number, opts?: ConnectAcceptedSocketOptions): Promise<[Transport, P]>;
+  createDatagramEndpoint<P extends BaseProtocol>(protocolFactory: () => P, opts?: CreateDatagramEndpointOptions): Promise<[DatagramTransport, P]>;
   sockRecv(sock: AbstractSocket, nbytes: number): Promise<Buffer>;
   sockRecvInto(sock: AbstractSocket, buf: Uint8Array): Promise<number>;
   sockRecvfrom(sock: AbstractSocket, bufsize: number): Promise<[Buffer, SockAddr | null]>;

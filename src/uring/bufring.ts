@@ -101,8 +101,13 @@ export class BufRing {
     return out;
   }
 
+  /** The memory of buffer `bid` (for a reader that parses it in place, e.g. datagrams; then recycle(bid)). */
+  region(bid: number): Buffer {
+    return this.regions[bid];
+  }
+
   /** Puts buffer `bid` back into the ring (entry at tail, then tail + 1). */
-  private recycle(bid: number): void {
+  recycle(bid: number): void {
     const e = this.tail & this.mask;
     const addr = this.addrs[bid];
     const w = e * (ENTRY_BYTES / 4);
