@@ -1,0 +1,48 @@
+// `ringloop echo --udp` on each backend: prints its address and backend, echoes datagrams to
+// a node:dgram client (every byte checked), and exits 0 on SIGTERM.
+import test from "ava";
+import * as dgram from "node:dgram";
+import * as crypto from "node:crypto";
+import { spawn } from "node:child_process";
+import { BACKENDS, fixture, uringUnavailableReason } from "../helpers/backends.js";
+
+const cli = fixture("../../bin/ringloop.cjs");
+
+for (const backend of BACKENDS) {
+  const reason = backend === "uring" ? uringUnavailableReason() : null;
+  const register = reason !== null && process.env.RINGLOOP_REQUIRE_URING !== "1" ? test.serial.skip : test.serial;
+  register(`[${backend}] ringloop echo --udp --port 0: prints the address, echoes datagrams, exits 0 on SIGTERM`, async (t) => {
+    const child = spawn(process.execPath, [cli, "echo", "--udp", "--port", "0", "--backend", backend], { stdio: ["ignore", "pipe", "pipe"] });
+    let err = "";
+    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<number | null>((r) => child.once("close", (code) => r(code)));
+    const kill = setTimeout(() => child.kill("SIGKILL"), 15_000);
+    const client = dgram.createSocket("udp4");
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        let out = "";
+        child.stdout.on("data", (d: Buffer) => {
+          out += d.toString();
+          if (out.includes("\n")) resolve(out.split("\n")[0]);
+        });
+        child.once("close", () => reject(new Error(`exited before listening: ${err}`)));
+      });
+      const m = /^ringloop echo listening on udp 127\.0\.0\.1:(\d+) \(backend (\w+)\)$/.exec(line);
+      t.truthy(m, line);
+      t.is(m![2], backend);
+      await new Promise<void>((r) => client.connect(Number(m![1]), "127.0.0.1", r));
+      for (let i = 0; i < 200; i++) {
+        const d = crypto.randomBytes(1 + ((i * 37) % 1472));
+        const back = new Promise<Buffer>((resolve) => client.once("message", resolve));
+        client.send(d);
+        t.true((await back).equals(d), `datagram ${i}`);
+      }
+      child.kill("SIGTERM");
+      t.is(await exited, 0, err);
+    } finally {
+      clearTimeout(kill);
+      client.close();
+      if (child.exitCode === null) child.kill("SIGKILL");
+    }
+  });
+}
