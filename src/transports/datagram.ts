@@ -41,7 +41,8 @@ import { logger } from "../log.js";
 import { describeType } from "../validate.js";
 import { TransportSocket } from "./socket.js";
 import { HeldWeakly } from "./held-weakly.js";
-import { DEFAULT_HIGH_WATER, type TransportLoop } from "./stream.js";
+import type { TransportLoop } from "./stream.js";
+import { DEFAULT_HIGH_WATER, writeBufferLimits } from "./write-limits.js";
 import { trackUnclosed, untrack, type ResourceState } from "../resource-warnings.js";
 
 const enum Phase {
@@ -321,13 +322,7 @@ export class DatagramTransportImpl implements DatagramTransport, DatagramSink {
   }
 
   setWriteBufferLimits(high?: number | null, low?: number | null): void {
-    if (high !== undefined && high !== null) checkLimit(high, "high");
-    if (low !== undefined && low !== null) checkLimit(low, "low");
-    if (high === undefined || high === null) high = low === undefined || low === null ? DEFAULT_HIGH_WATER : 4 * low;
-    if (low === undefined || low === null) low = Math.floor(high / 4);
-    if (!(high >= low && low >= 0)) throw new RangeError(`high (${high}) must be >= low (${low}) must be >= 0`);
-    this.high = high;
-    this.low = low;
+    [this.high, this.low] = writeBufferLimits(high, low);
     this.maybePauseProtocol();
   }
 
@@ -409,11 +404,4 @@ function formatAddr(a: unknown): string {
     return `${String(host)}:${String(port)}`;
   }
   return describeType(a);
-}
-
-function checkLimit(value: unknown, name: string): asserts value is number {
-  if (typeof value !== "number" || Number.isNaN(value)) {
-    throw new TypeError(`The "${name}" argument must be a number. Received ${describeType(value)}`);
-  }
-  if (value < 0) throw new RangeError(`The "${name}" argument must be >= 0. Received ${value}`);
 }

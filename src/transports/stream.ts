@@ -60,6 +60,7 @@ import { releaseStages } from "./write-stage.js";
 import { FileMode, type FileModeTransport } from "./sendfile-mode.js";
 import { HeldWeakly } from "./held-weakly.js";
 import { trackUnclosed, untrack, type ResourceState } from "../resource-warnings.js";
+import { DEFAULT_HIGH_WATER, writeBufferLimits } from "./write-limits.js";
 
 /** What the transport needs from its loop (BaseEventLoop has all of it). */
 export interface TransportLoop {
@@ -82,7 +83,7 @@ export interface TransportOwner {
 /** Quiet closes and EOFs are logged here only (NODE_DEBUG=ringloop). */
 const debugLog = util.debuglog("ringloop");
 
-export const DEFAULT_HIGH_WATER = 64 * 1024;
+export { DEFAULT_HIGH_WATER };
 /** asyncio's default read size for BufferedProtocol.getBuffer(sizeHint). */
 const BUFFERED_SIZE_HINT = 65536;
 
@@ -454,13 +455,7 @@ export class StreamTransport implements Transport, StreamSink, FileModeTransport
   }
 
   setWriteBufferLimits(high?: number | null, low?: number | null): void {
-    if (high !== undefined && high !== null) checkLimit(high, "high");
-    if (low !== undefined && low !== null) checkLimit(low, "low");
-    if (high === undefined || high === null) high = low === undefined || low === null ? DEFAULT_HIGH_WATER : 4 * low;
-    if (low === undefined || low === null) low = Math.floor(high / 4);
-    if (!(high >= low && low >= 0)) throw new RangeError(`high (${high}) must be >= low (${low}) must be >= 0`);
-    this.high = high;
-    this.low = low;
+    [this.high, this.low] = writeBufferLimits(high, low);
     this.maybePauseProtocol();
   }
 
@@ -742,11 +737,4 @@ function closedDuringSendfile(transport: StreamTransport): Error {
   const err = new Error(`sendfile: ${transport} was closed before the file was sent`) as Error & { code: string };
   err.code = "ERR_TRANSPORT_CLOSED";
   return err;
-}
-
-function checkLimit(value: unknown, name: string): asserts value is number {
-  if (typeof value !== "number" || Number.isNaN(value)) {
-    throw new TypeError(`The "${name}" argument must be a number. Received ${value === null ? "null" : typeof value}`);
-  }
-  if (value < 0) throw new RangeError(`The "${name}" argument must be >= 0. Received ${value}`);
 }
