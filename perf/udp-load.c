@@ -18,27 +18,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proc-cpu.h"
+
 static double now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* utime + stime of `pid`, in microseconds. */
+/* utime + stime of `pid`, in microseconds; -1 when unreadable. */
 static double cpu_us(int pid) {
-  char path[64], buf[4096];
-  snprintf(path, sizeof path, "/proc/%d/stat", pid);
-  FILE* f = fopen(path, "r");
-  if (!f) return -1;
-  size_t n = fread(buf, 1, sizeof buf - 1, f);
-  fclose(f);
-  buf[n] = 0;
-  char* p = strrchr(buf, ')');
-  if (!p) return -1;
-  unsigned long ut = 0, st = 0;
-  /* after ") ": state is field 3; utime and stime are fields 14 and 15 */
-  if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2) return -1;
-  return (double)(ut + st) * 1e6 / sysconf(_SC_CLK_TCK);
+  long long ticks = proc_cpu_ticks(pid);
+  return ticks < 0 ? -1 : (double)ticks * 1e6 / sysconf(_SC_CLK_TCK);
 }
 
 int main(int argc, char** argv) {
