@@ -1,6 +1,7 @@
 // The public surface: exactly the names of ../shared/API.md (and a few documented extras).
 // Delivered so far: the loop core, policies, futures/tasks, executors, DNS, protocol base
-// classes and transport types, streams (Server, the stream transport), Socket and socket().
+// classes and transport types, streams (Server, the stream transport), datagrams (the
+// datagram transport), Socket and socket().
 export { getRunningLoop } from "./running.js";
 export {
   getEventLoop,
@@ -72,6 +73,7 @@ export type { BaseTransport, ReadTransport, WriteTransport, Transport, DatagramT
 export type { Backend } from "./proactor.js";
 export { Server, type ProtocolFactory } from "./server.js";
 export type { StreamTransport } from "./transports/stream.js";
+export type { DatagramTransportImpl } from "./transports/datagram.js";
 export type { TransportSocket } from "./transports/socket.js";
 export { Socket, socket } from "./socket.js";
 export * as fs from "./fs.js";
