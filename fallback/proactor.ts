@@ -4,6 +4,7 @@
 // Streams: FallbackStreamEndpoint (net.Socket) and FallbackListener (net.Server); listen is
 // asynchronous in node:net, so listenStream/adoptListener return Promises.
 import * as net from "node:net";
+import type * as dgram from "node:dgram";
 import type { ConnectOptions, DatagramEndpoint, DatagramOpenOptions, FdWatch, Listener, ListenOptions, Proactor, ProactorHost, StreamEndpoint } from "../src/proactor.js";
 import type { SockAddr } from "../src/events.js";
 import { monotonicMs } from "../src/clock.js";
@@ -11,7 +12,7 @@ import { abortReason, NotImplementedError } from "../src/exceptions.js";
 import { FallbackStreamEndpoint, type FallbackHost } from "./stream.js";
 import { FallbackListener } from "./listener.js";
 import { FallbackFileOps } from "./files.js";
-import { FallbackDatagramEndpoint } from "./datagram.js";
+import { FallbackDatagramEndpoint, type DatagramHost } from "./datagram.js";
 
 /** Longest delay Node's setTimeout takes (2^31-1 ms); later deadlines re-arm on the way. */
 const MAX_TIMEOUT_MS = 0x7fffffff;
@@ -93,6 +94,16 @@ export class FallbackProactor implements Proactor {
     },
   };
 
+  /** node:dgram sockets still open (closed with the proactor). */
+  private readonly dgramSockets = new Set<dgram.Socket>();
+  private readonly dgramHost: DatagramHost = {
+    notify: () => this.host?._runOnce(),
+    track: (socket) => {
+      this.dgramSockets.add(socket);
+      socket.once("close", () => this.dgramSockets.delete(socket));
+    },
+  };
+
   connectStream(addr: SockAddr, opts: ConnectOptions): Promise<StreamEndpoint> {
     return new Promise((resolve, reject) => {
       const signal = opts.signal;
@@ -150,11 +161,11 @@ export class FallbackProactor implements Proactor {
 
   /** UDP over node:dgram; Unix datagrams (node:dgram has none): null, the core's readiness endpoint. */
   openDatagram(opts: DatagramOpenOptions): Promise<DatagramEndpoint> | null {
-    return opts.family === 0 ? null : FallbackDatagramEndpoint.open(opts);
+    return opts.family === 0 ? null : FallbackDatagramEndpoint.open(opts, this.dgramHost);
   }
 
   adoptDatagram(fd: number, family: 0 | 4 | 6): Promise<DatagramEndpoint> | null {
-    return family === 0 ? null : FallbackDatagramEndpoint.adopt(fd, family);
+    return family === 0 ? null : FallbackDatagramEndpoint.adopt(fd, family, this.dgramHost);
   }
 
   /** Node does not expose uv_poll: there is no way to watch an arbitrary fd here. */
@@ -184,6 +195,14 @@ export class FallbackProactor implements Proactor {
       else handle.destroy();
     }
     this.live.clear();
+    for (const socket of [...this.dgramSockets]) {
+      try {
+        socket.close();
+      } catch {
+        // already closing
+      }
+    }
+    this.dgramSockets.clear();
     this.files.release();
     this.host = null;
   }

@@ -1,7 +1,9 @@
 // UDP echo load generator for perf/udp-bench.mjs: N senders (one connected UDP socket each),
-// each keeping ONE datagram of --size bytes in flight (send, wait for its echo, send the
-// next), all on one thread with epoll. A sender whose echo has not come within 50 ms sends
-// again (the datagram counts as lost). After --warmup seconds it measures for --duration
+// each keeping exactly ONE datagram of --size bytes in flight (send, wait for its echo,
+// send the next), all on one thread with epoll. Each datagram carries its sender's sequence
+// number (the first 8 bytes): an echo of an older one (late, after a resend) is ignored, so
+// a sender never has two in flight. One whose echo has not come within 200 ms is sent again
+// (counted as lost; on a shared machine a descheduled server looks the same). After --warmup seconds it measures for --duration
 // seconds and prints one JSON line: echoes per second, lost datagrams, and with --stat-pid
 // the server's CPU time (utime+stime from /proc/PID/stat) per echoed datagram.
 // Usage: udp-load --port P [--host 127.0.0.1] [--senders N] [--size B] [--duration S]
@@ -52,6 +54,9 @@ int main(int argc, char** argv) {
   int ep = epoll_create1(0);
   int* fds = calloc(senders, sizeof *fds);
   double* sent_at = calloc(senders, sizeof *sent_at);
+  unsigned long long* seq = calloc(senders, sizeof *seq);
+  char* out = malloc(65536);
+  memset(out, 'x', 65536);
   char* buf = malloc(65536);
   memset(buf, 'x', 65536);
   for (int i = 0; i < senders; i++) {
@@ -61,7 +66,8 @@ int main(int argc, char** argv) {
     epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &ev);
   }
   double start = now();
-  for (int i = 0; i < senders; i++) { send(fds[i], buf, size, 0); sent_at[i] = start; }
+#define SEND(i) do { memcpy(out, &seq[i], size < 8 ? size : 8); send(fds[i], out, size, 0); sent_at[i] = now(); } while (0)
+  for (int i = 0; i < senders; i++) SEND(i);
   unsigned long long echoes = 0, lost = 0, echoes0 = 0, lost0 = 0;
   double t0 = 0, cpu0 = 0;
   int measuring = 0;
@@ -80,13 +86,16 @@ int main(int argc, char** argv) {
       for (;;) {
         ssize_t r = recv(fds[i], buf, 65536, 0);
         if (r < 0) break; /* EAGAIN, or ECONNREFUSED while the server starts: resent below */
+        unsigned long long got = 0;
+        memcpy(&got, buf, r < 8 ? (size_t)r : 8);
+        if (r != size || memcmp(&got, &seq[i], size < 8 ? size : 8) != 0) continue; /* a late echo */
         echoes++;
-        send(fds[i], buf, size, 0);
-        sent_at[i] = t;
+        seq[i]++;
+        SEND(i);
       }
     }
     for (int i = 0; i < senders; i++) {
-      if (t - sent_at[i] > 0.05) { lost++; send(fds[i], buf, size, 0); sent_at[i] = t; }
+      if (t - sent_at[i] > 0.2) { lost++; SEND(i); }
     }
   }
   double t1 = now();
