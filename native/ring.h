@@ -95,7 +95,7 @@ constexpr int OP_READ = 22;
 constexpr int OP_WRITE = 23;
 constexpr int OP_RECVMSG = 10;
 // ringloop record kinds beyond the kernel's opcodes: >= 256, the kernel opcode in the low byte.
-constexpr int OP_SENDTO = 0x100 | OP_SENDMSG;  // ops/sendto.cc
+constexpr int OP_SENDTO = 0x100 | OP_SEND;  // ops/sendto.cc
 constexpr int SEND_MAX_IOV = 4;  // iovecs per SENDMSG op (JS merges the rest)
 
 static_assert(OP_NOP == IORING_OP_NOP, "native.ts OP_NOP");
@@ -119,7 +119,7 @@ static_assert(OP_STATX == IORING_OP_STATX, "native.ts OP_STATX");
 static_assert(OP_READ == IORING_OP_READ, "native.ts OP_READ");
 static_assert(OP_WRITE == IORING_OP_WRITE, "native.ts OP_WRITE");
 static_assert(OP_RECVMSG == IORING_OP_RECVMSG, "native.ts OP_RECVMSG");
-static_assert((OP_SENDTO & 0xff) == IORING_OP_SENDMSG, "native.ts OP_SENDTO");
+static_assert((OP_SENDTO & 0xff) == IORING_OP_SEND, "native.ts OP_SENDTO");
 static_assert(IORING_FSYNC_DATASYNC == 1u << 0, "native.ts IORING_FSYNC_DATASYNC");
 static_assert(IORING_CQE_F_BUFFER == 1u << 0, "native.ts IORING_CQE_F_BUFFER");
 static_assert(IORING_CQE_BUFFER_SHIFT == 16, "native.ts IORING_CQE_BUFFER_SHIFT");

@@ -12,7 +12,7 @@
 //          Truncation (proactor.ts): the op asks for MSG_TRUNC, so payloadlen is the
 //          datagram's real length; one larger than the room in a buffer is reported as
 //          EMSGSIZE with `size` and `addr`, its bytes dropped.
-//   send   one OP_SENDTO (SENDMSG, ops/sendto.cc) per datagram from the send arena
+//   send   one OP_SENDTO (SEND with the address, ops/sendto.cc) per datagram from the send arena
 //          (dgram-arena.ts); at most MAX_SENDS_IN_FLIGHT at once, the rest wait in a queue
 //          (already copied) and go as completions free slots. Everything staged in one
 //          loop iteration is submitted once, by the ring's uv_prepare hook.

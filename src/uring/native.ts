@@ -89,9 +89,10 @@ export const OP_WRITE = 23;
 export const OP_RECVMSG = 10;
 /**
  * ringloop record kinds beyond the kernel's opcodes (>= 256, the kernel opcode in the low
- * byte). OP_SENDTO: one datagram with its address from the send arena (ops/sendto.cc).
+ * byte). OP_SENDTO: one datagram with its address from the send arena, as a SEND with a
+ * destination address (ops/sendto.cc; kernel 6.0).
  */
-export const OP_SENDTO = 0x100 | OP_SENDMSG;
+export const OP_SENDTO = 0x100 | OP_SEND;
 /** recvmsg flag: report a datagram's real length (ops/recvmsg.cc). */
 export const MSG_TRUNC = 0x20;
 

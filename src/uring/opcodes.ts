@@ -5,7 +5,7 @@ export const NEEDED_OPCODES = [
   "NOP", "TIMEOUT", "TIMEOUT_REMOVE", "ASYNC_CANCEL",
   // streams: multishot ACCEPT 5.19, multishot RECV with a buffer ring 6.0
   "ACCEPT", "CONNECT", "RECV", "SEND", "SENDMSG", "SHUTDOWN", "POLL_ADD",
-  // datagrams: multishot RECVMSG with a buffer ring 6.0 (SENDMSG above)
+  // datagrams: multishot RECVMSG with a buffer ring 6.0, SEND with a destination address 6.0 (above)
   "RECVMSG",
   // loop.sendfile's native path: SPLICE 5.7
   "SPLICE",
