@@ -165,25 +165,29 @@ async function adoptEndpoint(loop: DatagramLoop, fd: number): Promise<DatagramEn
 
 /**
  * What sendto() takes on this endpoint: a path for Unix, an IP literal address of the
- * endpoint's family for IP. The last address checked is remembered by identity, so an echo
- * replying to the `addr` object datagramReceived gave it checks it once.
+ * endpoint's family for IP. Host strings already found valid are remembered (a bounded
+ * map), so an echo replying to the addresses datagramReceived gave it does not parse a
+ * literal per datagram; a valid `{ host, port, family }` is passed on as it is (the
+ * endpoint reads it before sendto() returns).
  */
 function sendtoResolver(family: Family): (addr: SockAddrInput, name: string) => SockAddr {
-  let lastIn: SockAddrInput | null = null;
-  let lastHost: string | null = null;
-  let lastPort = -1;
-  let lastOut: SockAddr | null = null;
+  const validHosts = new Map<string, 4 | 6>();
   return (addr, name) => {
-    if (addr === lastIn && lastOut !== null && (typeof addr === "string" || (addr.host === lastHost && addr.port === lastPort))) return lastOut;
+    if (typeof addr === "object" && addr !== null) {
+      const { host, port } = addr;
+      const known = typeof host === "string" ? validHosts.get(host) : undefined;
+      if (known !== undefined && known === family && (addr.family === undefined || addr.family === family) && Number.isInteger(port) && port >= 0 && port <= 65535) {
+        return addr.family === family ? (addr as SockAddr) : { host, port, family };
+      }
+    }
     const a = resolveAddr(addr as SockAddr, name);
     if (a.family !== family) {
       throw new TypeError(`The "${name}" argument must be ${family === 0 ? "a Unix path" : `an IPv${family} address`} on this endpoint. Received ${typeof addr === "string" ? "a path" : `an IPv${a.family} address`}`);
     }
-    lastOut = a.family === 0 ? a.host : { host: a.host, port: a.port, family: a.family };
-    lastIn = addr;
-    lastHost = typeof addr === "string" ? null : addr.host;
-    lastPort = typeof addr === "string" ? -1 : addr.port;
-    return lastOut;
+    if (a.family === 0) return a.host;
+    if (validHosts.size >= 4096) validHosts.clear();
+    validHosts.set(a.host, a.family);
+    return { host: a.host, port: a.port, family: a.family };
   };
 }
 

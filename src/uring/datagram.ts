@@ -142,11 +142,14 @@ export class UringDatagramEndpoint implements DatagramEndpoint, OpHandler {
     const ring = this.ctx.dgramBufRing();
     const mem = ring.region(bid);
     if (open && res >= RECV_HEADER_BYTES) {
-      const namelen = mem.readUInt32LE(0);
-      const payloadlen = mem.readUInt32LE(8);
+      // io_uring_recvmsg_out { u32 namelen, controllen, payloadlen, flags } (little-endian host).
+      const words = ring.words;
+      const h = mem.byteOffset >>> 2;
+      const namelen = words[h];
+      const payloadlen = words[h + 2];
       const room = mem.length - RECV_HEADER_BYTES;
       const addr = readSockAddr(mem, 16, Math.min(namelen, RECV_NAME_ROOM));
-      if (payloadlen > room || (mem.readUInt32LE(12) & MSG_TRUNC) !== 0) {
+      if (payloadlen > room || (words[h + 3] & MSG_TRUNC) !== 0) {
         datagramStats.truncated++;
         const err = truncatedDatagram(payloadlen, addr, room, ", the dgramBufSize loop option");
         ring.recycle(bid);

@@ -37,12 +37,19 @@ export function writeSockAddr(addr: SockAddr, buf: Buffer, off: number): number 
     return 3 + n;
   }
   if (addr.family === 4) {
+    // Byte by byte: Buffer's write* helpers validate every argument (measurable per datagram).
     let ip = v4Bytes.get(addr.host);
     if (ip === undefined) ip = cacheSet(v4Bytes, addr.host, parseV4(addr.host));
-    buf.writeUInt16LE(AF_INET, off);
-    buf.writeUInt16BE(addr.port, off + 2);
-    buf.writeUInt32BE(ip, off + 4);
-    buf.fill(0, off + 8, off + 16);
+    const port = addr.port;
+    buf[off] = AF_INET;
+    buf[off + 1] = 0;
+    buf[off + 2] = port >>> 8;
+    buf[off + 3] = port & 255;
+    buf[off + 4] = ip >>> 24;
+    buf[off + 5] = (ip >>> 16) & 255;
+    buf[off + 6] = (ip >>> 8) & 255;
+    buf[off + 7] = ip & 255;
+    for (let i = 8; i < 16; i++) buf[off + i] = 0;
     return 16;
   }
   const pct = addr.host.indexOf("%");
@@ -62,12 +69,12 @@ export function writeSockAddr(addr: SockAddr, buf: Buffer, off: number): number 
 /** The address in buf[off, off + len) (as native/sockaddr.cc reads it); null for none or an unknown family. */
 export function readSockAddr(buf: Buffer, off: number, len: number): SockAddr | null {
   if (len < 2) return null;
-  const family = buf.readUInt16LE(off);
+  const family = buf[off] | (buf[off + 1] << 8);
   if (family === AF_INET && len >= 16) {
-    const ip = buf.readUInt32BE(off + 4);
+    const ip = ((buf[off + 4] << 24) | (buf[off + 5] << 16) | (buf[off + 6] << 8) | buf[off + 7]) >>> 0;
     let host = v4Text.get(ip);
     if (host === undefined) host = cacheSet(v4Text, ip, `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`);
-    return { host, port: buf.readUInt16BE(off + 2), family: 4 };
+    return { host, port: (buf[off + 2] << 8) | buf[off + 3], family: 4 };
   }
   if (family === AF_INET6 && len >= 24) {
     return { host: formatV6(buf, off + 8), port: buf.readUInt16BE(off + 2), family: 6 };
