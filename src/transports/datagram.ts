@@ -42,7 +42,7 @@ import { describeType } from "../validate.js";
 import { TransportSocket } from "./socket.js";
 import { HeldWeakly } from "./held-weakly.js";
 import type { TransportLoop } from "./stream.js";
-import { DEFAULT_HIGH_WATER, writeBufferLimits } from "./write-limits.js";
+import { WriteFlow, extraInfo } from "./write-limits.js";
 import { trackUnclosed, untrack, type ResourceState } from "../resource-warnings.js";
 
 const enum Phase {
@@ -103,9 +103,7 @@ export class DatagramTransportImpl implements DatagramTransport, DatagramSink {
   private buffered = 0;
   /** Datagrams handed to the endpoint whose onSent has not come. */
   private sending = 0;
-  private high = DEFAULT_HIGH_WATER;
-  private low = DEFAULT_HIGH_WATER / 4;
-  private protocolPaused = false;
+  private readonly flow: WriteFlow;
   private sendsAfterClose = 0;
 
   private reading = true;
@@ -124,6 +122,7 @@ export class DatagramTransportImpl implements DatagramTransport, DatagramSink {
     const sockname = endpoint.sockname();
     const peername = endpoint.peername();
     this.extra = { sockname, peername, socket: new TransportSocket(endpoint.fd, sockname, peername) };
+    this.flow = new WriteFlow((context) => loop.callExceptionHandler(context), this);
     this.weakSelf = new HeldWeakly<DatagramTransportImpl>(this);
     endpoint.setSink(new WeakDatagramSink(this.weakSelf));
     const debug = loop.getDebug();
@@ -155,7 +154,7 @@ export class DatagramTransportImpl implements DatagramTransport, DatagramSink {
   }
 
   getExtraInfo(name: string, defaultValue: unknown = undefined): unknown {
-    return Object.prototype.hasOwnProperty.call(this.extra, name) && this.extra[name] !== null ? this.extra[name] : defaultValue;
+    return extraInfo(this.extra, name, defaultValue);
   }
 
   setProtocol(protocol: BaseProtocol): void {
@@ -318,33 +317,22 @@ export class DatagramTransportImpl implements DatagramTransport, DatagramSink {
   }
 
   getWriteBufferLimits(): [low: number, high: number] {
-    return [this.low, this.high];
+    return this.flow.limits();
   }
 
   setWriteBufferLimits(high?: number | null, low?: number | null): void {
-    [this.high, this.low] = writeBufferLimits(high, low);
+    this.flow.setLimits(high, low);
     this.maybePauseProtocol();
   }
 
   private maybePauseProtocol(): void {
-    if (this.protocolPaused || this.buffered <= this.high) return;
-    this.protocolPaused = true;
-    try {
-      this.protocol.pauseWriting();
-    } catch (exc) {
-      this.report(exc, "protocol.pauseWriting() failed");
-    }
+    this.flow.maybePause(this.buffered, this.protocol);
   }
 
   private maybeResumeProtocol(): void {
-    if (!this.protocolPaused || this.phase >= Phase.Closing || this.buffered > this.low) return;
-    this.protocolPaused = false;
-    try {
-      this.protocol.resumeWriting();
-    } catch (exc) {
-      this.report(exc, "protocol.resumeWriting() failed");
-    }
+    if (this.phase < Phase.Closing) this.flow.maybeResume(this.buffered, this.protocol);
   }
+
 
   // ------------------------------------------------------------------ closing
 

@@ -60,7 +60,7 @@ import { releaseStages } from "./write-stage.js";
 import { FileMode, type FileModeTransport } from "./sendfile-mode.js";
 import { HeldWeakly } from "./held-weakly.js";
 import { trackUnclosed, untrack, type ResourceState } from "../resource-warnings.js";
-import { DEFAULT_HIGH_WATER, writeBufferLimits } from "./write-limits.js";
+import { DEFAULT_HIGH_WATER, WriteFlow, extraInfo } from "./write-limits.js";
 
 /** What the transport needs from its loop (BaseEventLoop has all of it). */
 export interface TransportLoop {
@@ -156,9 +156,7 @@ export class StreamTransport implements Transport, StreamSink, FileModeTransport
   private flushRequested = false;
   /** Inside onData/onReadInto: the backend runs an iteration right after (seam rule). */
   private inCompletion = false;
-  private high = DEFAULT_HIGH_WATER;
-  private low = DEFAULT_HIGH_WATER / 4;
-  private protocolPaused = false;
+  private readonly flow: WriteFlow;
   private writesAfterClose = 0;
   private file: FileMode | null = null;
 
@@ -180,6 +178,7 @@ export class StreamTransport implements Transport, StreamSink, FileModeTransport
     this.protocol = protocol;
     this.owner = owner;
     this.extra = extra;
+    this.flow = new WriteFlow((context) => loop.callExceptionHandler(context), this);
     this.weakSelf = new HeldWeakly<StreamTransport>(this);
     endpoint.setSink(new WeakStreamSink(this.weakSelf));
     const debug = loop.getDebug();
@@ -218,7 +217,7 @@ export class StreamTransport implements Transport, StreamSink, FileModeTransport
   }
 
   getExtraInfo(name: string, defaultValue: unknown = undefined): unknown {
-    return Object.prototype.hasOwnProperty.call(this.extra, name) && this.extra[name] !== null ? this.extra[name] : defaultValue;
+    return extraInfo(this.extra, name, defaultValue);
   }
 
   setProtocol(protocol: BaseProtocol): void {
@@ -451,11 +450,11 @@ export class StreamTransport implements Transport, StreamSink, FileModeTransport
   }
 
   getWriteBufferLimits(): [low: number, high: number] {
-    return [this.low, this.high];
+    return this.flow.limits();
   }
 
   setWriteBufferLimits(high?: number | null, low?: number | null): void {
-    [this.high, this.low] = writeBufferLimits(high, low);
+    this.flow.setLimits(high, low);
     this.maybePauseProtocol();
   }
 
@@ -540,24 +539,13 @@ export class StreamTransport implements Transport, StreamSink, FileModeTransport
   }
 
   private maybePauseProtocol(): void {
-    if (this.protocolPaused || this.getWriteBufferSize() <= this.high) return;
-    this.protocolPaused = true;
-    try {
-      this.protocol.pauseWriting();
-    } catch (exc) {
-      this.loop.callExceptionHandler({ message: "protocol.pauseWriting() failed", exception: exc, transport: this, protocol: this.protocol });
-    }
+    this.flow.maybePause(this.getWriteBufferSize(), this.protocol);
   }
 
   private maybeResumeProtocol(): void {
-    if (!this.protocolPaused || this.phase >= Phase.Closing || this.getWriteBufferSize() > this.low) return;
-    this.protocolPaused = false;
-    try {
-      this.protocol.resumeWriting();
-    } catch (exc) {
-      this.loop.callExceptionHandler({ message: "protocol.resumeWriting() failed", exception: exc, transport: this, protocol: this.protocol });
-    }
+    if (this.phase < Phase.Closing) this.flow.maybeResume(this.getWriteBufferSize(), this.protocol);
   }
+
 
   // ------------------------------------------------------------------ closing
 

@@ -1,6 +1,10 @@
-// asyncio's write buffer limits (_FlowControlMixin._set_write_buffer_limits), shared by the
-// stream and datagram transports: high defaults to 64 KiB (or 4 * low), low to high / 4;
-// both must be numbers >= 0 and high >= low.
+// asyncio's write flow control (_FlowControlMixin), shared by the stream and the datagram
+// transport: the marks (high defaults to 64 KiB or 4 * low, low to high / 4; numbers >= 0,
+// high >= low), and the rule: pauseWriting() once when the write buffer rises above high,
+// resumeWriting() once when it falls to low or below. A protocol method that throws is
+// reported to the exception handler ("protocol.pauseWriting() failed"), never raised.
+import type { BaseProtocol } from "../protocols.js";
+import type { ExceptionContext } from "../events.js";
 import { describeType } from "../validate.js";
 
 export const DEFAULT_HIGH_WATER = 64 * 1024;
@@ -13,6 +17,53 @@ export function writeBufferLimits(high?: number | null, low?: number | null): [h
   if (low === undefined || low === null) low = Math.floor(high / 4);
   if (!(high >= low && low >= 0)) throw new RangeError(`high (${high}) must be >= low (${low}) must be >= 0`);
   return [high, low];
+}
+
+/** One transport's marks and whether its protocol is paused. */
+export class WriteFlow {
+  high = DEFAULT_HIGH_WATER;
+  low = DEFAULT_HIGH_WATER / 4;
+  private paused = false;
+
+  constructor(
+    private readonly report: (context: ExceptionContext) => void,
+    private readonly transport: object,
+  ) {}
+
+  limits(): [low: number, high: number] {
+    return [this.low, this.high];
+  }
+
+  setLimits(high?: number | null, low?: number | null): void {
+    [this.high, this.low] = writeBufferLimits(high, low);
+  }
+
+  /** `size` bytes are buffered: pauseWriting() if it just rose above high. */
+  maybePause(size: number, protocol: BaseProtocol): void {
+    if (this.paused || size <= this.high) return;
+    this.paused = true;
+    this.call(protocol, "pauseWriting");
+  }
+
+  /** `size` bytes are buffered: resumeWriting() if it just fell to low. */
+  maybeResume(size: number, protocol: BaseProtocol): void {
+    if (!this.paused || size > this.low) return;
+    this.paused = false;
+    this.call(protocol, "resumeWriting");
+  }
+
+  private call(protocol: BaseProtocol, method: "pauseWriting" | "resumeWriting"): void {
+    try {
+      protocol[method]();
+    } catch (exc) {
+      this.report({ message: `protocol.${method}() failed`, exception: exc, transport: this.transport, protocol });
+    }
+  }
+}
+
+/** getExtraInfo(name, default) over a transport's extra-info record (asyncio: a None value gives the default). */
+export function extraInfo(extra: Record<string, unknown>, name: string, defaultValue: unknown): unknown {
+  return Object.prototype.hasOwnProperty.call(extra, name) && extra[name] !== null ? extra[name] : defaultValue;
 }
 
 function checkLimit(value: unknown, name: string): asserts value is number {

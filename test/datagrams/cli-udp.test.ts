@@ -3,30 +3,17 @@
 import test from "ava";
 import * as dgram from "node:dgram";
 import * as crypto from "node:crypto";
-import { spawn } from "node:child_process";
-import { BACKENDS, fixture, uringUnavailableReason } from "../helpers/backends.js";
-
-const cli = fixture("../../bin/ringloop.cjs");
+import { BACKENDS, uringUnavailableReason } from "../helpers/backends.js";
+import { startCli } from "../helpers/cli.js";
 
 for (const backend of BACKENDS) {
   const reason = backend === "uring" ? uringUnavailableReason() : null;
   const register = reason !== null && process.env.RINGLOOP_REQUIRE_URING !== "1" ? test.serial.skip : test.serial;
   register(`[${backend}] ringloop echo --udp --port 0: prints the address, echoes datagrams, exits 0 on SIGTERM`, async (t) => {
-    const child = spawn(process.execPath, [cli, "echo", "--udp", "--port", "0", "--backend", backend], { stdio: ["ignore", "pipe", "pipe"] });
-    let err = "";
-    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
-    const exited = new Promise<number | null>((r) => child.once("close", (code) => r(code)));
-    const kill = setTimeout(() => child.kill("SIGKILL"), 15_000);
+    const cli = startCli(["echo", "--udp", "--port", "0", "--backend", backend]);
     const client = dgram.createSocket("udp4");
     try {
-      const line = await new Promise<string>((resolve, reject) => {
-        let out = "";
-        child.stdout.on("data", (d: Buffer) => {
-          out += d.toString();
-          if (out.includes("\n")) resolve(out.split("\n")[0]);
-        });
-        child.once("close", () => reject(new Error(`exited before listening: ${err}`)));
-      });
+      const line = await cli.firstLine;
       const m = /^ringloop echo listening on udp 127\.0\.0\.1:(\d+) \(backend (\w+)\)$/.exec(line);
       t.truthy(m, line);
       t.is(m![2], backend);
@@ -37,12 +24,11 @@ for (const backend of BACKENDS) {
         client.send(d);
         t.true((await back).equals(d), `datagram ${i}`);
       }
-      child.kill("SIGTERM");
-      t.is(await exited, 0, err);
+      cli.child.kill("SIGTERM");
+      t.is(await cli.exited, 0, cli.stderr());
     } finally {
-      clearTimeout(kill);
       client.close();
-      if (child.exitCode === null) child.kill("SIGKILL");
+      cli.dispose();
     }
   });
 }
