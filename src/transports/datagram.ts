@@ -42,15 +42,9 @@ import { describeType } from "../validate.js";
 import { TransportSocket } from "./socket.js";
 import { HeldWeakly } from "./held-weakly.js";
 import type { TransportLoop } from "./stream.js";
-import { WriteFlow, extraInfo } from "./write-limits.js";
+import { WriteFlow } from "./write-limits.js";
+import { Phase, TransportBase } from "./base.js";
 import { trackUnclosed, untrack, type ResourceState } from "../resource-warnings.js";
-
-const enum Phase {
-  Open,
-  Draining,
-  Closing,
-  Closed,
-}
 
 /** asyncio's LOG_THRESHOLD_FOR_CONNLOST_WRITES. */
 const SENDS_AFTER_CLOSE_WARNING = 5;
@@ -77,17 +71,9 @@ function sameAddr(a: SockAddrInput, b: SockAddr): boolean {
   return a.host === b.host && a.port === b.port && (a.family === undefined || a.family === b.family);
 }
 
-function validateProtocol(protocol: unknown): asserts protocol is DatagramProtocolLike {
-  if (protocol === null || typeof protocol !== "object") {
-    throw new TypeError(`The "protocol" argument must be a protocol object. Received ${describeType(protocol)}`);
-  }
-}
-
-export class DatagramTransportImpl implements DatagramTransport, DatagramSink {
+export class DatagramTransportImpl extends TransportBase<DatagramProtocolLike> implements DatagramTransport, DatagramSink {
   private readonly loop: TransportLoop;
   private readonly endpoint: DatagramEndpoint;
-  private protocol: DatagramProtocolLike;
-  private readonly extra: Record<string, unknown>;
   private readonly remote: SockAddr | null;
   /** Where a sendto() without an address goes: null = the connected peer. */
   private readonly defaultTarget: SockAddr | null;
@@ -96,7 +82,6 @@ export class DatagramTransportImpl implements DatagramTransport, DatagramSink {
   private pinned = false;
   private readonly resource: ResourceState;
 
-  private phase = Phase.Open;
   private started = false;
   private lostExc: Error | null = null;
   /** Bytes handed to the endpoint whose onSent has not come. */
@@ -112,16 +97,14 @@ export class DatagramTransportImpl implements DatagramTransport, DatagramSink {
   private held: Array<Buffer | SockAddr | null> = [];
 
   constructor(loop: TransportLoop, endpoint: DatagramEndpoint, protocol: unknown, opts: DatagramTransportOptions) {
-    validateProtocol(protocol);
+    const sockname = endpoint.sockname();
+    const peername = endpoint.peername();
+    super(protocol, { sockname, peername, socket: new TransportSocket(endpoint.fd, sockname, peername) });
     this.loop = loop;
     this.endpoint = endpoint;
-    this.protocol = protocol;
     this.remote = opts.remote;
     this.defaultTarget = opts.connected ? null : opts.remote;
     this.resolve = opts.resolve;
-    const sockname = endpoint.sockname();
-    const peername = endpoint.peername();
-    this.extra = { sockname, peername, socket: new TransportSocket(endpoint.fd, sockname, peername) };
     this.flow = new WriteFlow((context) => loop.callExceptionHandler(context), this);
     this.weakSelf = new HeldWeakly<DatagramTransportImpl>(this);
     endpoint.setSink(new WeakDatagramSink(this.weakSelf));
@@ -147,24 +130,7 @@ export class DatagramTransportImpl implements DatagramTransport, DatagramSink {
     this.startReceiving();
   };
 
-  // ------------------------------------------------------------------ BaseTransport
-
-  isClosing(): boolean {
-    return this.phase !== Phase.Open;
-  }
-
-  getExtraInfo(name: string, defaultValue: unknown = undefined): unknown {
-    return extraInfo(this.extra, name, defaultValue);
-  }
-
-  setProtocol(protocol: BaseProtocol): void {
-    validateProtocol(protocol);
-    this.protocol = protocol;
-  }
-
-  getProtocol(): BaseProtocol {
-    return this.protocol;
-  }
+  // ------------------------------------------------------------------ BaseTransport (isClosing, getExtraInfo, setProtocol, getProtocol: base.ts)
 
   /** Receiving stops; queued datagrams go out; then connectionLost(null) once. */
   close(): void {
@@ -362,9 +328,8 @@ export class DatagramTransportImpl implements DatagramTransport, DatagramSink {
     this.weakSelf.pin(active ? this : null);
   }
 
-  toString(): string {
-    const state = this.phase === Phase.Closed ? "closed" : this.phase === Phase.Open ? "open" : "closing";
-    return `<DatagramTransport fd=${this.endpoint.fd} ${state}>`;
+  override toString(): string {
+    return `<DatagramTransport fd=${this.endpoint.fd} ${this.phaseName()}>`;
   }
 }
 

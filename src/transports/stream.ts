@@ -60,7 +60,8 @@ import { releaseStages } from "./write-stage.js";
 import { FileMode, type FileModeTransport } from "./sendfile-mode.js";
 import { HeldWeakly } from "./held-weakly.js";
 import { trackUnclosed, untrack, type ResourceState } from "../resource-warnings.js";
-import { DEFAULT_HIGH_WATER, WriteFlow, extraInfo } from "./write-limits.js";
+import { DEFAULT_HIGH_WATER, WriteFlow } from "./write-limits.js";
+import { Phase, TransportBase } from "./base.js";
 
 /** What the transport needs from its loop (BaseEventLoop has all of it). */
 export interface TransportLoop {
@@ -95,13 +96,6 @@ export function isQuietError(err: unknown): boolean {
   return typeof code === "string" && QUIET_ERRORS.has(code);
 }
 
-const enum Phase {
-  Open,
-  Draining,
-  Closing,
-  Closed,
-}
-
 const enum WriteEnd {
   Open,
   EofWanted,
@@ -126,24 +120,15 @@ function validateData(data: unknown, name: string): asserts data is Uint8Array {
   }
 }
 
-function validateProtocol(protocol: unknown): asserts protocol is StreamProtocol {
-  if (protocol === null || typeof protocol !== "object") {
-    throw new TypeError(`The "protocol" argument must be a protocol object. Received ${protocol === null ? "null" : typeof protocol}`);
-  }
-}
-
-export class StreamTransport implements Transport, StreamSink, FileModeTransport {
+export class StreamTransport extends TransportBase<StreamProtocol> implements Transport, StreamSink, FileModeTransport {
   private readonly loop: TransportLoop;
   private readonly endpoint: StreamEndpoint;
-  private protocol: StreamProtocol;
   private owner: TransportOwner | null;
-  private readonly extra: Record<string, unknown>;
   /** How the endpoint reaches this transport (see Lifetime in the header). */
   private readonly weakSelf: HeldWeakly<StreamTransport>;
   private pinned = false;
   private readonly resource: ResourceState;
 
-  private phase = Phase.Open;
   private writeEnd = WriteEnd.Open;
   /** connectionMade has run (a transport closed before it never calls connectionLost). */
   private started = false;
@@ -172,12 +157,10 @@ export class StreamTransport implements Transport, StreamSink, FileModeTransport
   private eofReceived = false;
 
   constructor(loop: TransportLoop, endpoint: StreamEndpoint, protocol: unknown, extra: Record<string, unknown>, owner: TransportOwner | null = null) {
-    validateProtocol(protocol);
+    super(protocol, extra);
     this.loop = loop;
     this.endpoint = endpoint;
-    this.protocol = protocol;
     this.owner = owner;
-    this.extra = extra;
     this.flow = new WriteFlow((context) => loop.callExceptionHandler(context), this);
     this.weakSelf = new HeldWeakly<StreamTransport>(this);
     endpoint.setSink(new WeakStreamSink(this.weakSelf));
@@ -210,24 +193,7 @@ export class StreamTransport implements Transport, StreamSink, FileModeTransport
     this.startEndpointReading();
   };
 
-  // ------------------------------------------------------------------ BaseTransport
-
-  isClosing(): boolean {
-    return this.phase !== Phase.Open;
-  }
-
-  getExtraInfo(name: string, defaultValue: unknown = undefined): unknown {
-    return extraInfo(this.extra, name, defaultValue);
-  }
-
-  setProtocol(protocol: BaseProtocol): void {
-    validateProtocol(protocol);
-    this.protocol = protocol;
-  }
-
-  getProtocol(): BaseProtocol {
-    return this.protocol;
-  }
+  // ------------------------------------------------------------------ BaseTransport (isClosing, getExtraInfo, setProtocol, getProtocol: base.ts)
 
   /** Flushes what is queued, then closes; connectionLost(null) once, after the fd is closed. */
   close(): void {
@@ -686,9 +652,8 @@ export class StreamTransport implements Transport, StreamSink, FileModeTransport
     if (file.wasReading && this.phase === Phase.Open) this.resumeReading();
   }
 
-  toString(): string {
-    const state = this.phase === Phase.Closed ? "closed" : this.phase === Phase.Open ? "open" : "closing";
-    return `<StreamTransport fd=${this.endpoint.fd} ${state}>`;
+  override toString(): string {
+    return `<StreamTransport fd=${this.endpoint.fd} ${this.phaseName()}>`;
   }
 }
 

@@ -61,11 +61,6 @@ export class WriteFlow {
   }
 }
 
-/** getExtraInfo(name, default) over a transport's extra-info record (asyncio: a None value gives the default). */
-export function extraInfo(extra: Record<string, unknown>, name: string, defaultValue: unknown): unknown {
-  return Object.prototype.hasOwnProperty.call(extra, name) && extra[name] !== null ? extra[name] : defaultValue;
-}
-
 function checkLimit(value: unknown, name: string): asserts value is number {
   if (typeof value !== "number" || Number.isNaN(value)) {
     throw new TypeError(`The "${name}" argument must be a number. Received ${describeType(value)}`);
