@@ -14,8 +14,9 @@
 //     callback -> onSent. libuv completes a socket's sends in order, so ONE bound callback
 //     and a queue of lengths serve every send (no closure per datagram).
 //   - close: node's close(); onClosed from its callback. fd: -1 (node:dgram exposes none).
-//   - After each sink call: one loop iteration (host.notify, the seam's rule); the proactor
-//     closes the sockets still open when it closes (host.track).
+//   - No loop iteration after each sink call (the datagram seam does not need one, see
+//     proactor.ts: it would cost a _runOnce per datagram and per send); the proactor closes
+//     the sockets still open when it closes (host.track).
 import * as dgram from "node:dgram";
 import type { DatagramEndpoint, DatagramOpenOptions, DatagramSink } from "../src/proactor.js";
 import type { SockAddr } from "../src/events.js";
@@ -25,8 +26,6 @@ import { nodeHasReusePort } from "./listener.js";
 
 /** What a datagram endpoint needs from the FallbackProactor. */
 export interface DatagramHost {
-  /** After each sink call: one loop iteration. */
-  notify(): void;
   /** A socket the proactor closes on close() (it forgets it on 'close'). */
   track(socket: dgram.Socket): void;
 }
@@ -49,10 +48,7 @@ export class FallbackDatagramEndpoint implements DatagramEndpoint {
   private readonly sockName: SockAddr | null;
   private readonly peerName: SockAddr | null;
 
-  private constructor(
-    private readonly socket: dgram.Socket,
-    private readonly host: DatagramHost,
-  ) {
+  private constructor(private readonly socket: dgram.Socket) {
     this.sockName = toSockAddr(socket.address());
     let peer: SockAddr | null = null;
     try {
@@ -74,17 +70,17 @@ export class FallbackDatagramEndpoint implements DatagramEndpoint {
     const local = opts.localAddr as { host: string; port: number } | null;
     const remote = opts.remoteAddr as { host: string; port: number } | null;
     host.track(socket);
-    return FallbackDatagramEndpoint.setUp(socket, host, (done) => socket.bind({ address: local?.host ?? (opts.family === 6 ? "::" : "0.0.0.0"), port: local?.port ?? 0, exclusive: true }, done), opts.allowBroadcast, remote);
+    return FallbackDatagramEndpoint.setUp(socket, (done) => socket.bind({ address: local?.host ?? (opts.family === 6 ? "::" : "0.0.0.0"), port: local?.port ?? 0, exclusive: true }, done), opts.allowBroadcast, remote);
   }
 
   /** Adopts a UDP socket fd (family 4 or 6). */
   static adopt(fd: number, family: 4 | 6, host: DatagramHost): Promise<FallbackDatagramEndpoint> {
     const socket = dgram.createSocket(family === 6 ? "udp6" : "udp4");
     host.track(socket);
-    return FallbackDatagramEndpoint.setUp(socket, host, (done) => socket.bind({ fd, exclusive: true }, done), false, null);
+    return FallbackDatagramEndpoint.setUp(socket, (done) => socket.bind({ fd, exclusive: true }, done), false, null);
   }
 
-  private static setUp(socket: dgram.Socket, host: DatagramHost, bind: (done: () => void) => void, broadcast: boolean, remote: { host: string; port: number } | null): Promise<FallbackDatagramEndpoint> {
+  private static setUp(socket: dgram.Socket, bind: (done: () => void) => void, broadcast: boolean, remote: { host: string; port: number } | null): Promise<FallbackDatagramEndpoint> {
     return new Promise((resolve, reject) => {
       const fail = (err: Error): void => {
         socket.close();
@@ -100,12 +96,12 @@ export class FallbackDatagramEndpoint implements DatagramEndpoint {
         }
         if (remote === null) {
           socket.removeListener("error", fail);
-          resolve(new FallbackDatagramEndpoint(socket, host));
+          resolve(new FallbackDatagramEndpoint(socket));
           return;
         }
         socket.connect(remote.port, remote.host, () => {
           socket.removeListener("error", fail);
-          resolve(new FallbackDatagramEndpoint(socket, host));
+          resolve(new FallbackDatagramEndpoint(socket));
         });
       });
     });
@@ -124,13 +120,11 @@ export class FallbackDatagramEndpoint implements DatagramEndpoint {
   private readonly onMessage = (msg: Buffer, rinfo: dgram.RemoteInfo): void => {
     if (this.closed) return;
     this.sink.onDatagram(msg, toSockAddr(rinfo));
-    this.host.notify();
   };
 
   private readonly onError = (err: Error): void => {
     if (this.closed) return;
     this.sink.onReceiveError(err);
-    this.host.notify();
   };
 
   sendto(data: Uint8Array, addr: SockAddr | null): void {
@@ -147,16 +141,12 @@ export class FallbackDatagramEndpoint implements DatagramEndpoint {
     const len = this.sends.shift() ?? 0;
     if (this.closed) return;
     this.sink.onSent(len, err ?? null);
-    this.host.notify();
   };
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.socket.close(() => {
-      this.sink.onClosed();
-      this.host.notify();
-    });
+    this.socket.close(() => this.sink.onClosed());
   }
 
   sockname(): SockAddr | null {

@@ -97,7 +97,6 @@ export class FallbackProactor implements Proactor {
   /** node:dgram sockets still open (closed with the proactor). */
   private readonly dgramSockets = new Set<dgram.Socket>();
   private readonly dgramHost: DatagramHost = {
-    notify: () => this.host?._runOnce(),
     track: (socket) => {
       this.dgramSockets.add(socket);
       socket.once("close", () => this.dgramSockets.delete(socket));

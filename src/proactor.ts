@@ -124,9 +124,11 @@ export interface ConnectOptions {
 //
 // A DatagramEndpoint is one SOCK_DGRAM socket (UDP over IPv4/IPv6, or AF_UNIX) as a backend
 // sees it. The datagram transport (src/transports/datagram.ts), written ONCE, drives it
-// and is its sink. Same completion rules as streams: never synchronously inside the call
-// that started the operation, and host._runOnce() after each batch (a sendto() made inside
-// onDatagram is submitted by that iteration).
+// and is its sink. Completions are never delivered synchronously inside the call that
+// started the operation. Unlike streams, the datagram transport needs no iteration after a
+// completion (sendto() goes to the endpoint at once, and callSoon() from a protocol method
+// schedules its own): a backend whose completions come one by one (node:dgram) need not
+// run host._runOnce() after each.
 //
 // Receiving: startReceiving() delivers every datagram through onDatagram until
 // stopReceiving() or close(); what is already on its way may still arrive after
