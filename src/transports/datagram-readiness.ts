@@ -15,6 +15,9 @@
 // onSent(err); the next ones still go.
 // Closing: the waits are cancelled (after cancel() the fd may be closed at once: the
 // watchFd contract), the fd closed, and onClosed() runs from the loop's ready queue.
+// A wait that ends with an error (the fd cannot be polled, or the loop closed under it)
+// ends the endpoint: the error goes to onReceiveError, then it closes as above (the fd is
+// never left open; onClosed is skipped when the loop is closed already).
 import type { DatagramEndpoint, DatagramSink, Proactor, FdWatch } from "../proactor.js";
 import { WATCH_READ, WATCH_WRITE } from "../proactor.js";
 import type { SockAddr } from "../events.js";
@@ -72,8 +75,7 @@ export class ReadinessDatagramEndpoint implements DatagramEndpoint {
     this.readWatch = null;
     if (this.closed || !this.receiving) return;
     if (err !== null) {
-      this.receiving = false;
-      this.sink.onReceiveError(err);
+      this.fail(err);
       return;
     }
     const s = nativeSockets();
@@ -105,13 +107,16 @@ export class ReadinessDatagramEndpoint implements DatagramEndpoint {
   private readonly onWritable = (err: Error | null): void => {
     this.writeWatch = null;
     if (this.closed) return;
+    if (err !== null) {
+      this.fail(err);
+      return;
+    }
     const s = nativeSockets();
     while (this.queue.length > 0 && !this.closed) {
       const data = this.queue[0] as Uint8Array;
       const to = this.queue[1] as SockAddr | null;
       let r: number;
-      if (err !== null) r = -((err as { errno?: number }).errno ?? errno.EBADF);
-      else if (to === null) r = s.send(this.fd, data);
+      if (to === null) r = s.send(this.fd, data);
       else {
         const a = resolveAddr(to, "addr");
         r = s.sendTo(this.fd, data, a.family, a.host, a.port);
@@ -123,6 +128,12 @@ export class ReadinessDatagramEndpoint implements DatagramEndpoint {
     if (this.queue.length > 0 && !this.closed && this.writeWatch === null) this.writeWatch = this.proactor.watchFd(this.fd, WATCH_WRITE, this.onWritable);
   };
 
+  /** A wait failed: report it, then close (see the header). */
+  private fail(err: Error): void {
+    this.sink.onReceiveError(err);
+    this.close();
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -132,7 +143,11 @@ export class ReadinessDatagramEndpoint implements DatagramEndpoint {
     this.readWatch = this.writeWatch = null;
     this.queue = [];
     closeFd(this.fd);
-    this.callSoon(() => this.sink.onClosed());
+    try {
+      this.callSoon(() => this.sink.onClosed());
+    } catch {
+      // the loop is closed: nobody is left to tell
+    }
   }
 
   sockname(): SockAddr | null {

@@ -184,3 +184,13 @@ backendTest("debug mode warns when an idle datagram transport is garbage-collect
   }
   t.true(warnings.some((m) => /^unclosed transport <DatagramTransport fd=-?\d+ open>\nObject created at:\n[^]*lifecycle\.test/.test(m)), warnings.join("\n"));
 });
+
+backendTest("datagrams: loop.close() with datagram endpoints open releases their sockets and ops", async (t, { loop }) => {
+  await inLoop(loop, async () => {
+    const { tt } = await pair(loop);
+    for (let i = 0; i < 10; i++) tt.sendto(Buffer.from("in flight at close"));
+  });
+  loop.close();
+  t.is(loop.pendingOps(), 0);
+  // The teardown checks that no fd is left open.
+});

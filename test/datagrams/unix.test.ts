@@ -133,3 +133,14 @@ uringOnlyTest("datagrams: the readiness endpoint (for backends without a native 
     await Promise.all([rx.lost.promise, tx.lost.promise]);
   });
 });
+
+uringOnlyTest("datagrams: loop.close() ends a readiness endpoint's waits and closes its socket", async (t, { loop }) => {
+  (loop as unknown as { _proactor: { openDatagram: unknown } })._proactor.openDatagram = () => null;
+  await inLoop(loop, async () => {
+    const c = new DgramCollector();
+    await loop.createDatagramEndpoint(() => c, { localAddr: `\0ringloop-dgram-lc-${process.pid}` });
+  });
+  loop.close();
+  t.is(loop.pendingOps(), 0);
+  // The teardown checks that no fd is left open.
+});
