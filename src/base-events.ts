@@ -31,6 +31,7 @@ import {
   type CreateServerOptions,
   type CreateUnixConnectionOptions,
   type CreateUnixServerOptions,
+  type StartTlsOptions,
   type ExceptionContext,
   type ExceptionHandler,
   type Executor,
@@ -59,6 +60,7 @@ import { SignalHandlers } from "./signals.js";
 import { trackUnclosed, untrack, type ResourceState } from "./resource-warnings.js";
 import * as streams from "./streams.js";
 import { sendfile } from "./sendfile.js";
+import { startTls } from "./tls/start.js";
 import type { Transport } from "./transports.js";
 import type { Server } from "./server.js";
 import type { StreamTransport } from "./transports/stream.js";
@@ -596,6 +598,12 @@ export class BaseEventLoop implements AbstractEventLoop, ProactorHost {
   connectAcceptedSocket<P extends BaseProtocol>(protocolFactory: () => P, sock: number, opts?: ConnectAcceptedSocketOptions): Promise<[StreamTransport, P]> {
     this._checkClosed();
     return streams.connectAcceptedSocket(this, protocolFactory, sock, opts) as Promise<[StreamTransport, P]>;
+  }
+
+  /** asyncio's start_tls (src/tls/start.ts): resolves to the TLS transport once the handshake is done. */
+  startTls(transport: Transport, protocol: BaseProtocol, sslContext: unknown, opts?: StartTlsOptions): Promise<StreamTransport> {
+    this._checkClosed();
+    return startTls(this, transport, protocol, sslContext, opts);
   }
 
   // ---------------------------------------------------------------- sockets (sock-methods.ts, readiness.ts)

@@ -48,6 +48,7 @@ export {
   type CreateUnixConnectionOptions,
   type CreateUnixServerOptions,
   type ConnectAcceptedSocketOptions,
+  type StartTlsOptions,
   type SendfileSource,
   type SendfileOptions,
 } from "./events.js";
