@@ -75,4 +75,6 @@ export type { StreamTransport } from "./transports/stream.js";
 export type { TransportSocket } from "./transports/socket.js";
 export { Socket, socket } from "./socket.js";
 export * as fs from "./fs.js";
+export { TransportDuplex, type TransportDuplexOptions } from "./duplex/transport-duplex.js";
+export { DuplexProtocol, toDuplex, feedNodeServer, connectDuplex, type ConnectDuplexOptions } from "./duplex/protocol.js";
 export { startServe, type ServeHandle, type ServeOptions } from "./serve/server.js";
