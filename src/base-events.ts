@@ -366,7 +366,9 @@ export class BaseEventLoop implements AbstractEventLoop, ProactorHost {
         if (!handle._cancelled) handle._run();
       }
     }
-    if (this._flushQueue.length > 0) this._runFlushes();
+    // A flush may request another (a TLS transport's flush writes to its raw transport): all
+    // go out in this iteration.
+    while (this._flushQueue.length > 0) this._runFlushes();
     this._inIteration = false;
 
     if (this._stopping) {

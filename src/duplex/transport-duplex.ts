@@ -68,6 +68,8 @@ export class TransportDuplex extends Duplex {
   /** We paused the transport's reading because push() returned false. */
   private readPaused = false;
   private transportLost = false;
+  /** destroy() waits for the transport to close ('close' means the fd is closed, as net.Socket's). */
+  private destroyDone: (() => void) | null = null;
   private timeoutMs = 0;
   private timer: NodeJS.Timeout | null = null;
 
@@ -239,6 +241,12 @@ export class TransportDuplex extends Duplex {
   _lost(exc: Error | null): void {
     this.transportLost = true;
     this.clearTimer();
+    const destroyDone = this.destroyDone;
+    if (destroyDone !== null) {
+      this.destroyDone = null;
+      destroyDone();
+      return;
+    }
     const held = this.heldCallbacks;
     this.heldCallbacks = [];
     if (exc !== null) {
@@ -289,15 +297,18 @@ export class TransportDuplex extends Duplex {
 
   override _destroy(err: Error | null, callback: Callback): void {
     this.clearTimer();
-    const t = this.transport;
-    if (t !== null && !this.transportLost && !t.isClosing()) {
-      if (err === null && this.writableFinished) t.close();
-      else t.abort();
-    }
     const held = this.heldCallbacks;
     this.heldCallbacks = [];
     for (const cb of held) cb(err ?? pipeError());
-    callback(err);
+    const t = this.transport;
+    if (t === null || this.transportLost) {
+      callback(err);
+      return;
+    }
+    // 'close' once the transport has closed (its connectionLost).
+    this.destroyDone = () => callback(err);
+    if (err === null && this.writableFinished) t.close();
+    else t.abort();
   }
 
   private send(chunks: Buffer[], callback: Callback): void {
