@@ -20,6 +20,8 @@ export const SERVE_USAGE = `usage: ringloop serve [DIR] [options]
   --max-request-line N     414 beyond (default ${DEFAULTS.maxRequestLine} bytes)
   --max-header-bytes N     431 beyond (default ${DEFAULTS.maxHeaderBytes} bytes)
   --cache-valid MS         re-check cached files after this long (default ${DEFAULTS.cacheValidMs})
+  --tls-cert FILE          HTTPS: PEM certificate (chain); needs --tls-key. Bodies then go
+  --tls-key FILE           through the TLS layer (read + write): no sendfile
 `;
 
 interface ServeArgs {
@@ -27,6 +29,8 @@ interface ServeArgs {
   workers: number;
   backend: BackendChoice;
 }
+
+const PATHS: Record<string, "tlsCert" | "tlsKey"> = { "--tls-cert": "tlsCert", "--tls-key": "tlsKey" };
 
 const NUMERIC: Record<string, keyof ServeOptions> = {
   "--port": "port",
@@ -45,6 +49,11 @@ function parseArgs(args: string[]): ServeArgs | string {
     const a = args[i];
     if (a === "--quiet") options.quiet = true;
     else if (a === "--no-memory-cache") options.bodyCache = false;
+    else if (a in PATHS) {
+      const value = args[++i];
+      if (value === undefined) return `option ${a} needs a value`;
+      options[PATHS[a]] = value;
+    }
     else if (a === "--host" || a === "--backend" || a === "--workers" || a in NUMERIC) {
       const value = args[++i];
       if (value === undefined) return `option ${a} needs a value`;
@@ -72,6 +81,7 @@ function parseArgs(args: string[]): ServeArgs | string {
     }
   }
   if (dir !== null) options.root = dir;
+  if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) return "--tls-cert and --tls-key go together";
   return out;
 }
 

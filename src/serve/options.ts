@@ -31,6 +31,12 @@ export interface ServeOptions {
   bodyCache?: boolean;
   /** Graceful close: connections still busy after this are aborted. */
   shutdownGraceMs?: number;
+  /**
+   * HTTPS: PEM certificate (chain) and key files, both or neither. Bodies then go through
+   * the TLS layer (read + write), not sendfile.
+   */
+  tlsCert?: string | null;
+  tlsKey?: string | null;
 }
 
 export type ResolvedServeOptions = Required<Omit<ServeOptions, "logWriter">> & { logWriter: ((text: string) => void) | null };
@@ -89,7 +95,15 @@ export function resolveOptions(opts: ServeOptions): ResolvedServeOptions {
     cacheMaxEntries: 0,
     bodyCache: checkBool("bodyCache", opts.bodyCache ?? DEFAULTS.bodyCache),
     shutdownGraceMs: 0,
+    tlsCert: null,
+    tlsKey: null,
   };
+  for (const k of ["tlsCert", "tlsKey"] as const) {
+    const v = opts[k] ?? null;
+    if (v !== null && (typeof v !== "string" || v === "")) throw new TypeError(`The "options.${k}" option must be a file path. Received ${describeType(v)}`);
+    out[k] = v;
+  }
+  if ((out.tlsCert === null) !== (out.tlsKey === null)) throw new TypeError(`The "options.tlsCert" and "options.tlsKey" options go together: give both or neither`);
   if (out.logWriter !== null && typeof out.logWriter !== "function") throw new TypeError(`The "options.logWriter" option must be a function. Received ${describeType(out.logWriter)}`);
   for (const k of COUNTS) out[k] = checkInt(k, opts[k] ?? DEFAULTS[k], 1, 1 << 30);
   for (const k of DURATIONS) out[k] = checkInt(k, opts[k] ?? DEFAULTS[k], 1, 86_400_000);

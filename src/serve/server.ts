@@ -25,7 +25,7 @@ const MIN_SWEEP_MS = 25;
 const MAX_SWEEP_MS = 1000;
 
 export interface ServeHandle {
-  /** "http://host:port/" with the port actually bound. */
+  /** "http://host:port/" ("https://" with tlsCert/tlsKey) with the port actually bound. */
   readonly url: string;
   readonly host: string;
   readonly port: number;
@@ -74,7 +74,9 @@ export async function startServe(loop: AbstractEventLoop, options: ServeOptions 
   ctx.clock.tick();
   let server: AbstractServer;
   try {
-    server = await loop.createServer(() => new HttpConnection(ctx), opts.host, opts.port, { reusePort: opts.reusePort });
+    // HTTPS: ringloop's TLS layer; loop.sendfile then sends bodies by read + write through it.
+    const ssl = opts.tlsCert !== null ? { cert: fs.readFileSync(opts.tlsCert), key: fs.readFileSync(opts.tlsKey!) } : undefined;
+    server = await loop.createServer(() => new HttpConnection(ctx), opts.host, opts.port, { reusePort: opts.reusePort, ssl });
   } catch (err) {
     cache.close();
     throw err;
@@ -111,7 +113,7 @@ export async function startServe(loop: AbstractEventLoop, options: ServeOptions 
     }
   };
   return {
-    url: `http://${hostPart}:${name.port}/`,
+    url: `${opts.tlsCert !== null ? "https" : "http"}://${hostPart}:${name.port}/`,
     host: name.host,
     port: name.port,
     root,
