@@ -58,6 +58,7 @@ function checkSsl(opts: CreateConnectionOptions & CreateServerOptions, serverSid
   const timeouts = checkTimeouts(opts, tls);
   let hostname = checkServerHostname(opts.serverHostname, tls);
   if (!tls) return null;
+  if (serverSide && hostname !== null) throw new TypeError(`The "opts.serverHostname" option is for clients (a server's name is in its certificate)`);
   if (!serverSide) {
     hostname ??= defaultHostname;
     if (hostname === null) throw new TypeError(`The "opts.serverHostname" option is required with ssl when there is no host (the name checked against the certificate; "" checks none)`);
