@@ -4,22 +4,12 @@
 import * as tls from "node:tls";
 import * as crypto from "node:crypto";
 import { backendTest } from "../helpers/backends.js";
-import { inLoop, within, serverPort, shutdown, Collector, EchoProtocol, deferred } from "../streams/_streams.js";
+import { inLoop, within, serverPort, shutdown, Collector, EchoProtocol, deferred, startEchoServer } from "../streams/_streams.js";
 import { serverOptions, clientOptions, nodeTlsServer } from "./_tls.js";
 
 backendTest("tls: our client and our server echo over TLS 1.3; extra info names the session", async (t, { loop }) => {
   await inLoop(loop, async () => {
-    const echoes: EchoProtocol[] = [];
-    const server = await loop.createServer(
-      () => {
-        const p = new EchoProtocol();
-        echoes.push(p);
-        return p;
-      },
-      "127.0.0.1",
-      0,
-      { ssl: serverOptions() },
-    );
+    const { server, protocols: echoes } = await startEchoServer(loop, "127.0.0.1", { ssl: serverOptions() });
     const client = new Collector();
     const [tr] = await loop.createConnection(() => client, "127.0.0.1", serverPort(server), { ssl: clientOptions() });
     await client.made.promise;

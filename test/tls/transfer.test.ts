@@ -4,9 +4,8 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Protocol, type Transport } from "ringloop";
 import { backendTest } from "../helpers/backends.js";
-import { inLoop, within, sha256, serverPort, shutdown, Collector, EchoProtocol, TransferClient, deferred } from "../streams/_streams.js";
+import { inLoop, within, sha256, serverPort, shutdown, Collector, EchoProtocol, TransferClient, ReplyAfterEof, deferred } from "../streams/_streams.js";
 import { serverOptions, clientOptions } from "./_tls.js";
 
 backendTest("tls: 64 MiB both ways through TLS, checked by hash", async (t, { loop }) => {
@@ -85,28 +84,6 @@ backendTest("tls: a slow reader pauses the writer (pauseReading passes through);
     await shutdown(server);
   });
 });
-
-/** Counts what it gets; at the peer's EOF it answers with the count and hash, then closes. */
-class ReplyAfterEof extends Protocol {
-  transport!: Transport;
-  received: Buffer[] = [];
-  readonly lost = deferred<Error | null>();
-  override connectionMade(t: Transport): void {
-    this.transport = t;
-  }
-  override dataReceived(d: Buffer): void {
-    this.received.push(d);
-  }
-  override eofReceived(): boolean {
-    const all = Buffer.concat(this.received);
-    this.transport.write(Buffer.from(`got ${all.length} ${sha256(all)}`));
-    this.transport.close();
-    return true;
-  }
-  override connectionLost(exc: Error | null): void {
-    this.lost.resolve(exc);
-  }
-}
 
 backendTest("tls: half-close: writeEof sends close_notify, the peer still answers (TLS 1.3)", async (t, { loop }) => {
   const payload = crypto.randomBytes(300_000);
