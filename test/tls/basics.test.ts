@@ -3,6 +3,8 @@
 // arguments.
 import * as tls from "node:tls";
 import * as crypto from "node:crypto";
+import * as os from "node:os";
+import * as path from "node:path";
 import { backendTest } from "../helpers/backends.js";
 import { inLoop, within, serverPort, shutdown, Collector, EchoProtocol, deferred, startEchoServer } from "../streams/_streams.js";
 import { serverOptions, clientOptions, nodeTlsServer } from "./_tls.js";
@@ -97,5 +99,21 @@ backendTest("tls: bad ssl arguments are TypeErrors naming the option", async (t,
     await t.throwsAsync(loop.createConnection(() => new Collector(), "127.0.0.1", 1, { sslShutdownTimeout: 5 }), { instanceOf: TypeError, message: /only meaningful with ssl/ });
     await t.throwsAsync(loop.createUnixConnection(() => new Collector(), "/nonexistent", { ssl: true }), { instanceOf: TypeError, message: /serverHostname.*required/ });
     await t.throwsAsync(loop.createServer(() => new Collector(), "127.0.0.1", 0, { ssl: { cert: "not a pem", key: "nor this" } }), { message: /PEM|key|certificate/i });
+  });
+});
+
+backendTest("tls: over Unix sockets (createUnixServer / createUnixConnection with serverHostname)", async (t, { loop }) => {
+  const where = path.join(os.tmpdir(), `ringloop-tls-${process.pid}-${Math.random().toString(36).slice(2, 8)}.sock`);
+  await inLoop(loop, async () => {
+    const server = await loop.createUnixServer(() => new EchoProtocol(), where, { ssl: serverOptions() });
+    const client = new Collector();
+    const [tr] = await loop.createUnixConnection(() => client, where, { ssl: clientOptions(), serverHostname: "localhost" });
+    tr.write(Buffer.from("over unix"));
+    await within(10_000, client.waitBytes(9), "echo");
+    t.is(client.data().toString(), "over unix");
+    t.is((tr.getExtraInfo("cipher") as tls.CipherNameAndProtocol).version, "TLSv1.3");
+    tr.close();
+    t.is(await within(10_000, client.lost.promise, "closed"), null);
+    await shutdown(server);
   });
 });
