@@ -9,7 +9,7 @@ import { Client } from "undici";
 import { feedNodeServer, connectDuplex, type TransportDuplex } from "ringloop";
 import { backendTest } from "../helpers/backends.js";
 import { inLoop, within, serverPort, shutdown, runChild } from "../streams/_streams.js";
-import { certs, serverOptions } from "../tls/_tls.js";
+import { certs, serverOptions, clientEnv } from "../tls/_tls.js";
 
 function handler(req: http.IncomingMessage, res: http.ServerResponse): void {
   const sock = req.socket as unknown as TransportDuplex;
@@ -22,12 +22,12 @@ backendTest("duplex: a node:http server fed by a ringloop Server, driven by curl
   await inLoop(loop, async () => {
     const server = await loop.createServer(feedNodeServer(app), "127.0.0.1", 0);
     const url = `http://127.0.0.1:${serverPort(server)}`;
-    const r = await runChild("curl", ["-sS", "-w", "connects=%{num_connects}\\n", `${url}/a`, `${url}/b`], null, 20_000);
+    const r = await runChild("curl", ["-sS", "-w", "connects=%{num_connects}\\n", `${url}/a`, `${url}/b`], null, 20_000, clientEnv());
     t.is(r.code, 0, r.stderr);
     t.is(r.stdout.toString(), "GET /a from 127.0.0.1 encrypted=false\nconnects=1\nGET /b from 127.0.0.1 encrypted=false\nconnects=0\n", "the second request reused the connection");
 
     const secure = await loop.createServer(feedNodeServer(app), "127.0.0.1", 0, { ssl: serverOptions() });
-    const s = await runChild("curl", ["-sS", "--cacert", certs().caCert, `https://localhost:${serverPort(secure)}/tls`], null, 20_000);
+    const s = await runChild("curl", ["-sS", "--cacert", certs().caCert, `https://localhost:${serverPort(secure)}/tls`], null, 20_000, clientEnv());
     t.is(s.code, 0, s.stderr);
     t.is(s.stdout.toString(), "GET /tls from 127.0.0.1 encrypted=true\n");
     app.closeAllConnections();
@@ -42,7 +42,7 @@ backendTest("duplex: wrk keep-alive load against node:http fed by ringloop", asy
   app.on("request", () => served++);
   await inLoop(loop, async () => {
     const server = await loop.createServer(feedNodeServer(app), "127.0.0.1", 0);
-    const r = await runChild("wrk", ["-t1", "-c8", "-d1s", `http://127.0.0.1:${serverPort(server)}/`], null, 30_000);
+    const r = await runChild("wrk", ["-t1", "-c8", "-d1s", `http://127.0.0.1:${serverPort(server)}/`], null, 30_000, clientEnv());
     t.is(r.code, 0, r.stderr);
     const out = r.stdout.toString();
     const total = Number(/(\d+) requests in/.exec(out)?.[1]);

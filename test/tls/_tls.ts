@@ -32,7 +32,7 @@ export interface CertFiles {
 let files: CertFiles | null = null;
 
 function openssl(dir: string, args: string[]): void {
-  execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
+  execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"], env: clientEnv() });
 }
 
 const EC = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
@@ -76,6 +76,17 @@ export function certs(): CertFiles {
 }
 
 const read = (f: string): Buffer => fs.readFileSync(f);
+
+/**
+ * The environment for client programs (curl, wrk, openssl): without LD_PRELOAD, which
+ * `npm run test:asan` sets for node (the sanitizer runtime) and which makes curl hang.
+ */
+export function clientEnv(): NodeJS.ProcessEnv {
+  if (process.env.LD_PRELOAD === undefined) return process.env;
+  const env = { ...process.env };
+  delete env.LD_PRELOAD;
+  return env;
+}
 
 /** Server context options (the localhost certificate unless told). */
 export function serverOptions(which: "good" | "other" | "expired" | "self" = "good"): tls.SecureContextOptions {

@@ -6,7 +6,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { Protocol, type Transport } from "ringloop";
 import { backendTest } from "../helpers/backends.js";
 import { inLoop, within, serverPort, shutdown, runChild, deferred, Collector } from "../streams/_streams.js";
-import { certs, serverOptions, clientOptions } from "./_tls.js";
+import { certs, serverOptions, clientOptions, clientEnv } from "./_tls.js";
 
 const VERSIONS = [
   ["TLSv1.2", "-tls1_2"],
@@ -39,6 +39,7 @@ for (const [version, flag] of VERSIONS) {
         ["s_client", "-connect", `127.0.0.1:${serverPort(server)}`, "-CAfile", certs().caCert, "-servername", "localhost", "-verify_return_error", "-ign_eof", "-msg", flag],
         Buffer.from("ping\n"),
         20_000,
+        clientEnv(),
       );
       const out = r.stdout.toString();
       t.regex(out, /pong:ping/);
@@ -49,7 +50,7 @@ for (const [version, flag] of VERSIONS) {
   });
 
   backendTest(`tls: our client against openssl s_server (${version}), close_notify seen by the peer`, async (t, { loop }) => {
-    const srv = spawn("openssl", ["s_server", "-accept", "127.0.0.1:0", "-cert", certs().cert, "-key", certs().key, "-naccept", "1", "-rev", "-msg", flag]);
+    const srv = spawn("openssl", ["s_server", "-accept", "127.0.0.1:0", "-cert", certs().cert, "-key", certs().key, "-naccept", "1", "-rev", "-msg", flag], { env: clientEnv() });
     const out = collect(srv);
     try {
       const port = await within(10_000, out.waitFor(/ACCEPT 127\.0\.0\.1:(\d+)/), "s_server listening");
@@ -75,7 +76,7 @@ backendTest("tls: a client's renegotiation (openssl s_client R, TLS 1.2) is refu
   await inLoop(loop, async () => {
     const conn = new Collector();
     const server = await loop.createServer(() => conn, "127.0.0.1", 0, { ssl: serverOptions() });
-    const cli = spawn("openssl", ["s_client", "-connect", `127.0.0.1:${serverPort(server)}`, "-CAfile", certs().caCert, "-servername", "localhost", "-tls1_2"]);
+    const cli = spawn("openssl", ["s_client", "-connect", `127.0.0.1:${serverPort(server)}`, "-CAfile", certs().caCert, "-servername", "localhost", "-tls1_2"], { env: clientEnv() });
     const out = collect(cli);
     try {
       await within(10_000, conn.made.promise, "handshake");
