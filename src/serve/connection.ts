@@ -10,10 +10,12 @@
 // (400/411/413/414/431/505), a short body send, or during shutdown, the connection closes
 // once its last response is written; requests queued behind are dropped (RFC 9112 9.6).
 //
-// Timers (checked by the server's sweep, see server.ts): waiting for a new request with
-// nothing buffered -> idle timeout, then close; part of a request head buffered -> header
-// timeout counted from its first byte and NOT extended by further bytes (slowloris), then
-// 408 and close; responses stuck behind a full write buffer (the client stopped reading)
+// Timers (checked by the server's sweep, see server.ts): a new connection's first request
+// head must be complete within the header timeout counted from the accept (a silent one is
+// then closed without an answer, a partial head gets 408); waiting for a later request
+// with nothing buffered -> idle timeout, then close; part of a later request head buffered
+// -> header timeout counted from its first byte and NOT extended by further bytes
+// (slowloris), then 408 and close; responses stuck behind a full write buffer (the client stopped reading)
 // -> abort after idleTimeoutMs without progress; a body going out by loop.sendfile -> the
 // same, judged by the transport's count of file bytes sent (ctx.bodyProgress).
 import * as util from "node:util";
@@ -21,7 +23,7 @@ import { Protocol } from "../protocols.js";
 import type { Transport } from "../transports.js";
 import type { ExceptionContext } from "../events.js";
 import { isQuietError } from "../transports/stream.js";
-import { RequestParser, type ParserLimits, type Request } from "./http-parser.js";
+import { RequestParser, blankRequest, type ParserLimits, type Request } from "./http-parser.js";
 import { targetPath } from "./resolve.js";
 import type { FileCache, FileEntry } from "./file-cache.js";
 import type { AccessLog } from "./access-log.js";
@@ -59,7 +61,7 @@ const WAIT_SEND = 2;
 /** A body going out by loop.sendfile: aborted after idleTimeoutMs without progress. */
 const WAIT_BODY = 3;
 
-const NO_REQUEST: Request = { error: 0, reason: "", method: "-", target: "-", version: "-", keepAlive: false, ifNoneMatch: null, ifModifiedSince: null, range: null, ifRange: null };
+const NO_REQUEST: Request = blankRequest(0, "", "-", "-", "-", false);
 
 export class HttpConnection extends Protocol {
   private readonly ctx: ServeContext;
@@ -79,6 +81,10 @@ export class HttpConnection extends Protocol {
   private waitKind = WAIT_IDLE;
   /** WAIT_BODY: the body's progress when the deadline was last armed. */
   private bodySent = 0;
+  /** No request has been parsed yet: the header timeout runs from the accept. */
+  private firstRequest = true;
+  /** Some byte has arrived (a silent connection is closed without a 408). */
+  private heardFrom = false;
 
   constructor(ctx: ServeContext) {
     super();
@@ -99,9 +105,13 @@ export class HttpConnection extends Protocol {
 
   override dataReceived(data: Buffer): void {
     if (this.closeAfter || this.lost) return;
+    this.heardFrom = true;
     const before = this.queue.length;
     this.parser.feed(data, this.queue);
-    if (this.queue.length > before && this.waitKind !== WAIT_SEND && this.waitKind !== WAIT_BODY) this.deadline = 0;
+    if (this.queue.length > before) {
+      this.firstRequest = false;
+      if (this.waitKind !== WAIT_SEND && this.waitKind !== WAIT_BODY) this.deadline = 0;
+    }
     this.pump();
     if (!this.readPaused && !this.lost && this.queue.length >= this.ctx.maxPipelined) {
       this.readPaused = true;
@@ -163,7 +173,7 @@ export class HttpConnection extends Protocol {
       this.transport!.abort();
       return;
     }
-    if (this.waitKind === WAIT_HEADER) {
+    if (this.waitKind === WAIT_HEADER && this.heardFrom) {
       this.closeAfter = true;
       this.ctx.clock.tick();
       this.answerSimple(NO_REQUEST, 408, CLOSE, false);
@@ -187,7 +197,7 @@ export class HttpConnection extends Protocol {
   }
 
   private armWait(): void {
-    if (this.parser.hasPartial()) {
+    if (this.parser.hasPartial() || this.firstRequest) {
       if (this.waitKind !== WAIT_HEADER || this.deadline === 0) {
         this.waitKind = WAIT_HEADER;
         this.deadline = this.ctx.time() + this.ctx.headerTimeoutMs;
@@ -233,7 +243,7 @@ export class HttpConnection extends Protocol {
   }
 
   private answerSimple(req: Request, status: number, mode: number, isHead: boolean, extra = ""): void {
-    const r = errorResponse(status, this.ctx.clock.http, mode, isHead, extra);
+    const r = errorResponse(status, this.ctx.clock.http, mode, isHead, extra, req.detail);
     this.transport!.write(Buffer.from(r.data, "latin1"));
     this.logLine(req, status, r.bodyBytes);
   }

@@ -97,8 +97,8 @@ export function parseRange(header: string | null, ifRange: string | null, entry:
 }
 
 /** Head + small text body of an error (or redirect) answer; HEAD gets the head only. */
-export function errorResponse(status: number, date: string, mode: number, isHead: boolean, extraFields = ""): { data: string; bodyBytes: number } {
-  const body = `${status} ${STATUS_TEXT[status] ?? ""}\n`;
+export function errorResponse(status: number, date: string, mode: number, isHead: boolean, extraFields = "", detail = ""): { data: string; bodyBytes: number } {
+  const body = `${status} ${STATUS_TEXT[status] ?? ""}\n${detail}`;
   const fields = `${extraFields}Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\n`;
   const h = head(status, date, fields, mode);
   return isHead ? { data: h, bodyBytes: 0 } : { data: h + body, bodyBytes: body.length };
