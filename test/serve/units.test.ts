@@ -6,7 +6,7 @@ import * as path from "node:path";
 import test from "ava";
 import { RequestParser, type Request } from "../../src/serve/http-parser.js";
 import { targetPath } from "../../src/serve/resolve.js";
-import { parseRange, notModified } from "../../src/serve/response.js";
+import { parseRanges, notModified, multipartLayout, MAX_RANGES } from "../../src/serve/response.js";
 import { FileCache, type FileEntry } from "../../src/serve/file-cache.js";
 import { resolveOptions } from "../../src/serve/options.js";
 import { AccessLog } from "../../src/serve/access-log.js";
@@ -76,24 +76,45 @@ function fakeEntry(size: number, mtimeSec: number): FileEntry {
   return { size, mtimeSec, etag: `"${mtimeSec.toString(16)}-${size.toString(16)}"` } as FileEntry;
 }
 
-test("parseRange: single ranges, suffixes, unsatisfiable, ignored forms, If-Range", (t) => {
+test("parseRanges: single ranges, suffixes, unsatisfiable, ignored forms, If-Range", (t) => {
   const e = fakeEntry(1000, 1_700_000_000);
-  t.deepEqual(parseRange("bytes=0-99", null, e), { start: 0, end: 99 });
-  t.deepEqual(parseRange("bytes=900-", null, e), { start: 900, end: 999 });
-  t.deepEqual(parseRange("bytes=-100", null, e), { start: 900, end: 999 });
-  t.deepEqual(parseRange("bytes=-5000", null, e), { start: 0, end: 999 });
-  t.deepEqual(parseRange("bytes=990-5000", null, e), { start: 990, end: 999 });
-  t.is(parseRange("bytes=1000-", null, e), "unsatisfiable");
-  t.is(parseRange("bytes=-0", null, e), "unsatisfiable");
-  t.is(parseRange("bytes=0-0", null, fakeEntry(0, 1)), "unsatisfiable");
-  t.is(parseRange("bytes=5-1", null, e), null);
-  t.is(parseRange("bytes=0-1,5-6", null, e), null);
-  t.is(parseRange("items=0-1", null, e), null);
-  t.is(parseRange(null, null, e), null);
-  t.deepEqual(parseRange("bytes=0-1", e.etag, e), { start: 0, end: 1 });
-  t.is(parseRange("bytes=0-1", `W/${e.etag}`, e), null);
-  t.deepEqual(parseRange("bytes=0-1", new Date(1_700_000_000_000).toUTCString(), e), { start: 0, end: 1 });
-  t.is(parseRange("bytes=0-1", new Date(1_600_000_000_000).toUTCString(), e), null);
+  t.deepEqual(parseRanges("bytes=0-99", null, e), [{ start: 0, end: 99 }]);
+  t.deepEqual(parseRanges("bytes=900-", null, e), [{ start: 900, end: 999 }]);
+  t.deepEqual(parseRanges("bytes=-100", null, e), [{ start: 900, end: 999 }]);
+  t.deepEqual(parseRanges("bytes=-5000", null, e), [{ start: 0, end: 999 }]);
+  t.deepEqual(parseRanges("bytes=990-5000", null, e), [{ start: 990, end: 999 }]);
+  t.is(parseRanges("bytes=1000-", null, e), "unsatisfiable");
+  t.is(parseRanges("bytes=-0", null, e), "unsatisfiable");
+  t.is(parseRanges("bytes=0-0", null, fakeEntry(0, 1)), "unsatisfiable");
+  t.is(parseRanges("bytes=5-1", null, e), null);
+  t.is(parseRanges("items=0-1", null, e), null);
+  t.is(parseRanges(null, null, e), null);
+  t.deepEqual(parseRanges("bytes=0-1", e.etag, e), [{ start: 0, end: 1 }]);
+  t.is(parseRanges("bytes=0-1", `W/${e.etag}`, e), null);
+  t.deepEqual(parseRanges("bytes=0-1", new Date(1_700_000_000_000).toUTCString(), e), [{ start: 0, end: 1 }]);
+  t.is(parseRanges("bytes=0-1", new Date(1_600_000_000_000).toUTCString(), e), null);
+});
+
+test("parseRanges: several ranges in the order asked; unsatisfiable ones dropped; overlapping or too many -> whole file", (t) => {
+  const e = fakeEntry(1000, 1_700_000_000);
+  t.deepEqual(parseRanges("bytes=500-599, 0-9,-10", null, e), [{ start: 500, end: 599 }, { start: 0, end: 9 }, { start: 990, end: 999 }]);
+  t.deepEqual(parseRanges("bytes=0-9,5000-6000", null, e), [{ start: 0, end: 9 }]);
+  t.is(parseRanges("bytes=2000-,5000-6000", null, e), "unsatisfiable");
+  t.is(parseRanges("bytes=0-9,5-20", null, e), null, "overlap");
+  t.is(parseRanges("bytes=0-9,-995", null, e), null, "a suffix overlapping a range");
+  t.deepEqual(parseRanges("bytes=0-9,10-19", null, e), [{ start: 0, end: 9 }, { start: 10, end: 19 }], "adjacent is not overlapping");
+  t.is(parseRanges("bytes=0-1,x", null, e), null, "one bad spec ignores the header");
+  const many = Array.from({ length: MAX_RANGES + 1 }, (_, i) => `${i * 10}-${i * 10 + 1}`).join(",");
+  t.is(parseRanges(`bytes=${many}`, null, e), null);
+  const most = Array.from({ length: MAX_RANGES }, (_, i) => `${i * 10}-${i * 10 + 1}`).join(",");
+  t.is((parseRanges(`bytes=${most}`, null, e) as unknown[]).length, MAX_RANGES);
+});
+
+test("multipartLayout: part heads, closing delimiter and a Content-Length that adds up", (t) => {
+  const l = multipartLayout([{ start: 0, end: 1 }, { start: 5, end: 9 }], "text/plain", 10, "B");
+  t.deepEqual(l.heads, ["--B\r\nContent-Type: text/plain\r\nContent-Range: bytes 0-1/10\r\n\r\n", "\r\n--B\r\nContent-Type: text/plain\r\nContent-Range: bytes 5-9/10\r\n\r\n"]);
+  t.is(l.tail, "\r\n--B--\r\n");
+  t.is(l.length, l.heads[0].length + 2 + l.heads[1].length + 5 + l.tail.length);
 });
 
 test("notModified: If-None-Match decides alone; If-Modified-Since compares whole seconds", (t) => {
