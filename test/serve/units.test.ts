@@ -5,7 +5,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import test from "ava";
 import { RequestParser, type Request } from "../../src/serve/http-parser.js";
-import { targetPath } from "../../src/serve/resolve.js";
+import { targetPath, hiddenPath } from "../../src/serve/resolve.js";
+import { pickEncoding, compressibleType } from "../../src/serve/encoding.js";
 import { parseRanges, notModified, multipartLayout, MAX_RANGES } from "../../src/serve/response.js";
 import { FileCache, type FileEntry } from "../../src/serve/file-cache.js";
 import { resolveOptions } from "../../src/serve/options.js";
@@ -176,4 +177,29 @@ test("AccessLog: Common Log Format, quotes escaped, lines batched into one write
   t.is(timers.length, 1, "one flush timer for the batch");
   timers[0]();
   t.deepEqual(writes, ['10.0.0.1 - - [25/Nov/2026:09:36:27 +0000] "GET /a\\x22b\\x5cc HTTP/1.1" 200 16\n::1 - - [25/Nov/2026:09:36:27 +0000] "HEAD /x HTTP/1.0" 304 -\n']);
+});
+
+test("pickEncoding: q-values, *, x-gzip, refusals, brotli first on a tie", (t) => {
+  const both = ["br", "gzip"] as const;
+  t.is(pickEncoding("gzip, deflate, br", both), "br");
+  t.is(pickEncoding("gzip;q=1.0, br;q=0.9", both), "gzip");
+  t.is(pickEncoding("br;q=0, gzip", both), "gzip");
+  t.is(pickEncoding("br;q=0, gzip;q=0", both), null);
+  t.is(pickEncoding("*", both), "br");
+  t.is(pickEncoding("*;q=0.5, br;q=0", both), "gzip");
+  t.is(pickEncoding("x-gzip", both), "gzip");
+  t.is(pickEncoding("identity", both), null);
+  t.is(pickEncoding("", both), null);
+  t.is(pickEncoding("br", ["gzip"]), null);
+});
+
+test("compressibleType: text, JSON/XML kin, SVG; not images, archives or octet streams", (t) => {
+  for (const ty of ["text/html; charset=utf-8", "text/css", "application/json", "application/ld+json", "image/svg+xml", "application/javascript; charset=utf-8", "application/wasm", "font/ttf"]) t.true(compressibleType(ty), ty);
+  for (const ty of ["image/png", "application/zip", "application/octet-stream", "video/mp4", "font/woff2", "application/gzip"]) t.false(compressibleType(ty), ty);
+});
+
+test("hiddenPath: a dot segment anywhere, except a leading .well-known", (t) => {
+  for (const p of ["/.env", "/a/.git/config", "/.git/", "/a/.b", "/.well-known/.x", "/..."]) t.true(hiddenPath(p), p);
+  for (const p of ["/", "/a.txt", "/a/b.c/d", "/.well-known/security.txt", "/.well-known"]) t.false(hiddenPath(p), p);
+  t.true(hiddenPath("/x/.well-known/a"), "only at the root");
 });
