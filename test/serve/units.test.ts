@@ -10,6 +10,7 @@ import { pickEncoding, compressibleType } from "../../src/serve/encoding.js";
 import { parseRanges, notModified, multipartLayout, MAX_RANGES } from "../../src/serve/response.js";
 import { FileCache, type FileEntry } from "../../src/serve/file-cache.js";
 import { resolveOptions } from "../../src/serve/options.js";
+import { fdBudget, openFileLimit } from "../../src/serve/fd-budget.js";
 import { AccessLog } from "../../src/serve/access-log.js";
 import { openFds } from "../helpers/backends.js";
 
@@ -202,4 +203,14 @@ test("hiddenPath: a dot segment anywhere, except a leading .well-known", (t) => 
   for (const p of ["/.env", "/a/.git/config", "/.git/", "/a/.b", "/.well-known/.x", "/..."]) t.true(hiddenPath(p), p);
   for (const p of ["/", "/a.txt", "/a/b.c/d", "/.well-known/security.txt", "/.well-known"]) t.false(hiddenPath(p), p);
   t.true(hiddenPath("/x/.well-known/a"), "only at the root");
+});
+
+test("fdBudget: the open-file limit less what is open and a reserve, split between servers; a quarter for the file cache", (t) => {
+  t.deepEqual(fdBudget(64, 21, 1), { maxConnections: 10, cacheMaxEntries: 6 });
+  t.deepEqual(fdBudget(1_048_576, 21, 1), { maxConnections: (1_048_576 - 21 - 16 - 1024) >> 1, cacheMaxEntries: 1024 });
+  const two = fdBudget(4096, 30, 2);
+  t.is(two.cacheMaxEntries, Math.floor((4096 - 30 - 16 - 16) / 2 / 4));
+  t.deepEqual(fdBudget(20, 30, 1), { maxConnections: 1, cacheMaxEntries: 1 }, "never below one");
+  t.is(fdBudget(Infinity, 21, 1).cacheMaxEntries, 1024);
+  t.true(openFileLimit() > 0);
 });
