@@ -264,6 +264,7 @@ export class HttpConnection extends Protocol {
   /** close() flushes first: a client that does not read gets reset after idleTimeoutMs. */
   private closeFlushing(): void {
     this.ctx.idle.delete(this);
+    this.closeAfter = true;
     this.flushingClose = true;
     this.transport!.close();
     this.waitKind = WAIT_SEND;

@@ -8,7 +8,7 @@
 // code-unit order. Names are HTML-escaped in text and percent-encoded in links.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { hiddenName } from "./resolve.js";
+import { hiddenName, inside } from "./resolve.js";
 import type { DotfilesMode } from "./options.js";
 
 export interface ListEntry {
@@ -22,10 +22,6 @@ export interface ListEntry {
 
 /** Stats done at once while listing a directory. */
 const STAT_BATCH = 64;
-
-function inside(root: string, real: string): boolean {
-  return real === root || real.startsWith(root === "/" ? "/" : root + "/");
-}
 
 async function describe(root: string, dir: string, name: string): Promise<ListEntry | null> {
   try {

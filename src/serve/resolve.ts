@@ -98,7 +98,8 @@ function statError(err: unknown, what: string): Resolved {
   return { kind: "error", status: 404, reason: `${what}: ${code ?? "not found"}` };
 }
 
-function inside(root: string, real: string): boolean {
+/** True when the realpath `real` is `root` or below it. */
+export function inside(root: string, real: string): boolean {
   return real === root || real.startsWith(root === "/" ? "/" : root + "/");
 }
 
