@@ -3,6 +3,7 @@
 //
 //   npm run build:ts && node perf/serve-bench.mjs [--rounds 3] [--secs 10] [--quick] [--write]
 //        [--variants uring,uring-nocache,fallback,uring-compress,nginx,node,bun] [--big-mb 256] [--big-downloads 10]
+//        [--base DIR]
 //
 // Every server is its own process pinned to CPU 0 (taskset -c 0; nginx's worker inherits
 // it); wrk and curl are pinned to CPU 1. Workloads:
@@ -28,7 +29,9 @@
 //
 // Variants: uring = `ringloop serve --backend uring` (small-file memory cache on, the
 // default), uring-nocache = the same with --no-memory-cache (every body by loop.sendfile),
-// fallback = --backend fallback (info), uring-compress = uring with --compress (measured on
+// fallback = --backend fallback (info), base = with --base DIR, `ringloop serve --backend
+// uring` of another built checkout (a change measured A/B in one run: column "vs base"),
+// uring-compress = uring with --compress (measured on
 // the on-the-fly row only), nginx = Debian nginx (worker_processes 1, sendfile
 // on, access_log off), node = perf/servers/static-node.mjs, bun = perf/servers/static-bun.mjs
 // under a bun binary installed with npm into a temp dir (never into the repo).
@@ -49,7 +52,8 @@ const { argv, flag, opt } = benchArgs();
 const QUICK = flag("--quick");
 const ROUNDS = Number(opt("--rounds", QUICK ? "1" : "3"));
 const SECS = Number(opt("--secs", QUICK ? "2" : "10"));
-const VARIANTS = opt("--variants", "uring,uring-nocache,fallback,uring-compress,nginx,node,bun").split(",");
+const BASE = opt("--base", null);
+const VARIANTS = [...opt("--variants", "uring,uring-nocache,fallback,uring-compress,nginx,node,bun").split(","), ...(BASE === null ? [] : ["base"])];
 const BIG_MB = Number(opt("--big-mb", "256"));
 /** Downloads per round of the big file (one download lasts ~0.1 s: few of them are noise). */
 const BIG_DOWNLOADS = Number(opt("--big-downloads", QUICK ? "3" : "10"));
@@ -61,6 +65,7 @@ const LABEL = {
   uring: "ringloop serve (uring)",
   "uring-nocache": "ringloop serve (uring, --no-memory-cache)",
   fallback: "ringloop serve (fallback)",
+  base: "ringloop serve (uring, base checkout)",
   "uring-compress": "ringloop serve (uring, --compress)",
   nginx: "nginx",
   node: "node:http + createReadStream",
@@ -208,6 +213,7 @@ async function startServer(variant, bunBin) {
   else if (variant === "uring-nocache") cmd = ringloop(["--backend", "uring", "--no-memory-cache"]);
   else if (variant === "fallback") cmd = ringloop(["--backend", "fallback"]);
   else if (variant === "uring-compress") cmd = ringloop(["--backend", "uring", "--compress"]);
+  else if (variant === "base") cmd = [process.execPath, path.join(path.resolve(BASE), "bin", "ringloop.cjs"), "serve", DOCROOT, "--port", "0", "--quiet", "--backend", "uring"];
   else if (variant === "node") cmd = [process.execPath, path.join(HERE, "servers", "static-node.mjs"), DOCROOT];
   else if (variant === "bun") cmd = [bunBin, path.join(HERE, "servers", "static-bun.mjs"), DOCROOT];
   else if (variant === "nginx") {
@@ -430,18 +436,20 @@ async function main() {
   const lines = [];
   lines.push(`serve-bench: ${ROUNDS} round(s), wrk -t1 -c16 -d${SECS}s --latency; servers on CPU 0, clients on CPU 1; Node ${process.versions.node}, ${os.release()}, ${new Date().toISOString().slice(0, 10)}`);
   lines.push("");
-  lines.push("| workload | server | req/s | MB/s | p99 | req/s vs nginx | req/s vs node:http | server CPU | wrk's CPU 1 | other CPU 0 |");
-  lines.push("|---|---|---|---|---|---|---|---|---|---|");
+  const vsBase = (key, v, variants) => (BASE === null ? "" : ` ${v === "base" || !variants.includes("base") ? "—" : ratio(perRoundRatio(key, v, "base"))} |`);
+  lines.push(`| workload | server | req/s | MB/s | p99 | req/s vs nginx | req/s vs node:http |${BASE === null ? "" : " req/s vs base |"} server CPU | wrk's CPU 1 | other CPU 0 |`);
+  lines.push(`|---|---|---|---|---|---|---|${BASE === null ? "" : "---|"}---|---|---|`);
   for (const { key, label, variants } of WORKLOADS) {
     for (const v of variants) {
-      lines.push(`| ${label} | ${LABEL[v]} | ${fmt(median(samples[`${key}.rps`][v]))} | ${fmt(median(samples[`${key}.mbps`][v]))} | ${fmt(median(samples[`${key}.p99`][v]), 2)} ms | ${v === "nginx" || !variants.includes("nginx") ? "—" : ratio(perRoundRatio(`${key}.rps`, v, "nginx"))} | ${v === "node" || !variants.includes("node") ? "—" : ratio(perRoundRatio(`${key}.rps`, v, "node"))} | ${fmt(median(samples[`${key}.server`][v]) * 100)}% | ${fmt(median(samples[`${key}.client`][v]) * 100)}% | ${fmt(median(samples[`${key}.other`][v]) * 100)}% |`);
+      lines.push(`| ${label} | ${LABEL[v]} | ${fmt(median(samples[`${key}.rps`][v]))} | ${fmt(median(samples[`${key}.mbps`][v]))} | ${fmt(median(samples[`${key}.p99`][v]), 2)} ms | ${v === "nginx" || !variants.includes("nginx") ? "—" : ratio(perRoundRatio(`${key}.rps`, v, "nginx"))} | ${v === "node" || !variants.includes("node") ? "—" : ratio(perRoundRatio(`${key}.rps`, v, "node"))} |${vsBase(`${key}.rps`, v, variants)} ${fmt(median(samples[`${key}.server`][v]) * 100)}% | ${fmt(median(samples[`${key}.client`][v]) * 100)}% | ${fmt(median(samples[`${key}.other`][v]) * 100)}% |`);
     }
   }
   lines.push("");
-  lines.push(`| workload | server | MB/s | server CPU per MiB | MB/s vs nginx | CPU/MiB vs nginx |`);
-  lines.push("|---|---|---|---|---|---|");
+  const bigNames = names.filter((n) => n !== "uring-compress");
+  lines.push(`| workload | server | MB/s | server CPU per MiB | MB/s vs nginx | CPU/MiB vs nginx |${BASE === null ? "" : " MB/s vs base |"}`);
+  lines.push(`|---|---|---|---|---|---|${BASE === null ? "" : "---|"}`);
   for (const v of names.filter((n) => n !== "uring-compress")) {
-    lines.push(`| ${BIG_MB} MiB file (curl) | ${LABEL[v]} | ${fmt(median(samples["big.mbps"][v]))} | ${fmt(median(samples["big.cpu"][v]), 1)} us | ${v === "nginx" ? "—" : ratio(perRoundRatio("big.mbps", v, "nginx"))} | ${v === "nginx" ? "—" : ratio(perRoundRatio("big.cpu", v, "nginx"))} |`);
+    lines.push(`| ${BIG_MB} MiB file (curl) | ${LABEL[v]} | ${fmt(median(samples["big.mbps"][v]))} | ${fmt(median(samples["big.cpu"][v]), 1)} us | ${v === "nginx" ? "—" : ratio(perRoundRatio("big.mbps", v, "nginx"))} | ${v === "nginx" ? "—" : ratio(perRoundRatio("big.cpu", v, "nginx"))} |${vsBase("big.mbps", v, bigNames)}`);
   }
   if (notes.length) {
     lines.push("");

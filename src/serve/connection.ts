@@ -352,7 +352,15 @@ export class HttpConnection extends Protocol {
   private workDone(then: () => void): void {
     this.sending = false;
     this.ctx.workSettled();
-    then();
+    try {
+      then();
+    } catch (err) {
+      // Outside any transport callback: reported here, and the connection reset, so a bug
+      // in an answer never becomes an unhandled rejection.
+      this.ctx.callExceptionHandler({ message: "ringloop serve: answering a request failed", exception: err as Error, protocol: this, transport: this.transport! });
+      if (!this.lost) this.transport!.abort();
+      return;
+    }
     if (!this.sending) this.pump();
   }
 
