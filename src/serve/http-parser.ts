@@ -59,6 +59,14 @@ export interface Request {
   acRequestHeaders: string | null;
 }
 
+/** Header fields kept as comma-joined lists, by lower-case name. */
+const LIST_FIELDS = new Map<string, "ifNoneMatch" | "acceptEncoding" | "accept" | "acRequestHeaders">([
+  ["if-none-match", "ifNoneMatch"],
+  ["accept-encoding", "acceptEncoding"],
+  ["accept", "accept"],
+  ["access-control-request-headers", "acRequestHeaders"],
+]);
+
 /** A request with every optional field empty. */
 export function blankRequest(error: number, reason: string, method: string, target: string, version: string, keepAlive: boolean): Request {
   return {
@@ -253,7 +261,8 @@ export class RequestParser {
       if (!TOKEN.test(name)) return bad(`invalid field name "${name}"`);
       const value = trimOws(h.slice(colon + 1));
       if (value.includes("\r")) return bad(`bare CR in field "${name}"`);
-      switch (name.toLowerCase()) {
+      const lower = name.toLowerCase();
+      switch (lower) {
         case "host":
           if (host !== null) return bad("duplicate Host");
           host = value;
@@ -268,9 +277,6 @@ export class RequestParser {
         case "transfer-encoding":
           transferEncoding = true;
           break;
-        case "if-none-match":
-          req.ifNoneMatch = req.ifNoneMatch === null ? value : `${req.ifNoneMatch}, ${value}`;
-          break;
         case "if-modified-since":
           req.ifModifiedSince = value;
           break;
@@ -281,21 +287,17 @@ export class RequestParser {
         case "if-range":
           req.ifRange = value;
           break;
-        case "accept-encoding":
-          req.acceptEncoding = req.acceptEncoding === null ? value : `${req.acceptEncoding}, ${value}`;
-          break;
-        case "accept":
-          req.accept = req.accept === null ? value : `${req.accept}, ${value}`;
-          break;
         case "origin":
           req.origin = value;
           break;
         case "access-control-request-method":
           req.acRequestMethod = value;
           break;
-        case "access-control-request-headers":
-          req.acRequestHeaders = req.acRequestHeaders === null ? value : `${req.acRequestHeaders}, ${value}`;
-          break;
+        default: {
+          // List-valued fields: repeated lines are one comma-joined list (RFC 9110 5.3).
+          const key = LIST_FIELDS.get(lower);
+          if (key !== undefined) req[key] = req[key] === null ? value : `${req[key]}, ${value}`;
+        }
       }
     }
     if (http11 && host === null) return failed(400, "HTTP/1.1 request without Host", method, target, version);
