@@ -29,6 +29,8 @@ export const SOCKOPT_LINGER = 10;
 export const SOCKOPT_ERROR = 11;
 /** getOpt only: SOCK_STREAM (1) / SOCK_DGRAM (2). */
 export const SOCKOPT_TYPE = 12;
+/** TCP_KEEPIDLE: seconds of idle before the first keep-alive probe. */
+export const SOCKOPT_KEEPIDLE = 13;
 
 /** Address as native returns it: {host, port, family} for IP, the path for Unix. */
 export type NativeAddr = SockAddr;

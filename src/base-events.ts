@@ -32,6 +32,7 @@ import {
   type CreateServerOptions,
   type CreateUnixConnectionOptions,
   type CreateUnixServerOptions,
+  type StartTlsOptions,
   type ExceptionContext,
   type ExceptionHandler,
   type Executor,
@@ -62,6 +63,7 @@ import * as streams from "./streams.js";
 import * as datagrams from "./datagrams.js";
 import type { DatagramTransportImpl } from "./transports/datagram.js";
 import { sendfile } from "./sendfile.js";
+import { startTls } from "./tls/start.js";
 import type { Transport } from "./transports.js";
 import type { Server } from "./server.js";
 import type { StreamTransport } from "./transports/stream.js";
@@ -367,7 +369,9 @@ export class BaseEventLoop implements AbstractEventLoop, ProactorHost {
         if (!handle._cancelled) handle._run();
       }
     }
-    if (this._flushQueue.length > 0) this._runFlushes();
+    // A flush may request another (a TLS transport's flush writes to its raw transport): all
+    // go out in this iteration.
+    while (this._flushQueue.length > 0) this._runFlushes();
     this._inIteration = false;
 
     if (this._stopping) {
@@ -606,6 +610,14 @@ export class BaseEventLoop implements AbstractEventLoop, ProactorHost {
   createDatagramEndpoint<P extends BaseProtocol>(protocolFactory: () => P, opts?: CreateDatagramEndpointOptions): Promise<[DatagramTransportImpl, P]> {
     this._checkClosed();
     return datagrams.createDatagramEndpoint(this, protocolFactory, opts) as Promise<[DatagramTransportImpl, P]>;
+  }
+
+  // ---------------------------------------------------------------- TLS (tls/start.ts)
+
+  /** asyncio's start_tls (src/tls/start.ts): resolves to the TLS transport once the handshake is done. */
+  startTls(transport: Transport, protocol: BaseProtocol, sslContext: unknown, opts?: StartTlsOptions): Promise<StreamTransport> {
+    this._checkClosed();
+    return startTls(this, transport, protocol, sslContext, opts);
   }
 
   // ---------------------------------------------------------------- sockets (sock-methods.ts, readiness.ts)

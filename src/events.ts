@@ -244,8 +244,19 @@ export interface AbstractServer {
 }
 
 export interface CreateConnectionOptions {
+  /**
+   * TLS: true (a client verifying against the system CAs), a tls.SecureContext, or
+   * tls.SecureContextOptions plus tls.connect's per-connection options (ALPNProtocols,
+   * rejectUnauthorized, requestCert, ...); see src/tls/options.ts.
+   */
   ssl?: unknown;
+  /** The name sent as SNI and checked against the certificate (default: host; "" checks none). */
   serverHostname?: string;
+  /** ms to finish the TLS handshake (default 60000, asyncio's); alias sslHandshakeTimeout. */
+  handshakeTimeout?: number | null;
+  sslHandshakeTimeout?: number | null;
+  /** ms to wait for the peer's close_notify after ours before aborting (default 30000). */
+  sslShutdownTimeout?: number | null;
   family?: 0 | 4 | 6;
   localAddr?: { host: string | null; port?: number } | null;
   happyEyeballsDelay?: number | null;
@@ -261,28 +272,76 @@ export interface CreateServerOptions {
   backlog?: number;
   reuseAddress?: boolean;
   reusePort?: boolean;
+  /**
+   * TLS: true (a client verifying against the system CAs), a tls.SecureContext, or
+   * tls.SecureContextOptions plus tls.connect's per-connection options (ALPNProtocols,
+   * rejectUnauthorized, requestCert, ...); see src/tls/options.ts.
+   */
   ssl?: unknown;
+  /** ms to finish the TLS handshake (default 60000, asyncio's); alias sslHandshakeTimeout. */
+  handshakeTimeout?: number | null;
+  sslHandshakeTimeout?: number | null;
+  /** ms to wait for the peer's close_notify after ours before aborting (default 30000). */
+  sslShutdownTimeout?: number | null;
   /** A listening stream socket's fd; the server owns it from then on. */
   sock?: number;
   startServing?: boolean;
 }
 
 export interface CreateUnixConnectionOptions {
+  /**
+   * TLS: true (a client verifying against the system CAs), a tls.SecureContext, or
+   * tls.SecureContextOptions plus tls.connect's per-connection options (ALPNProtocols,
+   * rejectUnauthorized, requestCert, ...); see src/tls/options.ts.
+   */
   ssl?: unknown;
   serverHostname?: string;
+  /** ms to finish the TLS handshake (default 60000, asyncio's); alias sslHandshakeTimeout. */
+  handshakeTimeout?: number | null;
+  sslHandshakeTimeout?: number | null;
+  /** ms to wait for the peer's close_notify after ours before aborting (default 30000). */
+  sslShutdownTimeout?: number | null;
   sock?: number;
   signal?: AbortSignal;
 }
 
 export interface CreateUnixServerOptions {
   backlog?: number;
+  /**
+   * TLS: true (a client verifying against the system CAs), a tls.SecureContext, or
+   * tls.SecureContextOptions plus tls.connect's per-connection options (ALPNProtocols,
+   * rejectUnauthorized, requestCert, ...); see src/tls/options.ts.
+   */
   ssl?: unknown;
+  /** ms to finish the TLS handshake (default 60000, asyncio's); alias sslHandshakeTimeout. */
+  handshakeTimeout?: number | null;
+  sslHandshakeTimeout?: number | null;
+  /** ms to wait for the peer's close_notify after ours before aborting (default 30000). */
+  sslShutdownTimeout?: number | null;
   sock?: number;
   startServing?: boolean;
 }
 
 export interface ConnectAcceptedSocketOptions {
+  /** The server side of a TLS connection, as asyncio's connect_accepted_socket. */
   ssl?: unknown;
+  /** ms to finish the TLS handshake (default 60000, asyncio's); alias sslHandshakeTimeout. */
+  handshakeTimeout?: number | null;
+  sslHandshakeTimeout?: number | null;
+  /** ms to wait for the peer's close_notify after ours before aborting (default 30000). */
+  sslShutdownTimeout?: number | null;
+}
+
+/** loop.startTls options (asyncio's start_tls). */
+export interface StartTlsOptions {
+  serverSide?: boolean;
+  /** Client side: required (the name sent as SNI and checked; "" checks none). */
+  serverHostname?: string | null;
+  /** ms to finish the TLS handshake (default 60000, asyncio's); alias sslHandshakeTimeout. */
+  handshakeTimeout?: number | null;
+  sslHandshakeTimeout?: number | null;
+  /** ms to wait for the peer's close_notify after ours before aborting (default 30000). */
+  sslShutdownTimeout?: number | null;
 }
 
 export interface CreateDatagramEndpointOptions {
@@ -343,6 +402,8 @@ export interface AbstractEventLoop extends HandleOwner {
   createUnixServer(protocolFactory: () => BaseProtocol, path?: string | null, opts?: CreateUnixServerOptions): Promise<AbstractServer>;
   connectAcceptedSocket<P extends BaseProtocol>(protocolFactory: () => P, sock: number, opts?: ConnectAcceptedSocketOptions): Promise<[Transport, P]>;
   createDatagramEndpoint<P extends BaseProtocol>(protocolFactory: () => P, opts?: CreateDatagramEndpointOptions): Promise<[DatagramTransport, P]>;
+  /** Upgrades a live stream transport to TLS; the old transport must not be used afterwards. */
+  startTls(transport: Transport, protocol: BaseProtocol, sslContext: unknown, opts?: StartTlsOptions): Promise<Transport>;
   sockRecv(sock: AbstractSocket, nbytes: number): Promise<Buffer>;
   sockRecvInto(sock: AbstractSocket, buf: Uint8Array): Promise<number>;
   sockRecvfrom(sock: AbstractSocket, bufsize: number): Promise<[Buffer, SockAddr | null]>;

@@ -50,6 +50,7 @@ export {
   type CreateUnixServerOptions,
   type ConnectAcceptedSocketOptions,
   type CreateDatagramEndpointOptions,
+  type StartTlsOptions,
   type SendfileSource,
   type SendfileOptions,
 } from "./events.js";
@@ -77,4 +78,6 @@ export type { DatagramTransportImpl } from "./transports/datagram.js";
 export type { TransportSocket } from "./transports/socket.js";
 export { Socket, socket } from "./socket.js";
 export * as fs from "./fs.js";
+export { TransportDuplex, type TransportDuplexOptions } from "./duplex/transport-duplex.js";
+export { DuplexProtocol, toDuplex, feedNodeServer, connectDuplex, type ConnectDuplexOptions } from "./duplex/protocol.js";
 export { startServe, type ServeHandle, type ServeOptions } from "./serve/server.js";

@@ -88,6 +88,11 @@ export interface StreamEndpoint {
   sockname(): SockAddr | null;
   peername(): SockAddr | null;
   setNoDelay(on: boolean): void;
+  /**
+   * Optional (absent: a no-op): SO_KEEPALIVE on or off; with `initialDelaySec` > 0 also the
+   * idle time before the first probe (TCP_KEEPIDLE). No-op on Unix sockets.
+   */
+  setKeepAlive?(on: boolean, initialDelaySec: number): void;
 }
 
 export interface ListenerSink {

@@ -75,10 +75,16 @@ export interface TransportLoop {
   _requestFlush(flusher: { _flush(): void }, inCompletion?: boolean): void;
 }
 
+/** What a Server closes or aborts for closeClients()/abortClients(): a transport, or a TLS connection. */
+export interface ServerClient {
+  close(): void;
+  abort(): void;
+}
+
 /** Told when a transport ends, so a Server can count its connections. */
 export interface TransportOwner {
-  _attach(transport: StreamTransport): void;
-  _detach(transport: StreamTransport): void;
+  _attach(client: ServerClient): void;
+  _detach(client: ServerClient): void;
 }
 
 /** Quiet closes and EOFs are logged here only (NODE_DEBUG=ringloop). */
@@ -90,10 +96,14 @@ const BUFFERED_SIZE_HINT = 65536;
 
 const QUIET_ERRORS = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED", "ESHUTDOWN"]);
 
-/** Errors that close a transport without reaching the exception handler (asyncio: ConnectionResetError, BrokenPipeError). */
+/**
+ * Errors that close a transport without reaching the exception handler (asyncio:
+ * ConnectionResetError, BrokenPipeError, and ssl.SSLError, an OSError: a TLS alert or a
+ * bad record from the peer, Node's ERR_SSL_* / ERR_TLS_* codes).
+ */
 export function isQuietError(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === "string" && QUIET_ERRORS.has(code);
+  return typeof code === "string" && (QUIET_ERRORS.has(code) || code.startsWith("ERR_SSL_") || code.startsWith("ERR_TLS_"));
 }
 
 const enum WriteEnd {
@@ -156,7 +166,18 @@ export class StreamTransport extends TransportBase<StreamProtocol> implements Tr
   /** The peer's EOF has been delivered to the protocol. */
   private eofReceived = false;
 
-  constructor(loop: TransportLoop, endpoint: StreamEndpoint, protocol: unknown, extra: Record<string, unknown>, owner: TransportOwner | null = null) {
+  /**
+   * `callConnectionMade` false: the protocol is already connected (loop.startTls hands the
+   * protocol of the upgraded transport over; asyncio's call_connection_made=False).
+   */
+  constructor(
+    loop: TransportLoop,
+    endpoint: StreamEndpoint,
+    protocol: unknown,
+    extra: Record<string, unknown>,
+    owner: TransportOwner | null = null,
+    private readonly callConnectionMade = true,
+  ) {
     super(protocol, extra);
     this.loop = loop;
     this.endpoint = endpoint;
@@ -185,7 +206,7 @@ export class StreamTransport extends TransportBase<StreamProtocol> implements Tr
     if (this.phase === Phase.Closed) return;
     this.started = true;
     try {
-      this.protocol.connectionMade(this);
+      if (this.callConnectionMade) this.protocol.connectionMade(this);
     } catch (exc) {
       this.fatal(exc, "Fatal error: protocol.connectionMade() call failed.");
       return;
@@ -562,6 +583,18 @@ export class StreamTransport extends TransportBase<StreamProtocol> implements Tr
     const owner = this.owner;
     this.owner = null;
     owner?._detach(this);
+  }
+
+  // ------------------------------------------------------------------ socket options (TransportDuplex)
+
+  /** @internal TCP_NODELAY on the connection's socket (a no-op on Unix sockets and after close). */
+  _setNoDelay(on: boolean): void {
+    if (this.phase < Phase.Closing) this.endpoint.setNoDelay(on);
+  }
+
+  /** @internal SO_KEEPALIVE (and the idle time before the first probe, in whole seconds, when > 0). */
+  _setKeepAlive(on: boolean, initialDelaySec: number): void {
+    if (this.phase < Phase.Closing) this.endpoint.setKeepAlive?.(on, initialDelaySec);
   }
 
   // ------------------------------------------------------------------ file mode (sendfile-mode.ts)
