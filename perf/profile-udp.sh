@@ -17,17 +17,8 @@ case $variant in
 esac
 out="$here/bin/profile-udp-$variant-x$senders"
 cd "$here"
-rm -f "$out.port"
-taskset -c 0 $cmd >"$out.port" 2>"$out.stderr" &
-pid=$!
-trap 'kill $pid 2>/dev/null || true; rm -f /tmp/perf-$pid.map' EXIT
-i=0
-while [ ! -s "$out.port" ]; do
-  i=$((i + 1))
-  if [ $i -gt 100 ]; then echo "server did not start: $(cat "$out.stderr")" >&2; exit 1; fi
-  sleep 0.1
-done
-port=$(sed -n 's/.*"port":\([0-9]*\).*/\1/p' "$out.port")
+. "$here/profile-server.sh"
+start_server "$out" $cmd
 taskset -c 1 "$here/bin/udp-load" --port "$port" --senders "$senders" --duration $((secs + 2)) --warmup 1 --stat-pid "$pid" >"$out.load.json" &
 load=$!
 sleep 1.5
