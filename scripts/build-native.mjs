@@ -17,10 +17,11 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const required = process.argv.includes("--required");
 const sanitize = process.argv.includes("--sanitize");
 const FALLBACK = "the io_uring addon is not built, the fallback backend will be used";
+/** Why no prebuild was used, appended to what this script says when it builds or gives up. */
 let prebuildNote = "";
 
 function give_up(reason) {
-  console.error(`ringloop: ${prebuildNote}${reason}; ${FALLBACK}`);
+  console.error(`ringloop: ${reason}; ${FALLBACK}${prebuildNote}`);
   process.exit(required ? 1 : 0);
 }
 
@@ -31,7 +32,7 @@ function runs(cmd, args) {
 
 // The prebuild is used when it exists for this platform and arch (pkg-prebuilds' naming, as
 // src/addon.ts finds it) and really loads here (glibc, libstdc++ new enough); otherwise the
-// reason is kept for the message if the source build fails too. --build-from-source
+// source build runs and the reason is appended to its outcome. --build-from-source
 // (npm_config_build_from_source) skips it.
 if (!required && !sanitize && !process.env.npm_config_build_from_source) {
   const req = createRequire(path.join(root, "package.json"));
@@ -40,7 +41,7 @@ if (!required && !sanitize && !process.env.npm_config_build_from_source) {
   try {
     prebuild = req("pkg-prebuilds").resolve(root, options, true, false);
   } catch (err) {
-    prebuildNote = `pkg-prebuilds unavailable (${err.message}); `;
+    prebuildNote = ` (pkg-prebuilds unavailable: ${err.message})`;
   }
   if (prebuild) {
     const rel = path.relative(root, prebuild);
@@ -51,9 +52,9 @@ if (!required && !sanitize && !process.env.npm_config_build_from_source) {
       process.exit(0);
     }
     const why = r.error ? r.error.message : r.stderr.trim().split("\n")[0] || `exit ${r.status}`;
-    prebuildNote = `the prebuilt ${rel} does not load here (${why}), building from source: `;
+    prebuildNote = ` (the prebuilt ${rel} does not load here: ${why})`;
   } else if (!prebuildNote) {
-    prebuildNote = `no prebuilt addon for ${process.platform}-${process.arch}, building from source: `;
+    prebuildNote = ` (no prebuilt addon for ${process.platform}-${process.arch})`;
   }
 }
 
@@ -89,4 +90,4 @@ if (r.error || r.status !== 0 || !existsSync(addon)) {
   console.error((errors.length ? errors : log.slice(-8)).join("\n"));
   give_up(`build failed (${r.error ? r.error.message : `cmake-js exit ${r.status}`})`);
 }
-console.log(`ringloop: ${prebuildNote}built ${path.relative(root, addon)}`);
+console.log(`ringloop: built ${path.relative(root, addon)}${prebuildNote}`);
