@@ -42,7 +42,7 @@ rmSync(path.join(root, "prebuilds"), { recursive: true, force: true });
 for (const arch of archs) {
   const t = TARGETS[arch];
   const cross = arch !== os.arch();
-  const cxx = cross ? `${t.triple}-g++` : process.env.CXX || "g++";
+  const cxx = cross ? `${t.triple}-g++` : process.env.CXX || "c++";
   const libdir = `/usr/lib/${t.triple}`;
   if (!has(cxx) || !existsSync(path.join(libdir, "liburing.a"))) {
     fail(`linux-${arch} needs ${cxx} and ${libdir}/liburing.a: ` +
@@ -54,10 +54,11 @@ for (const arch of archs) {
   console.log(`build-prebuilds: linux-${arch} with ${cxx} into ${out}/`);
   const args = [cmakeJs, "compile", "--directory", root, "--out", out, "--log-level", "error",
     `--CDNODE_EXECUTABLE=${process.execPath}`, `--CDNODE_INCLUDE_DIR=${nodeInclude}`,
-    "--CDRINGLOOP_PREBUILD=ON", `--CDCMAKE_CXX_COMPILER=${cxx}`];
+    "--CDRINGLOOP_PREBUILD=ON"];
   const env = { ...process.env };
+  // The host's compiler is CMake's default, as in the source build (so ccache serves it).
   if (cross) {
-    args.push("--CDCMAKE_SYSTEM_NAME=Linux", `--CDCMAKE_SYSTEM_PROCESSOR=${t.processor}`);
+    args.push(`--CDCMAKE_CXX_COMPILER=${cxx}`, "--CDCMAKE_SYSTEM_NAME=Linux", `--CDCMAKE_SYSTEM_PROCESSOR=${t.processor}`);
     env.PKG_CONFIG_LIBDIR = `${libdir}/pkgconfig:/usr/share/pkgconfig`;
   }
   run(`cmake-js for linux-${arch}`, args, env);
