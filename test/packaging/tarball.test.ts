@@ -119,7 +119,16 @@ test.serial("installed with no compiler, cmake or pkg-config on PATH: the prebui
 });
 
 test.serial("the installed package: ESM import and CJS require of ringloop and ringloop/fs share one instance and run a loop", (t) => {
-  const file = path.join(app.dir, "data.txt");
+  const file = JSON.stringify(path.join(app.dir, "data.txt"));
+  // Writes `content` through ringloop/fs, waits on a timer, reads it back: [loop class, content].
+  const runLoop = (content: string) => `run(async () => {
+  await writeFile(${file}, "${content}");
+  const loop = getRunningLoop();
+  const late = loop.createFuture();
+  loop.callLater(5, () => late.setResult(true));
+  await late;
+  return [loop.constructor.name, String(await readFile(${file}))];
+})`;
   writeFileSync(path.join(app.dir, "esm.mjs"), `
 import { run, getRunningLoop, backendReport } from "ringloop";
 import ringloop from "ringloop";
@@ -128,28 +137,14 @@ import { createRequire } from "node:module";
 const require = createRequire(import.meta.url);
 const cjs = require("ringloop");
 const cjsFs = require("ringloop/fs");
-const result = await run(async () => {
-  await writeFile(${JSON.stringify(file)}, "esm");
-  const loop = getRunningLoop();
-  const late = loop.createFuture();
-  loop.callLater(5, () => late.setResult(true));
-  await late;
-  return [loop.constructor.name, String(await readFile(${JSON.stringify(file)}))];
-});
+const result = await ${runLoop("esm")};
 console.log(JSON.stringify({ result, backend: backendReport().backend,
   same: cjs.run === run && ringloop.run === run && cjsFs.readFile === readFile && cjs.fs.readFile === readFile }));
 `);
   writeFileSync(path.join(app.dir, "cjs.cjs"), `
 const { run, getRunningLoop, backendReport, fs } = require("ringloop");
 const { readFile, writeFile } = require("ringloop/fs");
-run(async () => {
-  await writeFile(${JSON.stringify(file)}, "cjs");
-  const loop = getRunningLoop();
-  const late = loop.createFuture();
-  loop.callLater(5, () => late.setResult(true));
-  await late;
-  return [loop.constructor.name, String(await readFile(${JSON.stringify(file)}))];
-}).then((result) => console.log(JSON.stringify({ result, backend: backendReport().backend, same: fs.readFile === readFile })));
+${runLoop("cjs")}.then((result) => console.log(JSON.stringify({ result, backend: backendReport().backend, same: fs.readFile === readFile })));
 `);
   const esm = run(process.execPath, ["esm.mjs"], app.dir);
   t.is(esm.status, 0, said(esm));
