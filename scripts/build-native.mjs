@@ -33,8 +33,10 @@ function runs(cmd, args) {
 // The prebuild is used when it exists for this platform and arch (pkg-prebuilds' naming, as
 // src/addon.ts finds it) and really loads here (glibc, libstdc++ new enough); otherwise the
 // source build runs and the reason is appended to its outcome. --build-from-source
-// (npm_config_build_from_source) skips it.
-if (!required && !sanitize && !process.env.npm_config_build_from_source) {
+// (npm_config_build_from_source) skips it, and so does a checkout (src/ present; the
+// tarball has none): its prebuilds/ are whatever `npm pack` last left there.
+const checkout = existsSync(path.join(root, "src"));
+if (!required && !sanitize && !checkout && !process.env.npm_config_build_from_source) {
   const req = createRequire(path.join(root, "package.json"));
   const options = { name: "ringloop", napi_versions: req("./package.json").binary.napi_versions };
   let prebuild = null;

@@ -1,8 +1,8 @@
 // The package as a user gets it (`npm run test:package`, not in `npm test`: it takes minutes).
 // `npm pack` (its prepack builds and checks the prebuilds), then the tarball installed into
 // an empty project on a PATH with no compiler, cmake or pkg-config: the prebuild must be what
-// loads (doctor names its path, backend uring), ESM and CJS must both work on one module
-// instance, attw and publint must find nothing. A tarball whose prebuild does not load must
+// loads (doctor names its path, backend uring), also with install scripts blocked; ESM and
+// CJS must both work on one module instance; attw and publint must find nothing. A tarball whose prebuild does not load must
 // still install, on the fallback backend with the reason.
 import test from "ava";
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
@@ -44,12 +44,12 @@ function run(cmd: string, args: string[], cwd: string, extra: Record<string, str
 
 const said = (r: SpawnSyncReturns<string>) => `${r.stdout ?? ""}${r.stderr ?? ""}${r.error ? String(r.error) : ""}`;
 
-/** A fresh project with `tgz` installed on the bare PATH; returns the install's result. */
-function installInto(name: string, tgz: string): { dir: string; install: SpawnSyncReturns<string> } {
+/** A fresh project with `tgz` installed (npm `flags`) on the bare PATH; returns the install's result. */
+function installInto(name: string, tgz: string, ...flags: string[]): { dir: string; install: SpawnSyncReturns<string> } {
   const dir = path.join(work, name);
   mkdirSync(dir);
   writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name, private: true, version: "1.0.0" }));
-  const install = run(process.execPath, [npmCli(), "install", "--no-audit", "--no-fund", "--prefer-offline", "--foreground-scripts", tgz], dir, { PATH: bareBin });
+  const install = run(process.execPath, [npmCli(), "install", "--no-audit", "--no-fund", "--prefer-offline", "--foreground-scripts", ...flags, tgz], dir, { PATH: bareBin });
   return { dir, install };
 }
 
@@ -116,6 +116,15 @@ test.serial("installed with no compiler, cmake or pkg-config on PATH: the prebui
   } else {
     t.is(doctor.backend, "uring", doctor.reason);
   }
+});
+
+test.serial("installed with install scripts blocked (--ignore-scripts): the loader still finds the prebuild", (t) => {
+  const { dir, install } = installInto("app-no-scripts", tarball, "--ignore-scripts");
+  t.is(install.status, 0, said(install));
+  t.false(said(install).includes("ringloop: "), "the install script did not run");
+  const doctor = doctorJson(dir);
+  t.is(doctor.addon, path.join(dir, "node_modules/ringloop", HOST_PREBUILD));
+  t.true(doctor.checks.find((c) => c.name === "addon")?.ok, JSON.stringify(doctor));
 });
 
 test.serial("the installed package: ESM import and CJS require of ringloop and ringloop/fs share one instance and run a loop", (t) => {
