@@ -94,18 +94,47 @@ export interface AddonLoad {
 
 let cached: AddonLoad | undefined;
 
-/** Loads the addon once. RINGLOOP_ADDON overrides the path (the ASan build in CI uses it). */
+/** The package root (this file is dist/cjs/src/addon.js). */
+const ROOT = path.resolve(__dirname, "../../..");
+
+interface PkgPrebuilds {
+  resolve(root: string, options: { name: string; napi_versions: number[] }, prebuildsOnly: boolean, throwOnMissing: boolean): string;
+}
+
+/**
+ * The addon file, first found wins (pkg-prebuilds' order, as scripts/build-native.mjs):
+ * build/Debug, build/Release (a source build), then the package's prebuilt binary
+ * prebuilds/ringloop-<platform>-<arch>/node-napi-v<N>.node, N from package.json's
+ * binary.napi_versions. Throws, listing the paths tried, when there is none.
+ */
+function findAddon(): string {
+  const req = createRequire(__filename);
+  const napiVersions = (req(path.join(ROOT, "package.json")) as { binary: { napi_versions: number[] } }).binary.napi_versions;
+  const prebuilds = req("pkg-prebuilds") as PkgPrebuilds;
+  return prebuilds.resolve(ROOT, { name: "ringloop", napi_versions: napiVersions }, false, true);
+}
+
+/** Loads the addon once. RINGLOOP_ADDON overrides the search (the ASan build in CI uses it). */
 export function loadAddon(): AddonLoad {
   if (cached) return cached;
-  const file = process.env.RINGLOOP_ADDON
-    ? path.resolve(process.env.RINGLOOP_ADDON)
-    : path.resolve(__dirname, "../../../build/Release/ringloop.node");
+  let file = process.env.RINGLOOP_ADDON ? path.resolve(process.env.RINGLOOP_ADDON) : "";
+  if (!file) {
+    try {
+      file = findAddon();
+    } catch (err) {
+      const tried = String((err as Error).message).split("\n").filter((l) => l.startsWith(" - ")).map((l) => l.slice(3));
+      const error = tried.length > 0
+        ? `addon not built and no prebuild for ${process.platform}-${process.arch} (tried ${tried.join(", ")})`
+        : `addon not found (${(err as Error).message})`;
+      return (cached = { addon: null, path: tried.at(-1) ?? ROOT, error });
+    }
+  }
   try {
     const req = createRequire(__filename);
     cached = { addon: req(file) as NativeAddon, path: file, error: null };
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    cached = { addon: null, path: file, error: e.code === "MODULE_NOT_FOUND" ? `addon not built (${file} missing)` : String(e.message) };
+    cached = { addon: null, path: file, error: e.code === "MODULE_NOT_FOUND" ? `addon not built (${file} missing)` : `${file} does not load: ${e.message}` };
   }
   return cached;
 }

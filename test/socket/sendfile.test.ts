@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { spawn } from "node:child_process";
-import { socket, SendfileNotAvailableError, type AbstractSocket as Socket } from "ringloop";
+import { socket, SendfileNotAvailableError, type AbstractEventLoop, type AbstractSocket as Socket } from "ringloop";
 import { _setSendfileStrategy, fileSendStats } from "../../src/uring/sendfile.js";
 import { backendTest, uringOnlyTest } from "../helpers/backends.js";
 import { inLoop, within, sha256, closedPort, tcpPair, assertNotImplemented, refused } from "./_socket.js";
@@ -17,6 +17,16 @@ function tmpFile(tag: string, data: Buffer): string {
   const file = path.join(os.tmpdir(), `ringloop-sendfile-${tag}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
   fs.writeFileSync(file, data);
   return file;
+}
+
+/** Resolves once `s` has bytes to read (a send toward it has started), without reading them. */
+function untilReadable(loop: AbstractEventLoop, s: Socket): Promise<void> {
+  return new Promise<void>((resolve) => {
+    loop.addReader(s.fileno(), () => {
+      loop.removeReader(s.fileno());
+      resolve();
+    });
+  });
 }
 
 async function recvUntilEof(loop: { sockRecv(s: Socket, n: number): Promise<Buffer> }, s: Socket): Promise<Buffer> {
@@ -119,7 +129,7 @@ backendTest("sendfile: FileHandle and fd sources, count past the end, truncation
       try {
         const sending = loop.sockSendfile(pair.client, big);
         sending.catch(() => {});
-        await new Promise((r) => setTimeout(r, 100));
+        await untilReadable(loop, pair.server); // the send has started: its amount is fixed
         fs.truncateSync(big, MiB);
         const draining = recvUntilEof(loop, pair.server);
         const err = (await within(30_000, t.throwsAsync(sending), "truncation error")) as Error & { code?: string; bytesSent?: number };
@@ -196,7 +206,7 @@ for (const strategy of ["splice", "syscall"] as const) {
         try {
           const sending = loop.sockSendfile(pair.client, file);
           sending.catch(() => {});
-          await new Promise((r) => setTimeout(r, 100));
+          await untilReadable(loop, pair.server); // bytes are on their way
           pair.client.close();
           const err = (await within(10_000, t.throwsAsync(sending), "close mid-send")) as NodeJS.ErrnoException & { bytesSent?: number };
           t.is(err.code, "EBADF");
