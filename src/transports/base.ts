@@ -22,13 +22,15 @@ export function validateProtocol(protocol: unknown): asserts protocol is BasePro
 }
 
 export abstract class TransportBase<P extends BaseProtocol> {
+  /** @internal */
   protected phase = Phase.Open;
+  /** @internal */
   protected protocol: P;
+  /** @internal */
+  protected readonly extra: Record<string, unknown>;
 
-  constructor(
-    protocol: unknown,
-    protected readonly extra: Record<string, unknown>,
-  ) {
+  constructor(protocol: unknown, extra: Record<string, unknown>) {
+    this.extra = extra;
     validateProtocol(protocol);
     this.protocol = protocol as P;
   }
@@ -52,7 +54,7 @@ export abstract class TransportBase<P extends BaseProtocol> {
     return this.protocol;
   }
 
-  /** The phase as toString() shows it. */
+  /** @internal The phase as toString() shows it. */
   protected phaseName(): "open" | "closing" | "closed" {
     return this.phase === Phase.Closed ? "closed" : this.phase === Phase.Open ? "open" : "closing";
   }
