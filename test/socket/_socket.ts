@@ -1,12 +1,12 @@
 // Shared pieces of the socket suite: a connected TCP pair made with the sock_* methods,
-// bounded waits, and the NotImplementedError check the fallback backend gets.
+// bounded waits, and a child process running a script against the built package.
 import * as os from "node:os";
 import * as path from "node:path";
-import type { ExecutionContext } from "ava";
-import { socket, NotImplementedError, type AbstractEventLoop, type AbstractSocket as Socket, type SockAddr } from "ringloop";
+import { spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { socket, type AbstractEventLoop, type AbstractSocket as Socket, type SockAddr } from "ringloop";
 import { within } from "../streams/_streams.js";
 
-export { inLoop, within, sha256, closedPort, runChild } from "../streams/_streams.js";
+export { inLoop, within, sha256, closedPort, runChild, deferred } from "../streams/_streams.js";
 
 export interface SocketPair {
   listener: Socket;
@@ -40,23 +40,19 @@ export function tmpSockPath(tag: string): string {
   return path.join(os.tmpdir(), `ringloop-sock-${tag}-${process.pid}-${Math.random().toString(36).slice(2, 8)}.sock`);
 }
 
-/** The fallback backend refuses readiness-based methods with a NotImplementedError saying what to use. */
-export async function assertNotImplemented(t: ExecutionContext, p: Promise<unknown> | (() => unknown)): Promise<void> {
-  const err = typeof p === "function" ? t.throws(p as () => unknown) : await t.throwsAsync(p);
-  t.true(err instanceof NotImplementedError, String(err));
-  t.regex(String(err?.message), /fallback.*(createConnection|transports).*io_uring/s);
-}
-
 export function port(addr: SockAddr): number {
   if (typeof addr === "string") throw new Error(`not an IP address: ${addr}`);
   return addr.port;
 }
 
-/** The fallback backend: `call` on `s` fails (throws or rejects) with NotImplementedError; `s` is closed after. */
-export async function refused(t: ExecutionContext, s: Socket, call: (s: Socket) => unknown): Promise<void> {
-  try {
-    await assertNotImplemented(t, (async () => call(s))());
-  } finally {
-    s.close();
-  }
+/** The package's CJS entry, for scripts run in a child process. */
+export const PACKAGE_ENTRY = path.resolve(__dirname, "../../src/index.js");
+
+/**
+ * Runs `script` in a child Node process (`r` is the package there) and returns its result;
+ * `env` is added to this process's environment.
+ */
+export function runScript(script: string, env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000): SpawnSyncReturns<string> {
+  const source = `const r = require(${JSON.stringify(PACKAGE_ENTRY)});\n${script}`;
+  return spawnSync(process.execPath, ["-e", source], { env: { ...process.env, ...env }, encoding: "utf8", timeout: timeoutMs });
 }
