@@ -50,6 +50,8 @@ export {
   type ConnectAcceptedSocketOptions,
   type SendfileSource,
   type SendfileOptions,
+  type SockOptions,
+  type SockSendfileOptions,
 } from "./events.js";
 export { BaseEventLoop } from "./base-events.js";
 export { UringEventLoop, type UringLoopOptions } from "./uring/loop.js";
