@@ -1,5 +1,6 @@
 // Shared pieces of the socket suite: a connected TCP pair made with the sock_* methods,
 // bounded waits, and a child process running a script against the built package.
+import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
@@ -55,4 +56,22 @@ export const PACKAGE_ENTRY = path.resolve(__dirname, "../../src/index.js");
 export function runScript(script: string, env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000): SpawnSyncReturns<string> {
   const source = `const r = require(${JSON.stringify(PACKAGE_ENTRY)});\n${script}`;
   return spawnSync(process.execPath, ["-e", source], { env: { ...process.env, ...env }, encoding: "utf8", timeout: timeoutMs });
+}
+
+/** Opens /dev/null into every free fd number below `fd` (so the next fd made is `fd` once it is closed); returns them. */
+export function fillFdHoles(fd: number): number[] {
+  const fillers: number[] = [];
+  for (;;) {
+    const f = fs.openSync("/dev/null", "r");
+    if (f < fd) {
+      fillers.push(f);
+      continue;
+    }
+    fs.closeSync(f);
+    return fillers;
+  }
+}
+
+export function closeFillers(fillers: number[]): void {
+  for (const f of fillers) fs.closeSync(f);
 }

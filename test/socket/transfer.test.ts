@@ -3,9 +3,10 @@
 // socket; a socat peer.
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
+import { spawn } from "node:child_process";
 import { socket, type AbstractSocket as Socket, type AbstractEventLoop } from "ringloop";
 import { backendTest } from "../helpers/backends.js";
-import { inLoop, within, sha256, closedPort, tcpPair, tmpSockPath } from "./_socket.js";
+import { inLoop, within, sha256, closedPort, tcpPair, tmpSockPath, fillFdHoles, closeFillers } from "./_socket.js";
 
 const MiB = 1024 * 1024;
 
@@ -146,3 +147,89 @@ backendTest("sock: connect to a closed port -> ECONNREFUSED with the address", a
     }
   });
 });
+
+backendTest("sock: sockRecv and sockSendall wait on one socket at once", async (t, { loop }) => {
+  const big = crypto.randomBytes(16 * MiB);
+  await inLoop(loop, async () => {
+    const pair = await tcpPair(loop);
+    try {
+      const recv = loop.sockRecv(pair.client, 100);
+      const send = loop.sockSendall(pair.client, big); // the peer does not read yet: it waits
+      await new Promise((r) => setImmediate(r));
+      t.is(loop.pendingOps(), 2, "a read wait and a write wait on the same socket");
+      const [got] = await within(30_000, Promise.all([recvExactly(loop, pair.server, big.length, false), send]), "16 MiB while the recv waits");
+      t.is(got, sha256(big));
+      t.is(loop.pendingOps(), 1, "the recv still waits");
+      await loop.sockSendall(pair.server, Buffer.from("reply"));
+      t.is(String(await within(5000, recv, "the recv")), "reply");
+    } finally {
+      pair.close();
+    }
+  });
+});
+
+backendTest("sock: 8 MiB through a socat echo peer, sending and receiving at once on one socket", async (t, { loop }) => {
+  const data = crypto.randomBytes(8 * MiB);
+  const port = await closedPort();
+  const socat = spawn("socat", [`TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr`, "PIPE"], { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  socat.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  try {
+    await inLoop(loop, async () => {
+      const s = await connectRetrying(loop, { host: "127.0.0.1", port });
+      try {
+        const [, echoed] = await within(60_000, Promise.all([loop.sockSendall(s, data), recvExactly(loop, s, data.length, true)]), `echo through socat (${stderr})`);
+        t.is(echoed, sha256(data));
+      } finally {
+        s.close();
+      }
+    });
+  } finally {
+    socat.kill("SIGKILL");
+  }
+});
+
+backendTest("sock: a socket closed after its recv and its number taken by accept at once: the new socket's recv sees the new socket", async (t, { loop }) => {
+  await inLoop(loop, async () => {
+    const pair = await tcpPair(loop);
+    const other = socket(4, "stream");
+    let next: Socket | null = null;
+    try {
+      await loop.sockConnect(other, pair.listener.getsockname()); // waits in the accept queue
+      const fd = pair.server.fileno();
+      const fillers = fillFdHoles(fd);
+      // All in the continuation of one readiness event: recv, close, accept, recv again.
+      const chain = loop.sockRecv(pair.server, 10).then(async (first) => {
+        pair.server.close();
+        [next] = await loop.sockAccept(pair.listener);
+        closeFillers(fillers);
+        return [String(first), next.fileno(), loop.sockRecv(next, 10)] as const;
+      });
+      await loop.sockSendall(pair.client, Buffer.from("old"));
+      const [first, nextFd, recv] = await within(5000, chain, "recv, close, accept");
+      t.is(first, "old");
+      t.is(nextFd, fd, "accept took the closed socket's number");
+      await loop.sockSendall(other, Buffer.from("new"));
+      t.is(String(await within(5000, recv, "recv on the new socket")), "new");
+    } finally {
+      (next as Socket | null)?.close();
+      other.close();
+      pair.close();
+    }
+  });
+});
+
+/** Connects to a server that may not listen yet (socat starting), retrying refused connects. */
+async function connectRetrying(loop: AbstractEventLoop, addr: { host: string; port: number }): Promise<Socket> {
+  for (let i = 0; ; i++) {
+    const s = socket(4, "stream");
+    try {
+      await loop.sockConnect(s, addr);
+      return s;
+    } catch (e) {
+      s.close();
+      if ((e as NodeJS.ErrnoException).code !== "ECONNREFUSED" || i >= 100) throw e;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
