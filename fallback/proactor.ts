@@ -1,6 +1,8 @@
-// FallbackProactor: the Proactor over Node's own libuv modules (net, dgram, fs, ...), with no
-// native code, so it works wherever Node does. Timers: ONE Node timeout for the earliest
-// deadline, re-armed as it changes. Keep-alive while running: one ref'd interval.
+// FallbackProactor: the Proactor over Node's own libuv modules (net, dgram, fs, ...), so
+// everything but fd readiness works wherever Node does, with no native code. Timers: ONE
+// Node timeout for the earliest deadline, re-armed as it changes. Keep-alive while
+// running: one ref'd interval (it also holds the process while fd waits are pending: the
+// polls themselves are never ref'd).
 // Streams: FallbackStreamEndpoint (net.Socket) and FallbackListener (net.Server); listen is
 // asynchronous in node:net, so listenStream/adoptListener return Promises.
 // Fd readiness (sock_* methods, addReader/addWriter): libuv poll handles through the native
