@@ -45,7 +45,8 @@ const loop = makeLoop();
 loop.runUntilComplete(leaveWaits(loop)).then((pending) => {
   parentPort.postMessage(pending);
   if (workerData === "exit") process.exit(0);
-  // "natural": nothing is ref'd, the worker ends by itself; "terminate": the parent ends it.
+  // "terminate": kept up until the parent ends it; "natural": nothing is ref'd, it ends by itself.
+  if (workerData === "terminate") setInterval(() => {}, 1000);
 });`;
   const script = `const { Worker } = require("node:worker_threads");
 ${prelude(backend)}
