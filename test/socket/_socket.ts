@@ -75,3 +75,30 @@ export function fillFdHoles(fd: number): number[] {
 export function closeFillers(fillers: number[]): void {
   for (const f of fillers) fs.closeSync(f);
 }
+
+/** Everything `s` receives until EOF. */
+export async function recvUntilEof(loop: AbstractEventLoop, s: Socket): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for (;;) {
+    const b = await loop.sockRecv(s, 256 * 1024);
+    if (b.length === 0) return Buffer.concat(parts);
+    parts.push(b);
+  }
+}
+
+/** Two Unix datagram sockets bound to abstract names (`tag` keeps test files apart). */
+export function abstractDgramPair(tag: string): { a: Socket; b: Socket; an: string; bn: string; close(): void } {
+  const a = socket("unix", "dgram");
+  const b = socket("unix", "dgram");
+  const an = `\0ringloop-${tag}-a-${process.pid}`;
+  const bn = `\0ringloop-${tag}-b-${process.pid}`;
+  try {
+    a.bind(an);
+    b.bind(bn);
+  } catch (err) {
+    a.close();
+    b.close();
+    throw err;
+  }
+  return { a, b, an, bn, close: () => (a.close(), b.close()) };
+}

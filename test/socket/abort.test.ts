@@ -6,9 +6,10 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import type { ExecutionContext } from "ava";
 import { socket, type AbstractEventLoop, type AbstractSocket as Socket } from "ringloop";
 import { backendTest, type LoopContext } from "../helpers/backends.js";
-import { inLoop, within, tcpPair, sha256 } from "./_socket.js";
+import { inLoop, within, tcpPair, sha256, recvUntilEof, abstractDgramPair, type SocketPair } from "./_socket.js";
 
 const MiB = 1024 * 1024;
 
@@ -28,6 +29,22 @@ async function abortWhileWaiting(loop: LoopContext["loop"], call: (signal: Abort
   controller.abort(reason);
   const err = await within(5000, pending.then(() => "resolved", (e: unknown) => e), "the aborted call");
   return { err, reason, pendingWhileWaiting };
+}
+
+/**
+ * After an aborted send of `data` on pair.client: sends a marker and closes; the peer must
+ * get a prefix of `data` (shorter than all of it), then the marker.
+ */
+async function assertPrefixThenMarker(t: ExecutionContext, loop: AbstractEventLoop, pair: SocketPair, data: Buffer): Promise<void> {
+  const marker = Buffer.from("--marker--");
+  const reading = recvUntilEof(loop, pair.server);
+  await loop.sockSendall(pair.client, marker);
+  pair.client.close();
+  const got = await within(30_000, reading, "the peer reads to EOF");
+  const prefix = got.subarray(0, got.length - marker.length);
+  t.true(got.subarray(got.length - marker.length).equals(marker), "the marker came last");
+  t.true(prefix.length < data.length, `a prefix of ${prefix.length} bytes`);
+  t.is(sha256(prefix), sha256(data.subarray(0, prefix.length)));
 }
 
 async function recvExactly(loop: AbstractEventLoop, s: Socket, n: number): Promise<Buffer> {
@@ -120,24 +137,8 @@ backendTest("sock abort: a sendall blocked on a full peer stops; what arrives is
       t.is(sent.pendingWhileWaiting, 1, "the peer does not read: sendall waits for writability");
       t.is(sent.err, sent.reason);
       t.is(loop.pendingOps(), 0);
-      // The socket goes on: a marker after the aborted send, then EOF; the peer gets a
-      // prefix of `data`, then the marker.
-      const marker = Buffer.from("--marker--");
-      const reading = (async () => {
-        const parts: Buffer[] = [];
-        for (;;) {
-          const b = await loop.sockRecv(pair.server, 256 * 1024);
-          if (b.length === 0) return Buffer.concat(parts);
-          parts.push(b);
-        }
-      })();
-      await loop.sockSendall(pair.client, marker);
-      pair.client.close();
-      const got = await within(30_000, reading, "the peer reads to EOF");
-      const prefix = got.subarray(0, got.length - marker.length);
-      t.true(got.subarray(got.length - marker.length).equals(marker), "the marker came last");
-      t.true(prefix.length > 0 && prefix.length < data.length, `prefix of ${prefix.length} bytes`);
-      t.is(sha256(prefix), sha256(data.subarray(0, prefix.length)));
+      // The socket goes on: a marker after the aborted send reaches the peer after a prefix.
+      await assertPrefixThenMarker(t, loop, pair, data);
     } finally {
       pair.close();
     }
@@ -146,13 +147,8 @@ backendTest("sock abort: a sendall blocked on a full peer stops; what arrives is
 
 backendTest("sock abort: sendto waiting on a Unix datagram peer whose queue is full; nothing half-sent", async (t, { loop }) => {
   await inLoop(loop, async () => {
-    const a = socket("unix", "dgram");
-    const b = socket("unix", "dgram");
-    const an = `\0ringloop-abort-a-${process.pid}`;
-    const bn = `\0ringloop-abort-b-${process.pid}`;
+    const { a, b, an, bn, close } = abstractDgramPair("abort");
     try {
-      a.bind(an);
-      b.bind(bn);
       // Connected to b, a waits for b's queue to have room (the kernel wakes a when b reads).
       await loop.sockConnect(a, bn);
       let queued = 0;
@@ -176,8 +172,7 @@ backendTest("sock abort: sendto waiting on a Unix datagram peer whose queue is f
       t.is(from, an);
       t.true(queued > 0, `${queued} datagrams filled the queue`);
     } finally {
-      a.close();
-      b.close();
+      close();
     }
   });
 });
@@ -230,22 +225,7 @@ backendTest("sock abort: sockSendfile stops, the peer has a prefix of the file a
         t.is(err, reason);
         t.false("bytesSent" in reason, "the caller's reason is not written to");
         t.is(loop.pendingOps(), 0);
-        const marker = Buffer.from("--end--");
-        const reading = (async () => {
-          const parts: Buffer[] = [];
-          for (;;) {
-            const b = await loop.sockRecv(pair.server, 256 * 1024);
-            if (b.length === 0) return Buffer.concat(parts);
-            parts.push(b);
-          }
-        })();
-        await loop.sockSendall(pair.client, marker);
-        pair.client.close();
-        const got = await within(30_000, reading, "peer reads to EOF");
-        const prefix = got.subarray(0, got.length - marker.length);
-        t.true(got.subarray(got.length - marker.length).equals(marker));
-        t.true(prefix.length < data.length, `prefix of ${prefix.length} bytes`);
-        t.is(sha256(prefix), sha256(data.subarray(0, prefix.length)));
+        await assertPrefixThenMarker(t, loop, pair, data);
       } finally {
         pair.close();
       }

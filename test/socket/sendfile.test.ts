@@ -9,7 +9,7 @@ import { spawn } from "node:child_process";
 import { socket, SendfileNotAvailableError, type AbstractSocket as Socket } from "ringloop";
 import { _setSendfileStrategy, fileSendStats } from "../../src/uring/sendfile.js";
 import { backendTest, uringOnlyTest } from "../helpers/backends.js";
-import { inLoop, within, sha256, closedPort, tcpPair } from "./_socket.js";
+import { inLoop, within, sha256, closedPort, tcpPair, recvUntilEof } from "./_socket.js";
 
 const MiB = 1024 * 1024;
 
@@ -17,15 +17,6 @@ function tmpFile(tag: string, data: Buffer): string {
   const file = path.join(os.tmpdir(), `ringloop-sendfile-${tag}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
   fs.writeFileSync(file, data);
   return file;
-}
-
-async function recvUntilEof(loop: { sockRecv(s: Socket, n: number): Promise<Buffer> }, s: Socket): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for (;;) {
-    const b = await loop.sockRecv(s, 256 * 1024);
-    if (b.length === 0) return Buffer.concat(parts);
-    parts.push(b);
-  }
 }
 
 backendTest("sendfile: 16 MiB file with offset/count to a socat peer", async (t, { loop }) => {

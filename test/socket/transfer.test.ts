@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import { spawn } from "node:child_process";
 import { socket, type AbstractSocket as Socket, type AbstractEventLoop } from "ringloop";
 import { backendTest } from "../helpers/backends.js";
-import { inLoop, within, sha256, closedPort, tcpPair, tmpSockPath, fillFdHoles, closeFillers } from "./_socket.js";
+import { inLoop, within, sha256, closedPort, tcpPair, tmpSockPath, fillFdHoles, closeFillers, abstractDgramPair } from "./_socket.js";
 
 const MiB = 1024 * 1024;
 
@@ -112,13 +112,8 @@ backendTest("sock: UDP sockSendto / sockRecvfrom / sockRecvfromInto on 127.0.0.1
 
 backendTest("sock: Unix datagrams between two abstract names", async (t, { loop }) => {
   await inLoop(loop, async () => {
-    const a = socket("unix", "dgram");
-    const b = socket("unix", "dgram");
-    const an = `\0ringloop-dgram-a-${process.pid}`;
-    const bn = `\0ringloop-dgram-b-${process.pid}`;
+    const { a, b, an, bn, close } = abstractDgramPair("dgram");
     try {
-      a.bind(an);
-      b.bind(bn);
       const payload = crypto.randomBytes(4000);
       const received = loop.sockRecvfrom(b, 8192);
       t.is(await loop.sockSendto(a, payload, bn), payload.length);
@@ -126,8 +121,7 @@ backendTest("sock: Unix datagrams between two abstract names", async (t, { loop 
       t.true(data.equals(payload));
       t.is(from, an);
     } finally {
-      a.close();
-      b.close();
+      close();
     }
   });
 });
