@@ -165,7 +165,9 @@ backendTest("sock: sockRecv and sockSendall wait on one socket at once", async (
 backendTest("sock: 8 MiB through a socat echo peer, sending and receiving at once on one socket", async (t, { loop }) => {
   const data = crypto.randomBytes(8 * MiB);
   const port = await closedPort();
-  const socat = spawn("socat", [`TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr`, "PIPE"], { stdio: ["ignore", "ignore", "pipe"] });
+  // -b 4096: socat's PIPE echo writes its blocks to its own pipe blocking; a block larger
+  // than the room poll promises (one page) can block it for good once the pipe fills.
+  const socat = spawn("socat", ["-b", "4096", `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr`, "PIPE"], { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   socat.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
   try {
