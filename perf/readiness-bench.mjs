@@ -70,16 +70,22 @@ async function server(variant) {
   );
 }
 
-/** Round trips per second counted over `secs`, after a 0.5 s warm-up; then sets w.stop. */
+/**
+ * Round trips per second over `secs` after a 0.5 s warm-up, and this process's CPU time
+ * (user + system) per round trip in us; then sets w.stop.
+ */
 async function measure(secs, w) {
   const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
   await sleep(500);
   w.counting = true;
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   await sleep(secs * 1000);
-  const rps = w.count / ((performance.now() - t0) / 1000);
+  const cpu = process.cpuUsage(cpu0);
+  const n = w.count;
+  const rps = n / ((performance.now() - t0) / 1000);
   w.stop = true;
-  return rps;
+  return { rps, cpuUs: (cpu.user + cpu.system) / n };
 }
 
 async function client(variant, port, size, conns, secs) {
@@ -103,9 +109,9 @@ async function client(variant, port, size, conns, secs) {
           });
         }),
     );
-    const rps = await measure(secs, w);
+    const result = await measure(secs, w);
     await Promise.all(ends);
-    return console.log(JSON.stringify({ rps }));
+    return console.log(JSON.stringify(result));
   }
   const { r, loop } = await loadLoop(variant);
   const pingPong = async () => {
@@ -124,16 +130,16 @@ async function client(variant, port, size, conns, secs) {
     }
     s.close();
   };
-  const rps = await loop.runUntilComplete(
+  const result = await loop.runUntilComplete(
     (async () => {
       const all = Promise.all(Array.from({ length: conns }, pingPong));
-      const rps = await measure(secs, w);
+      const result = await measure(secs, w);
       await all;
-      return rps;
+      return result;
     })(),
   );
   loop.close();
-  console.log(JSON.stringify({ rps }));
+  console.log(JSON.stringify(result));
 }
 
 // ---------------------------------------------------------------- driver
@@ -159,7 +165,7 @@ async function point(variant, size, conns, secs) {
   try {
     const { port } = await srv.first;
     const cli = runJson(["--role", "client", "--variant", variant, "--port", String(port), "--size", String(size), "--conns", String(conns), "--secs", String(secs)], 1, false);
-    return (await cli.first).rps;
+    return await cli.first;
   } finally {
     srv.child.kill("SIGKILL");
   }
@@ -176,31 +182,36 @@ async function driver() {
     { size: 16 * 1024, conns: 1 },
   ];
   const started = Date.now();
-  const rps = new Map(); // "variant size conns" -> [per round]
+  const results = new Map(); // "variant size conns" -> [{ rps, cpuUs } per round]
   for (let round = 0; round < rounds; round++) {
     for (const p of points) {
       const order = variants.map((_, i) => variants[(i + round) % variants.length]);
       for (const v of order) {
         const key = `${v} ${p.size} ${p.conns}`;
         const value = await point(v, p.size, p.conns, secs);
-        (rps.get(key) ?? rps.set(key, []).get(key)).push(value);
-        process.stderr.write(`round ${round + 1}/${rounds} ${key}: ${Math.round(value)} rt/s\n`);
+        (results.get(key) ?? results.set(key, []).get(key)).push(value);
+        process.stderr.write(`round ${round + 1}/${rounds} ${key}: ${Math.round(value.rps)} rt/s, ${value.cpuUs.toFixed(1)} us CPU/rt\n`);
       }
     }
   }
   const fmt = (x) => (x >= 1000 ? `${(x / 1000).toFixed(1)}k` : x.toFixed(0));
+  const of = (key, field) => results.get(key).map((r) => r[field]);
+  const ratio = (a, b) => median(a.map((x, i) => x / b[i]));
   const rows = [];
   for (const p of points) {
     const label = `${p.size >= 1024 ? `${p.size / 1024} KiB` : `${p.size} B`} x${p.conns}`;
-    const net = rps.get(`net ${p.size} ${p.conns}`);
+    const net = `net ${p.size} ${p.conns}`;
     for (const v of ["uring", "fallback"]) {
-      const ours = rps.get(`${v} ${p.size} ${p.conns}`);
-      const ratios = ours.map((x, i) => x / net[i]);
-      rows.push(`| ${label} [${v}] | ${fmt(median(ours))} | ${fmt(median(net))} | ${median(ratios).toFixed(2)}x | ${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}x |`);
+      const ours = `${v} ${p.size} ${p.conns}`;
+      const r = of(ours, "rps").map((x, i) => x / of(net, "rps")[i]);
+      rows.push(
+        `| ${label} [${v}] | ${fmt(median(of(ours, "rps")))} | ${fmt(median(of(net, "rps")))} | ${median(r).toFixed(2)}x | ${Math.min(...r).toFixed(2)}-${Math.max(...r).toFixed(2)}x | ` +
+          `${median(of(ours, "cpuUs")).toFixed(1)} | ${median(of(net, "cpuUs")).toFixed(1)} | ${ratio(of(ours, "cpuUs"), of(net, "cpuUs")).toFixed(2)}x |`,
+      );
     }
-    const u = rps.get(`uring ${p.size} ${p.conns}`);
-    const f = rps.get(`fallback ${p.size} ${p.conns}`);
-    rows.push(`| ${label} fallback / uring | | | ${median(f.map((x, i) => x / u[i])).toFixed(2)}x | |`);
+    const u = `uring ${p.size} ${p.conns}`;
+    const f = `fallback ${p.size} ${p.conns}`;
+    rows.push(`| ${label} fallback / uring | | | ${ratio(of(f, "rps"), of(u, "rps")).toFixed(2)}x | | | | ${ratio(of(f, "cpuUs"), of(u, "cpuUs")).toFixed(2)}x |`);
   }
   const cpus = os.cpus();
   const text = [
@@ -212,10 +223,10 @@ async function driver() {
     "",
     `Date: ${new Date().toISOString()}. Machine: ${cpus.length} x ${cpus[0]?.model.trim().split(" ").slice(0, 2).join(" ")} (shared with other work), Linux ${os.release()}, Node ${process.version}. Server pinned to CPU 0, client to CPU 1.`,
     "",
-    `Method: ${rounds} rounds of ${secs} s per point after a 0.5 s warm-up; both ends of a point run the variant (sockRecvInto / sockSendall ping-pong; node:net: write / 'data'), one message outstanding per connection. Round trips per second: medians over rounds; ratio = median of the per-round ratios ours / node:net (range: lowest-highest round). Wall time: ${Math.round((Date.now() - started) / 1000)} s.`,
+    `Method: ${rounds} rounds of ${secs} s per point after a 0.5 s warm-up; both ends of a point run the variant (sockRecvInto / sockSendall ping-pong; node:net: write / 'data'), one message outstanding per connection. Round trips per second: medians over rounds; ratio = median of the per-round ratios ours / node:net (range: lowest-highest round). CPU: the client process's user + system time per round trip (process.cpuUsage over the window), medians; CPU ratio = median of per-round ratios (lower is better). Load average at the end: ${os.loadavg().map((x) => x.toFixed(1)).join(" / ")}. Wall time: ${Math.round((Date.now() - started) / 1000)} s.`,
     "",
-    "| point | ours rt/s | node:net rt/s | ratio | rounds |",
-    "|---|---|---|---|---|",
+    "| point | ours rt/s | node:net rt/s | ratio | rounds | ours CPU us/rt | node:net CPU us/rt | CPU ratio |",
+    "|---|---|---|---|---|---|---|---|",
     ...rows,
   ].join("\n");
   console.log(text);
