@@ -3,9 +3,8 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { socket, type AbstractEventLoop, type AbstractSocket as Socket, type SockAddr } from "ringloop";
-import { within } from "../streams/_streams.js";
+import { within, runChild } from "../streams/_streams.js";
 
 export { inLoop, within, sha256, closedPort, runChild, deferred } from "../streams/_streams.js";
 
@@ -49,13 +48,21 @@ export function port(addr: SockAddr): number {
 /** The package's CJS entry, for scripts run in a child process. */
 export const PACKAGE_ENTRY = path.resolve(__dirname, "../../src/index.js");
 
+export interface ScriptResult {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
 /**
- * Runs `script` in a child Node process (`r` is the package there) and returns its result;
- * `env` is added to this process's environment.
+ * Runs `script` in a child Node process (`r` is the package there); `env` is added to this
+ * process's environment. Rejects when the child has not exited after `timeoutMs`.
  */
-export function runScript(script: string, env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000): SpawnSyncReturns<string> {
+export async function runScript(script: string, env: NodeJS.ProcessEnv = {}, timeoutMs = 30_000): Promise<ScriptResult> {
   const source = `const r = require(${JSON.stringify(PACKAGE_ENTRY)});\n${script}`;
-  return spawnSync(process.execPath, ["-e", source], { env: { ...process.env, ...env }, encoding: "utf8", timeout: timeoutMs });
+  const r = await runChild(process.execPath, ["-e", source], null, timeoutMs, { ...process.env, ...env });
+  return { status: r.code, signal: r.signal, stdout: r.stdout.toString(), stderr: r.stderr };
 }
 
 /** Opens /dev/null into every free fd number below `fd` (so the next fd made is `fd` once it is closed); returns them. */

@@ -161,8 +161,8 @@ backendTest("socket: a Socket garbage-collected open closes its fd (warning in d
   // The fd number may be reused by then; the leak check of backendTest proves it was closed.
 });
 
-test("socket() without the native addon is a NotImplementedError naming what to use", (t) => {
-  const r = runScript(`try { r.socket(4); console.log("created"); } catch (e) { console.log(JSON.stringify({ name: e.name, message: e.message, ok: e instanceof r.NotImplementedError })); }`, { RINGLOOP_ADDON: "/nonexistent/ringloop.node" });
+test("socket() without the native addon is a NotImplementedError naming what to use", async (t) => {
+  const r = await runScript(`try { r.socket(4); console.log("created"); } catch (e) { console.log(JSON.stringify({ name: e.name, message: e.message, ok: e instanceof r.NotImplementedError })); }`, { RINGLOOP_ADDON: "/nonexistent/ringloop.node" });
   t.is(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout) as { name: string; message: string; ok: boolean };
   t.true(out.ok);

@@ -4,7 +4,7 @@
 // process alive until its wait completes. Each case runs in a child process, so a crash is
 // a failed test rather than a dead test runner.
 import { BACKENDS, uringUnavailableReason, type BackendName } from "../helpers/backends.js";
-import test from "ava";
+import test, { type ExecutionContext } from "ava";
 import { PACKAGE_ENTRY, runScript } from "./_socket.js";
 
 /** Script prelude: `makeLoop()` and `connectedPair(loop)` for the given backend. */
@@ -28,17 +28,19 @@ async function leaveWaits(loop) {
 `;
 }
 
-function backendChildTest(name: string, body: (t: import("ava").ExecutionContext, backend: BackendName) => void): void {
+function backendChildTest(name: string, body: (t: ExecutionContext, backend: BackendName) => Promise<void>): void {
   for (const backend of BACKENDS) {
     const title = `[${backend}] ${name}`;
     const reason = backend === "uring" ? uringUnavailableReason() : null;
     if (reason !== null && process.env.RINGLOOP_REQUIRE_URING !== "1") test.skip(`${title} (io_uring unavailable: ${reason})`, () => {});
-    else test(title, (t) => body(t, backend));
+    else test.serial(title, (t) => body(t, backend)); // one child at a time: each starts Workers
   }
 }
 
-backendChildTest("process: Workers ending with polls waiting (by themselves, process.exit, terminate) do not crash Node", (t, backend) => {
-  const worker = `const r = require(${JSON.stringify(PACKAGE_ENTRY)});
+for (const how of ["natural", "exit", "terminate"] as const) {
+  const what = { natural: "by itself", exit: "by process.exit()", terminate: "by terminate()" }[how];
+  backendChildTest(`process: a Worker ending ${what} with polls waiting, then the main thread so, do not crash Node`, async (t, backend) => {
+    const worker = `const r = require(${JSON.stringify(PACKAGE_ENTRY)});
 const { parentPort, workerData } = require("node:worker_threads");
 ${prelude(backend)}
 const loop = makeLoop();
@@ -48,37 +50,35 @@ loop.runUntilComplete(leaveWaits(loop)).then((pending) => {
   // "terminate": kept up until the parent ends it; "natural": nothing is ref'd, it ends by itself.
   if (workerData === "terminate") setInterval(() => {}, 1000);
 });`;
-  const script = `const { Worker } = require("node:worker_threads");
+    const script = `const { Worker } = require("node:worker_threads");
 ${prelude(backend)}
 (async () => {
-  for (const how of ["natural", "exit", "terminate"]) {
-    const w = new Worker(${JSON.stringify(worker)}, { eval: true, workerData: how });
-    const exited = new Promise((res) => w.once("exit", res));
-    const pending = await new Promise((res, rej) => { w.once("message", res); w.once("error", rej); });
-    if (how === "terminate") void w.terminate();
-    const code = await exited;
-    console.log(how, "pending", pending, "exit", code);
-  }
+  const w = new Worker(${JSON.stringify(worker)}, { eval: true, workerData: ${JSON.stringify(how)} });
+  const exited = new Promise((res) => w.once("exit", res));
+  const pending = await new Promise((res, rej) => { w.once("message", res); w.once("error", rej); });
+  if (${JSON.stringify(how)} === "terminate") void w.terminate();
+  console.log("worker pending", pending, "exit", await exited);
   // The main thread too ends with waits pending.
   const loop = makeLoop();
   console.log("main pending", await loop.runUntilComplete(leaveWaits(loop)));
 })();`;
-  const r = runScript(script, {}, 60_000);
-  t.is(r.signal, null, `killed by ${r.signal}: ${r.stderr}`);
-  t.is(r.status, 0, r.stderr);
-  t.deepEqual(r.stdout.trim().split("\n"), ["natural pending 4 exit 0", "exit pending 4 exit 0", "terminate pending 4 exit 1", "main pending 4"]);
-});
+    const r = await runScript(script, {}, 50_000);
+    t.is(r.signal, null, `killed by ${r.signal}: ${r.stderr}`);
+    t.is(r.status, 0, r.stderr);
+    t.deepEqual(r.stdout.trim().split("\n"), [`worker pending 4 exit ${how === "terminate" ? 1 : 0}`, "main pending 4"]);
+  });
+}
 
-backendChildTest("process: a loop that is not running holds nothing, waits or not; a running one keeps the process until its wait ends", (t, backend) => {
-  const idle = runScript(`${prelude(backend)}
+backendChildTest("process: a loop that is not running holds nothing, waits or not; a running one keeps the process until its wait ends", async (t, backend) => {
+  const idle = await runScript(`${prelude(backend)}
 const loop = makeLoop();
 loop.runUntilComplete(leaveWaits(loop)).then((pending) => console.log("left", pending, "waits"));
 process.on("exit", () => console.log("exited with", loop.pendingOps(), "waiting"));`);
-  t.is(idle.status, 0, `${idle.error ?? ""} ${idle.stderr}`);
+  t.is(idle.status, 0, idle.stderr);
   t.deepEqual(idle.stdout.trim().split("\n"), ["left 4 waits", "exited with 4 waiting"], "the process ended by itself");
 
   // Only an unref'd Node timer sends the data: the running loop alone keeps the process up.
-  const running = runScript(`${prelude(backend)}
+  const running = await runScript(`${prelude(backend)}
 const loop = makeLoop();
 loop.runUntilComplete((async () => {
   const { l, c, s } = await connectedPair(loop);

@@ -194,7 +194,7 @@ backendTest("readiness: an fd closed without removeReader, its number reused: th
   });
 });
 
-test("readiness without the native addon: the fallback raises NotImplementedError naming what to use", (t) => {
+test("readiness without the native addon: the fallback raises NotImplementedError naming what to use", async (t) => {
   const script = `r.setEventLoopPolicy(new r.FallbackEventLoopPolicy());
 const loop = r.newEventLoop();
 const out = [];
@@ -203,7 +203,7 @@ for (const f of [() => loop.addReader(0, () => {}), () => loop.addWriter(1, () =
 }
 loop.close();
 console.log(JSON.stringify(out));`;
-  const r = runScript(script, { RINGLOOP_ADDON: "/nonexistent/ringloop.node" });
+  const r = await runScript(script, { RINGLOOP_ADDON: "/nonexistent/ringloop.node" });
   t.is(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout) as Array<{ name: string; ok: boolean; message: string }>;
   t.is(out.length, 2);
