@@ -14,8 +14,8 @@
 //     the new watch gets an entry of its own.
 //   - an event that ends its last watch leaves it idle: the native poll lets go of the file
 //     when the callback returns unless a watch joins during it (the usual sockRecv ->
-//     sockRecv or addReader re-arm, which then costs no syscall but one fstat). Idle entries
-//     are closed at the next event of any entry.
+//     sockRecv or addReader re-arm, which then costs one fstat and no poll syscall). Idle
+//     entries, their file already let go, leave the map at the next event of any entry.
 //   - cancel() of its last watch closes it at once (the caller may close the fd next).
 // Rules of the seam kept here: a callback runs at most once, never inside watchFd() (a
 // poll that cannot start fails its watch from a setImmediate), then host._runOnce(); status
