@@ -57,6 +57,7 @@ import type { Socket } from "./socket.js";
 import * as sockMethods from "./sock-methods.js";
 import { sockSendfile } from "./sock-sendfile.js";
 import { Readiness } from "./readiness.js";
+import { SignalHandlers } from "./signals.js";
 import { trackUnclosed, untrack, type ResourceState } from "./resource-warnings.js";
 import * as streams from "./streams.js";
 import { sendfile } from "./sendfile.js";
@@ -105,6 +106,8 @@ export class BaseEventLoop implements AbstractEventLoop, ProactorHost {
   /** @internal */ _inIteration = false;
   /** @internal addReader/addWriter registrations. */
   /** @internal */ readonly _readiness = new Readiness(this);
+  /** @internal addSignalHandler registrations. */
+  /** @internal */ readonly _signals = new SignalHandlers(this);
   /** @internal Iterations chained in this JS turn, and when the chain began. */
   /** @internal */ _chained = 0;
   /** @internal */ _chainStart = 0;
@@ -186,6 +189,7 @@ export class BaseEventLoop implements AbstractEventLoop, ProactorHost {
     if (this._closed) return;
     this._closed = true;
     untrack(this._resource);
+    this._signals.removeAll();
     this._ready.clear();
     this._timers.clear();
     this._flushQueue = [];
@@ -648,6 +652,24 @@ export class BaseEventLoop implements AbstractEventLoop, ProactorHost {
 
   removeWriter(fd: number): boolean {
     return this._readiness.writers.remove(fd);
+  }
+
+  // ---------------------------------------------------------------- signals (signals.ts)
+
+  /** Runs `callback(...args)` on this loop each time `signal` (a name or number) arrives. */
+  addSignalHandler(signal: NodeJS.Signals | number, callback: Callback, ...args: unknown[]): void {
+    this._signals.add(signal, callback, args);
+  }
+
+  /** Removes the handler of `signal`; false when it had none. */
+  removeSignalHandler(signal: NodeJS.Signals | number): boolean {
+    return this._signals.remove(signal);
+  }
+
+  /** @internal A handle from a signal listener (or another context outside the loop's callbacks). */
+  _addCallbackSignalsafe(handle: Handle): void {
+    this._ready.push(handle);
+    if (this._running && !this._iterationScheduled) this._scheduleIteration();
   }
 
   // ---------------------------------------------------------------- sendfile (sendfile.ts)

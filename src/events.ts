@@ -350,6 +350,8 @@ export interface AbstractEventLoop extends HandleOwner {
   removeReader(fd: number): boolean;
   addWriter(fd: number, callback: Callback, ...args: unknown[]): void;
   removeWriter(fd: number): boolean;
+  addSignalHandler(signal: NodeJS.Signals | number, callback: Callback, ...args: unknown[]): void;
+  removeSignalHandler(signal: NodeJS.Signals | number): boolean;
   /** Sends `count` bytes (to EOF when omitted) of `file` from `offset`; resolves to the bytes sent (sendfile.ts). */
   sendfile(transport: Transport, file: SendfileSource, offset?: number, count?: number | null, opts?: SendfileOptions): Promise<number>;
   setExceptionHandler(handler: ExceptionHandler | null): void;

@@ -6,13 +6,20 @@
 // Accept errors (EMFILE, ENFILE, ENOBUFS, ENOMEM): the listener backs off and resumes by
 // itself (ACCEPT_RETRY_DELAY_MS in each backend); the server reports ONE exception-handler
 // call per episode, an episode ending with the next successful accept.
+//
+// Lifetime (transports/held-weakly.ts): the listeners reach the server weakly, pinned while
+// it is serving; its connections keep it alive while they are (they name it as their owner).
+// A server that is not serving, has no live connection and is referenced by nobody is
+// garbage-collected: its listeners are closed, and in debug mode it is reported unclosed.
 import * as fs from "node:fs";
 import type { Listener, ListenerSink, StreamEndpoint, StreamSink } from "./proactor.js";
-import type { AbstractEventLoop, AbstractFuture, AbstractServer } from "./events.js";
+import { captureStack, type AbstractEventLoop, type AbstractFuture, type AbstractServer } from "./events.js";
 import { CancelledError } from "./exceptions.js";
 import { StreamTransport, type TransportLoop, type TransportOwner } from "./transports/stream.js";
 import { TransportSocket } from "./transports/socket.js";
 import { isIpAddr } from "./sockaddr.js";
+import { HeldWeakly } from "./transports/held-weakly.js";
+import { trackUnclosed, untrack, type ResourceState } from "./resource-warnings.js";
 
 /** The loop a server runs on: the public loop API plus the transports' internal hook. */
 export type ServerLoop = AbstractEventLoop & TransportLoop;
@@ -55,6 +62,8 @@ export class Server implements AbstractServer, TransportOwner {
   private servingForever: AbstractFuture<void> | null = null;
   private acceptErrorReported = false;
   private readonly sink: ListenerSink;
+  private readonly weakSelf: HeldWeakly<Server>;
+  private readonly resource: ResourceState;
 
   /** @internal Made by loop.createServer / createUnixServer. */
   constructor(loop: ServerLoop, listeners: Listener[], protocolFactory: ProtocolFactory, unixPath: UnixPathOwner | null = null) {
@@ -63,7 +72,19 @@ export class Server implements AbstractServer, TransportOwner {
     this.socketList = listeners.map((l) => new TransportSocket(l.fd, l.sockname()));
     this.protocolFactory = protocolFactory;
     this.unixPath = unixPath;
-    this.sink = { onAccept: (ep) => this.onAccept(ep), onAcceptError: (err) => this.onAcceptError(err) };
+    const weakSelf = (this.weakSelf = new HeldWeakly<Server>(this));
+    this.sink = {
+      onAccept: (ep) => {
+        const server = weakSelf.get();
+        if (server !== undefined) server.onAccept(ep);
+        else void discardEndpoint(ep);
+      },
+      onAcceptError: (err) => weakSelf.get()?.onAcceptError(err),
+    };
+    const debug = loop.getDebug();
+    this.resource = { what: `server ${this}`, debug, cleanup: () => closeListeners(listeners, unixPath) };
+    if (debug) this.resource.createdAt = captureStack(3);
+    trackUnclosed(this, this.resource);
   }
 
   getLoop(): AbstractEventLoop {
@@ -88,6 +109,7 @@ export class Server implements AbstractServer, TransportOwner {
   private startServingNow(): void {
     if (this.serving || this.listeners === null) return;
     this.serving = true;
+    this.weakSelf.pin(this);
     for (const l of this.listeners) l.startAccepting(this.sink);
   }
 
@@ -125,8 +147,9 @@ export class Server implements AbstractServer, TransportOwner {
     if (listeners === null) return;
     this.listeners = null;
     this.serving = false;
-    for (const l of listeners) l.close();
-    if (this.unixPath !== null) removeSocketFile(this.unixPath);
+    this.weakSelf.pin(null);
+    untrack(this.resource);
+    closeListeners(listeners, this.unixPath);
     if (this.servingForever !== null && !this.servingForever.done()) this.servingForever.cancel();
     if (this.clients.size === 0) this.wakeup();
   }
@@ -197,6 +220,11 @@ export class Server implements AbstractServer, TransportOwner {
     });
     return `<Server sockets=(${names.join(", ")})>`;
   }
+}
+
+function closeListeners(listeners: Listener[], unixPath: UnixPathOwner | null): void {
+  for (const l of listeners) l.close();
+  if (unixPath !== null) removeSocketFile(unixPath);
 }
 
 /** Unlinks the server's socket file unless someone replaced it meanwhile (asyncio 3.13 cleanup_socket). */

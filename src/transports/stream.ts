@@ -42,16 +42,24 @@
 //
 // File mode (loop.sendfile): sendfile-mode.ts; while a file is being sent the write side
 // belongs to it.
+//
+// Lifetime (held-weakly.ts): the endpoint reaches the transport only through a forwarding
+// sink that holds it weakly, pinned while the transport has work in flight (reading wanted,
+// a write, a file, a close). An idle transport nobody references (reading paused or ended,
+// nothing to write) is garbage-collected: its endpoint is aborted, and in debug mode an
+// "unclosed transport" warning names it, as asyncio's ResourceWarning does.
 import type { StreamEndpoint, StreamSink } from "../proactor.js";
 import type { Transport } from "../transports.js";
 import type { BaseProtocol } from "../protocols.js";
-import type { ExceptionContext, Handle } from "../events.js";
+import { captureStack, type ExceptionContext, type Handle } from "../events.js";
 import * as util from "node:util";
 import { logger, formatValue } from "../log.js";
 import { TransportSocket } from "./socket.js";
 import { WriteQueue, type QueuedWrite } from "./write-queue.js";
 import { releaseStages } from "./write-stage.js";
 import { FileMode, type FileModeTransport } from "./sendfile-mode.js";
+import { HeldWeakly } from "./held-weakly.js";
+import { trackUnclosed, untrack, type ResourceState } from "../resource-warnings.js";
 
 /** What the transport needs from its loop (BaseEventLoop has all of it). */
 export interface TransportLoop {
@@ -129,6 +137,10 @@ export class StreamTransport implements Transport, StreamSink, FileModeTransport
   private protocol: StreamProtocol;
   private owner: TransportOwner | null;
   private readonly extra: Record<string, unknown>;
+  /** How the endpoint reaches this transport (see Lifetime in the header). */
+  private readonly weakSelf: HeldWeakly<StreamTransport>;
+  private pinned = false;
+  private readonly resource: ResourceState;
 
   private phase = Phase.Open;
   private writeEnd = WriteEnd.Open;
@@ -156,7 +168,7 @@ export class StreamTransport implements Transport, StreamSink, FileModeTransport
   private endpointReading = false;
   private readIntoBuf: Uint8Array | null = null;
   /** Data (or EOF: null) that arrived while paused, replayed on resumeReading. */
-  private held: Array<Buffer | null> = [];
+  private pending: Array<Buffer | null> = [];
   /** The peer's EOF has been delivered to the protocol. */
   private eofReceived = false;
 
@@ -167,7 +179,13 @@ export class StreamTransport implements Transport, StreamSink, FileModeTransport
     this.protocol = protocol;
     this.owner = owner;
     this.extra = extra;
-    endpoint.setSink(this);
+    this.weakSelf = new HeldWeakly<StreamTransport>(this);
+    endpoint.setSink(new WeakStreamSink(this.weakSelf));
+    const debug = loop.getDebug();
+    this.resource = { what: `transport ${this}`, debug, cleanup: () => endpoint.abort() };
+    if (debug) this.resource.createdAt = captureStack(3);
+    trackUnclosed(this, this.resource);
+    this.syncPin();
     owner?._attach(this);
     // asyncio: connection_made is called via call_soon, reading starts after it.
     loop.callSoon(this.start);
@@ -216,7 +234,7 @@ export class StreamTransport implements Transport, StreamSink, FileModeTransport
     if (this.phase !== Phase.Open) return;
     this.phase = Phase.Draining;
     this.stopEndpointReading();
-    this.held = [];
+    this.pending = [];
     if (this.writeSideIdle()) this.afterDrain();
   }
 
@@ -230,22 +248,24 @@ export class StreamTransport implements Transport, StreamSink, FileModeTransport
     if (this.phase !== Phase.Open || !this.reading) return;
     this.reading = false;
     this.stopEndpointReading();
+    this.syncPin();
   }
 
   resumeReading(): void {
     if (this.phase !== Phase.Open || this.reading) return;
     this.reading = true;
-    if (this.held.length > 0) this.loop.callSoon(this.replayHeld);
+    this.syncPin();
+    if (this.pending.length > 0) this.loop.callSoon(this.replayHeld);
     else if (this.started) this.startEndpointReading();
   }
 
   private readonly replayHeld = (): void => {
-    while (this.held.length > 0 && this.reading && this.phase === Phase.Open) {
-      const item = this.held.shift()!;
+    while (this.pending.length > 0 && this.reading && this.phase === Phase.Open) {
+      const item = this.pending.shift()!;
       if (item === null) this.deliverEof();
       else this.deliverData(item);
     }
-    if (this.held.length === 0) this.startEndpointReading();
+    if (this.pending.length === 0) this.startEndpointReading();
   };
 
   private startEndpointReading(): void {
@@ -281,7 +301,7 @@ export class StreamTransport implements Transport, StreamSink, FileModeTransport
 
   /** Data may be delivered now: reading wanted, and nothing held still to replay first. */
   private deliverable(): boolean {
-    return this.reading && this.held.length === 0;
+    return this.reading && this.pending.length === 0;
   }
 
   // ------------------------------------------------------------------ StreamSink (reads)
@@ -289,7 +309,7 @@ export class StreamTransport implements Transport, StreamSink, FileModeTransport
   onData(data: Buffer): void {
     if (this.phase !== Phase.Open) return;
     if (!this.deliverable()) {
-      this.held.push(data);
+      this.pending.push(data);
       return;
     }
     this.inCompletion = true;
@@ -329,7 +349,7 @@ export class StreamTransport implements Transport, StreamSink, FileModeTransport
     this.endpointReading = false;
     if (this.phase !== Phase.Open) return;
     if (!this.deliverable()) {
-      this.held.push(null);
+      this.pending.push(null);
       return;
     }
     this.deliverEof();
@@ -372,6 +392,7 @@ export class StreamTransport implements Transport, StreamSink, FileModeTransport
   private deliverEof(): void {
     this.eofReceived = true;
     this.endpointReading = false;
+    this.syncPin();
     debugLog(`${this} received EOF`);
     let keepOpen: boolean | void;
     try {
@@ -455,8 +476,26 @@ export class StreamTransport implements Transport, StreamSink, FileModeTransport
   /** @internal Hands `w` to the endpoint as the write in flight. */
   _issueQueued(w: QueuedWrite): void {
     this.out.start(w);
-    this._writing = true;
+    this.issuing();
     this.endpoint.write(w.chunks);
+  }
+
+  /** A write op goes to the endpoint now (it keeps this transport alive until it completes). */
+  private issuing(): void {
+    this._writing = true;
+    if (!this.pinned) this.syncPin();
+  }
+
+  /**
+   * Pinned (kept alive by the endpoint) while there is work in flight: reading wanted and
+   * not ended, a write, a file, or a close (see Lifetime in the header).
+   */
+  private syncPin(): void {
+    const active =
+      this.phase === Phase.Closing || (this.phase !== Phase.Closed && ((this.reading && !this.eofReceived) || this._writing || this.file !== null));
+    if (active === this.pinned) return;
+    this.pinned = active;
+    this.weakSelf.pin(active ? this : null);
   }
 
   private writeSideIdle(): boolean {
@@ -476,6 +515,7 @@ export class StreamTransport implements Transport, StreamSink, FileModeTransport
     this._writing = false;
     this.out.done();
     if (this.phase >= Phase.Closing) return;
+    if (this.pinned) this.syncPin();
     if (err !== null) {
       if (this.file !== null) this.file.error = err;
       if (isQuietError(err)) {
@@ -538,7 +578,7 @@ export class StreamTransport implements Transport, StreamSink, FileModeTransport
   /** Closes without the drain: what is queued is dropped, the endpoint aborted. */
   private forceClose(exc: Error | null): void {
     if (this.phase >= Phase.Closing) return;
-    this.held = [];
+    this.pending = [];
     this.out.drop();
     this.closeEndpoint(exc, true);
   }
@@ -547,6 +587,7 @@ export class StreamTransport implements Transport, StreamSink, FileModeTransport
     this.phase = Phase.Closing;
     this.lostExc = exc;
     this.endpointReading = false;
+    this.syncPin();
     if (abort) this.endpoint.abort();
     else this.endpoint.close();
   }
@@ -555,6 +596,8 @@ export class StreamTransport implements Transport, StreamSink, FileModeTransport
     if (this.phase === Phase.Closed) return;
     this.phase = Phase.Closed;
     this._writing = false;
+    untrack(this.resource);
+    this.syncPin();
     // Every op has completed: the regions of a write that never reported are free now.
     this.out.done();
     this.out.drop();
@@ -594,6 +637,7 @@ export class StreamTransport implements Transport, StreamSink, FileModeTransport
     if (this.writeEnd !== WriteEnd.Open) throw new Error("Cannot call sendfile() after writeEof()");
     const file = new FileMode(this, this.reading);
     this.file = file;
+    this.syncPin();
     this.pauseReading();
     try {
       await file.begin(this.out.queued > 0 ? this.out.take() : null);
@@ -601,6 +645,7 @@ export class StreamTransport implements Transport, StreamSink, FileModeTransport
     } finally {
       this.file = null;
       this.fileEnded(file);
+      this.syncPin();
     }
   }
 
@@ -616,13 +661,13 @@ export class StreamTransport implements Transport, StreamSink, FileModeTransport
 
   /** @internal */
   _issueChunk(chunk: Uint8Array): void {
-    this._writing = true;
+    this.issuing();
     this.endpoint.write([chunk]);
   }
 
   /** @internal */
   _issueNative(fd: number, offset: number, count: number): void {
-    this._writing = true;
+    this.issuing();
     this.endpoint.sendfile!(fd, offset, count);
   }
 
@@ -635,6 +680,7 @@ export class StreamTransport implements Transport, StreamSink, FileModeTransport
     this._writing = false;
     if (this.file !== null) this.file.native = false;
     if (this.phase >= Phase.Closing) return;
+    this.syncPin();
     if (err !== null) {
       (err as Error & { bytesSent?: number }).bytesSent = sent;
       this.onWriteDone(err);
@@ -660,6 +706,35 @@ export class StreamTransport implements Transport, StreamSink, FileModeTransport
   toString(): string {
     const state = this.phase === Phase.Closed ? "closed" : this.phase === Phase.Open ? "open" : "closing";
     return `<StreamTransport fd=${this.endpoint.fd} ${state}>`;
+  }
+}
+
+/** The sink the endpoint holds: forwards to the transport, reached weakly (held-weakly.ts). */
+class WeakStreamSink implements StreamSink {
+  constructor(private readonly target: HeldWeakly<StreamTransport>) {}
+  onData(data: Buffer): void {
+    this.target.get()?.onData(data);
+  }
+  onReadInto(nbytes: number): void {
+    this.target.get()?.onReadInto(nbytes);
+  }
+  onEof(): void {
+    this.target.get()?.onEof();
+  }
+  onReadError(err: Error): void {
+    this.target.get()?.onReadError(err);
+  }
+  onWriteDone(err: Error | null): void {
+    this.target.get()?.onWriteDone(err);
+  }
+  onShutdownDone(err: Error | null): void {
+    this.target.get()?.onShutdownDone(err);
+  }
+  onSendfileDone(sent: number, err: Error | null): void {
+    this.target.get()?.onSendfileDone(sent, err);
+  }
+  onClosed(): void {
+    this.target.get()?.onClosed();
   }
 }
 
