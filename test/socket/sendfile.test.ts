@@ -100,7 +100,8 @@ backendTest("sendfile: FileHandle and fd sources, count past the end, truncation
   }
 
   // Truncated while sending: the peer does not read until the file has shrunk, so the
-  // sender is blocked in sockSendall long before the end of the 32 MiB.
+  // sender is blocked long before the end of the 32 MiB. The file is truncated once the send
+  // has ops in flight (its amount is planned by then), not after a guessed delay.
   const big = tmpFile("trunc", crypto.randomBytes(32 * MiB));
   try {
     await inLoop(loop, async () => {
@@ -108,7 +109,8 @@ backendTest("sendfile: FileHandle and fd sources, count past the end, truncation
       try {
         const sending = loop.sockSendfile(pair.client, big);
         sending.catch(() => {});
-        await new Promise((r) => setTimeout(r, 100));
+        for (let i = 0; i < 10_000 && loop.pendingOps() === 0; i++) await new Promise((r) => setImmediate(r));
+        t.true(loop.pendingOps() > 0, "the send is under way");
         fs.truncateSync(big, MiB);
         const draining = recvUntilEof(loop, pair.server);
         const err = (await within(30_000, t.throwsAsync(sending), "truncation error")) as Error & { code?: string; bytesSent?: number };
