@@ -1,7 +1,8 @@
 // Module registration only. The JS-visible API is the contract in src/addon.ts (loader,
-// sockets, probe) and src/uring/native.ts (the Ring class and its shared memory).
+// sockets, probe, FdPoll) and src/uring/native.ts (the Ring class and its shared memory).
 #include <napi.h>
 
+#include "fd_poll.h"
 #include "probe.h"
 #include "ring_object.h"
 #include "sockets.h"
@@ -10,6 +11,7 @@ namespace {
 
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("Ring", ringloop::RingObject::define(env));
+  exports.Set("FdPoll", ringloop::FdPollObject::define(env));
   exports.Set("probe", Napi::Function::New<ringloop::probe>(env, "probe"));
   exports.Set("sockets", ringloop::socketFunctions(env));
   exports.Set("buildInfo", ringloop::buildInfo(env));

@@ -1,7 +1,8 @@
 // The native addon as every backend sees it: the loader, the synchronous socket syscalls
-// (native/sockets.cc) and the io_uring probe. Backend-neutral: socket.ts, sock-methods.ts
-// and any backend use these; only the io_uring backend uses the addon's Ring class (its
-// interface and shared-memory layouts are src/uring/native.ts).
+// (native/sockets.cc), fd readiness on Node's libuv loop (native/fd_poll.cc, the fallback's
+// watchFd) and the io_uring probe. Backend-neutral: socket.ts, sock-methods.ts and any
+// backend use these; only the io_uring backend uses the addon's Ring class (its interface
+// and shared-memory layouts are src/uring/native.ts).
 //
 // Where the addon did not build or load, loadAddon() says why and nativeSockets() throws;
 // callers that can do without it turn that into NotImplementedError or the fallback.
@@ -66,6 +67,31 @@ export interface NativeSockets {
   inspect(fd: number): [number, number, number] | number;
 }
 
+/** FdPoll event bits (libuv's UV_READABLE / UV_WRITABLE; native/fd_poll.cc asserts them). */
+export const FD_POLL_READABLE = 1;
+export const FD_POLL_WRITABLE = 2;
+
+/**
+ * Readiness of one fd through a libuv poll handle on Node's loop (native/fd_poll.h has the
+ * state machine). The handle polls a private duplicate of the fd, so the caller may close
+ * its fd at any time and two polls of one fd never collide; a waiting poll holds the file.
+ * One event per start(): `callback(status, revents)` runs once (status < 0: POLLERR, the
+ * next syscall on the fd reports the error); unless start() is called again during that
+ * callback, the poll lets go of the file when the callback returns. Never ref'd.
+ */
+export interface NativeFdPoll {
+  /** Starts waiting for `events` (FD_POLL_* bits), or changes them: 0 or -errno. */
+  start(events: number): number;
+  /** Stops waiting and lets go of the file. Idempotent. */
+  stop(): void;
+  /** True when not waiting, or when the fd provably still names the file being polled. */
+  sameFile(): boolean;
+  /** stop() for good: start() then returns -EBADF and the callback is dropped. */
+  close(): void;
+}
+
+export type FdPollCallback = (status: number, revents: number) => void;
+
 export interface ProbeResult {
   /** io_uring_setup outcome: 0 or -errno. */
   setupResult: number;
@@ -80,6 +106,7 @@ export interface ProbeResult {
 export interface NativeAddon {
   /** The io_uring Ring class; typed by the io_uring backend (src/uring/native.ts). */
   Ring: unknown;
+  FdPoll: new (fd: number, callback: FdPollCallback) => NativeFdPoll;
   probe(): ProbeResult;
   sockets: NativeSockets;
   /** Build facts: liburing version, sanitizers. */

@@ -40,6 +40,8 @@ import {
   type SendfileSource,
   type SockAddr,
   type SockAddrInput,
+  type SockOptions,
+  type SockSendfileOptions,
   type TaskCoro,
   type TaskFactory,
 } from "./events.js";
@@ -622,39 +624,39 @@ export class BaseEventLoop implements AbstractEventLoop, ProactorHost {
 
   // ---------------------------------------------------------------- sockets (sock-methods.ts, readiness.ts)
 
-  sockRecv(sock: Socket, nbytes: number): Promise<Buffer> {
-    return sockMethods.sockRecv(this, sock, nbytes);
+  sockRecv(sock: Socket, nbytes: number, opts?: SockOptions): Promise<Buffer> {
+    return sockMethods.sockRecv(this, sock, nbytes, opts);
   }
 
-  sockRecvInto(sock: Socket, buf: Uint8Array): Promise<number> {
-    return sockMethods.sockRecvInto(this, sock, buf);
+  sockRecvInto(sock: Socket, buf: Uint8Array, opts?: SockOptions): Promise<number> {
+    return sockMethods.sockRecvInto(this, sock, buf, opts);
   }
 
-  sockRecvfrom(sock: Socket, bufsize: number): Promise<[Buffer, SockAddr | null]> {
-    return sockMethods.sockRecvfrom(this, sock, bufsize);
+  sockRecvfrom(sock: Socket, bufsize: number, opts?: SockOptions): Promise<[Buffer, SockAddr | null]> {
+    return sockMethods.sockRecvfrom(this, sock, bufsize, opts);
   }
 
-  sockRecvfromInto(sock: Socket, buf: Uint8Array, nbytes?: number): Promise<[number, SockAddr | null]> {
-    return sockMethods.sockRecvfromInto(this, sock, buf, nbytes);
+  sockRecvfromInto(sock: Socket, buf: Uint8Array, nbytes?: number, opts?: SockOptions): Promise<[number, SockAddr | null]> {
+    return sockMethods.sockRecvfromInto(this, sock, buf, nbytes, opts);
   }
 
-  sockSendall(sock: Socket, data: Uint8Array): Promise<void> {
-    return sockMethods.sockSendall(this, sock, data);
+  sockSendall(sock: Socket, data: Uint8Array, opts?: SockOptions): Promise<void> {
+    return sockMethods.sockSendall(this, sock, data, opts);
   }
 
-  sockSendto(sock: Socket, data: Uint8Array, addr: SockAddrInput): Promise<number> {
-    return sockMethods.sockSendto(this, sock, data, addr);
+  sockSendto(sock: Socket, data: Uint8Array, addr: SockAddrInput, opts?: SockOptions): Promise<number> {
+    return sockMethods.sockSendto(this, sock, data, addr, opts);
   }
 
-  sockConnect(sock: Socket, addr: SockAddrInput): Promise<void> {
-    return sockMethods.sockConnect(this, sock, addr);
+  sockConnect(sock: Socket, addr: SockAddrInput, opts?: SockOptions): Promise<void> {
+    return sockMethods.sockConnect(this, sock, addr, opts);
   }
 
-  sockAccept(sock: Socket): Promise<[Socket, SockAddr | null]> {
-    return sockMethods.sockAccept(this, sock);
+  sockAccept(sock: Socket, opts?: SockOptions): Promise<[Socket, SockAddr | null]> {
+    return sockMethods.sockAccept(this, sock, opts);
   }
 
-  sockSendfile(sock: Socket, file: SendfileSource, offset?: number, count?: number | null, opts?: { fallback?: boolean }): Promise<number> {
+  sockSendfile(sock: Socket, file: SendfileSource, offset?: number, count?: number | null, opts?: SockSendfileOptions): Promise<number> {
     return sockSendfile(this, sock, file, offset, count, opts);
   }
 

@@ -132,7 +132,7 @@ function checkReadiness(p: Proactor): void {
   } catch (err) {
     if (!(err instanceof NotImplementedError)) throw err;
     throw new NotImplementedError(
-      `createDatagramEndpoint: Unix datagram sockets on the ${p.backend} backend need fd readiness (its node:dgram has no AF_UNIX, and it cannot watch an fd); use the io_uring backend, or UDP`,
+      `createDatagramEndpoint: Unix datagram sockets on the ${p.backend} backend need fd readiness (node:dgram has no AF_UNIX), which is unavailable: ${err.message}; use the io_uring backend, or UDP`,
     );
   }
 }

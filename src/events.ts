@@ -367,6 +367,16 @@ export interface SendfileOptions {
   fallback?: boolean;
 }
 
+/**
+ * The trailing options of the sock_* methods: `signal` aborts the call while it waits (it
+ * rejects with the signal's reason; the socket stays usable and no byte read is lost).
+ */
+export interface SockOptions {
+  signal?: AbortSignal;
+}
+
+export interface SockSendfileOptions extends SendfileOptions, SockOptions {}
+
 // ---------------------------------------------------------------- the loop
 
 /** The loop interface (asyncio.AbstractEventLoop) as far as the delivered issues go. */
@@ -404,15 +414,15 @@ export interface AbstractEventLoop extends HandleOwner {
   createDatagramEndpoint<P extends BaseProtocol>(protocolFactory: () => P, opts?: CreateDatagramEndpointOptions): Promise<[DatagramTransport, P]>;
   /** Upgrades a live stream transport to TLS; the old transport must not be used afterwards. */
   startTls(transport: Transport, protocol: BaseProtocol, sslContext: unknown, opts?: StartTlsOptions): Promise<Transport>;
-  sockRecv(sock: AbstractSocket, nbytes: number): Promise<Buffer>;
-  sockRecvInto(sock: AbstractSocket, buf: Uint8Array): Promise<number>;
-  sockRecvfrom(sock: AbstractSocket, bufsize: number): Promise<[Buffer, SockAddr | null]>;
-  sockRecvfromInto(sock: AbstractSocket, buf: Uint8Array, nbytes?: number): Promise<[number, SockAddr | null]>;
-  sockSendall(sock: AbstractSocket, data: Uint8Array): Promise<void>;
-  sockSendto(sock: AbstractSocket, data: Uint8Array, addr: SockAddrInput): Promise<number>;
-  sockConnect(sock: AbstractSocket, addr: SockAddrInput): Promise<void>;
-  sockAccept(sock: AbstractSocket): Promise<[AbstractSocket, SockAddr | null]>;
-  sockSendfile(sock: AbstractSocket, file: SendfileSource, offset?: number, count?: number | null, opts?: SendfileOptions): Promise<number>;
+  sockRecv(sock: AbstractSocket, nbytes: number, opts?: SockOptions): Promise<Buffer>;
+  sockRecvInto(sock: AbstractSocket, buf: Uint8Array, opts?: SockOptions): Promise<number>;
+  sockRecvfrom(sock: AbstractSocket, bufsize: number, opts?: SockOptions): Promise<[Buffer, SockAddr | null]>;
+  sockRecvfromInto(sock: AbstractSocket, buf: Uint8Array, nbytes?: number, opts?: SockOptions): Promise<[number, SockAddr | null]>;
+  sockSendall(sock: AbstractSocket, data: Uint8Array, opts?: SockOptions): Promise<void>;
+  sockSendto(sock: AbstractSocket, data: Uint8Array, addr: SockAddrInput, opts?: SockOptions): Promise<number>;
+  sockConnect(sock: AbstractSocket, addr: SockAddrInput, opts?: SockOptions): Promise<void>;
+  sockAccept(sock: AbstractSocket, opts?: SockOptions): Promise<[AbstractSocket, SockAddr | null]>;
+  sockSendfile(sock: AbstractSocket, file: SendfileSource, offset?: number, count?: number | null, opts?: SockSendfileOptions): Promise<number>;
   addReader(fd: number, callback: Callback, ...args: unknown[]): void;
   removeReader(fd: number): boolean;
   addWriter(fd: number, callback: Callback, ...args: unknown[]): void;

@@ -53,6 +53,8 @@ export {
   type StartTlsOptions,
   type SendfileSource,
   type SendfileOptions,
+  type SockOptions,
+  type SockSendfileOptions,
 } from "./events.js";
 export { BaseEventLoop } from "./base-events.js";
 export { UringEventLoop, type UringLoopOptions } from "./uring/loop.js";

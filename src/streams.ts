@@ -22,7 +22,7 @@ import {
 } from "./events.js";
 import { AI_PASSIVE } from "./dns.js";
 import { abortReason } from "./exceptions.js";
-import { describeType, validateCallback } from "./validate.js";
+import { describeType, validateCallback, validateSignal } from "./validate.js";
 import { systemError, errno } from "./system-error.js";
 import { StreamTransport } from "./transports/stream.js";
 import { Server, discardEndpoint, type ServerLoop, type ProtocolFactory, type UnixPathOwner } from "./server.js";
@@ -77,12 +77,6 @@ function checkFamily(family: unknown): 0 | 4 | 6 {
   if (family === undefined) return 0;
   if (family !== 0 && family !== 4 && family !== 6) throw new TypeError(`The "opts.family" option must be 0, 4 or 6. Received ${describeType(family)}`);
   return family;
-}
-
-function checkSignal(signal: unknown): AbortSignal | undefined {
-  if (signal === undefined) return undefined;
-  if (!(signal instanceof AbortSignal)) throw new TypeError(`The "opts.signal" option must be an AbortSignal. Received ${describeType(signal)}`);
-  return signal;
 }
 
 function checkBool(v: unknown, name: string, dflt: boolean): boolean {
@@ -235,7 +229,7 @@ export async function createConnection(
   const opts = checkOpts<CreateConnectionOptions>(optsIn);
   const tls = checkSsl(opts, false, typeof host === "string" ? host : null);
   const family = checkFamily(opts.family);
-  const signal = checkSignal(opts.signal);
+  const signal = validateSignal(opts.signal);
   const delay = opts.happyEyeballsDelay ?? null;
   if (delay !== null && (typeof delay !== "number" || !(delay >= 0))) throw new TypeError(`The "opts.happyEyeballsDelay" option must be a number >= 0 (ms). Received ${describeType(delay)}`);
   const interleave = opts.interleave ?? (delay !== null ? 1 : 0);
@@ -280,7 +274,7 @@ export async function createUnixConnection(loop: StreamLoop, protocolFactory: un
   checkFactory(protocolFactory);
   const opts = checkOpts<CreateUnixConnectionOptions>(optsIn);
   const tls = checkSsl(opts, false);
-  const signal = checkSignal(opts.signal);
+  const signal = validateSignal(opts.signal);
   const p = loop._proactor;
   let ep: StreamEndpoint;
   if (opts.sock !== undefined) {

@@ -1,13 +1,11 @@
 // The raw datagram sock_* methods (sockSendto, sockRecvfrom, sockRecvfromInto) on dgram
-// Sockets, talking to a datagram endpoint: IPv6 and Unix. They work over readiness
-// (watchFd): on io_uring now; the fallback refuses them with NotImplementedError.
+// Sockets, talking to a datagram endpoint: IPv6 and Unix, on both backends (readiness:
+// io_uring POLL_ADD, the fallback's libuv poll through the addon).
 import { backendTest } from "../helpers/backends.js";
 import { socket, type SockAddr } from "ringloop";
-import { refused } from "../socket/_socket.js";
 import { DgramCollector, inLoop, within } from "./_dgram.js";
 
 backendTest("datagrams: sockSendto / sockRecvfrom / sockRecvfromInto on an IPv6 dgram Socket against a datagram endpoint", async (t, { loop }) => {
-  if (loop.backend === "fallback") return refused(t, socket(6, "dgram"), (s) => loop.sockRecvfrom(s, 100));
   const s = socket(6, "dgram");
   try {
     s.bind({ host: "::1", port: 0 });
@@ -38,7 +36,6 @@ backendTest("datagrams: sockSendto / sockRecvfrom / sockRecvfromInto on an IPv6 
 });
 
 backendTest("datagrams: sockRecvfrom on a Unix dgram Socket receives from a Unix datagram endpoint", async (t, { loop }) => {
-  if (loop.backend === "fallback") return refused(t, socket("unix", "dgram"), (s) => loop.sockRecvfrom(s, 100));
   const s = socket("unix", "dgram");
   const name = `\0ringloop-dgram-sock-${process.pid}`;
   try {

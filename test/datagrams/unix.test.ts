@@ -1,30 +1,19 @@
 // Unix datagram endpoints (a path, an abstract name), on both backends. The fallback backend
-// serves them through the core's readiness endpoint (node:dgram has no AF_UNIX), which needs
-// Proactor.watchFd: until the fallback has it (the `readiness` branch, libuv's uv_poll), those
-// runs are skipped with the reason below, and a test checks the error they get instead.
+// serves them through the core's readiness endpoint (node:dgram has no AF_UNIX) over its
+// Proactor.watchFd (the addon's libuv poll); where the addon is absent, a NotImplementedError
+// says why (checked in a child process with the addon hidden).
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { ExecutionContext } from "ava";
-import { backendTest, uringOnlyTest, type LoopContext } from "../helpers/backends.js";
-import { NotImplementedError, type AbstractEventLoop } from "ringloop";
+import test from "ava";
+import { backendTest, uringOnlyTest } from "../helpers/backends.js";
+import type { AbstractEventLoop } from "ringloop";
+import { runScript } from "../socket/_socket.js";
 import { DgramCollector, inLoop, within } from "./_dgram.js";
 
 function tmpPath(tag: string): string {
   return path.join(os.tmpdir(), `ringloop-dgram-${tag}-${process.pid}-${Math.random().toString(36).slice(2, 8)}.sock`);
-}
-
-/** True when this loop cannot serve Unix datagrams yet (fallback without watchFd): the caller skips. */
-function unixDatagramsMissing(t: ExecutionContext, loop: AbstractEventLoop & { _proactor?: { checkFdWatch(): void } }): boolean {
-  if (loop.backend !== "fallback") return false;
-  try {
-    loop._proactor?.checkFdWatch();
-    return false;
-  } catch {
-    t.log("SKIPPED on fallback: Unix datagrams need Proactor.watchFd, which the fallback backend lacks until the readiness branch (uv_poll) is merged");
-    t.pass();
-    return true;
-  }
 }
 
 async function unixRoundTrip(t: ExecutionContext, loop: AbstractEventLoop, serverAddr: string, clientAddr: string | null): Promise<void> {
@@ -55,7 +44,6 @@ async function unixRoundTrip(t: ExecutionContext, loop: AbstractEventLoop, serve
 }
 
 backendTest("datagrams: AF_UNIX datagram endpoints on a path (a stale socket file is replaced)", async (t, { loop }) => {
-  if (unixDatagramsMissing(t, loop)) return;
   const a = tmpPath("srv");
   const b = tmpPath("cli");
   try {
@@ -69,12 +57,10 @@ backendTest("datagrams: AF_UNIX datagram endpoints on a path (a stale socket fil
 });
 
 backendTest("datagrams: AF_UNIX datagram endpoints with abstract names", async (t, { loop }) => {
-  if (unixDatagramsMissing(t, loop)) return;
   await unixRoundTrip(t, loop, `\0ringloop-dgram-a-${process.pid}`, `\0ringloop-dgram-b-${process.pid}`);
 });
 
 backendTest("datagrams: family \"unix\" without addresses makes an unbound Unix datagram socket that can send", async (t, { loop }) => {
-  if (unixDatagramsMissing(t, loop)) return;
   const name = `\0ringloop-dgram-u-${process.pid}`;
   await inLoop(loop, async () => {
     const server = new DgramCollector();
@@ -91,24 +77,17 @@ backendTest("datagrams: family \"unix\" without addresses makes an unbound Unix 
   });
 });
 
-backendTest("datagrams: on a backend without fd readiness, Unix datagrams fail with a NotImplementedError that says why", async (t, { loop }: LoopContext) => {
-  if (loop.backend !== "fallback") {
-    t.pass("the io_uring backend serves Unix datagrams natively");
-    return;
-  }
-  const l = loop as unknown as { _proactor: { checkFdWatch(): void } };
-  try {
-    l._proactor.checkFdWatch();
-    t.pass("this fallback can watch fds: the tests above ran");
-    return;
-  } catch {
-    // expected until the readiness branch is merged
-  }
-  await inLoop(loop, async () => {
-    const err = await t.throwsAsync(loop.createDatagramEndpoint(() => new DgramCollector(), { localAddr: `\0ringloop-dgram-ni-${process.pid}` }));
-    t.true(err instanceof NotImplementedError, String(err));
-    t.regex(String(err?.message), /Unix datagram.*fallback.*io_uring/);
-  });
+test("datagrams: without the native addon, the fallback's Unix datagrams fail with a NotImplementedError that says why", async (t) => {
+  const script = `r.setEventLoopPolicy(new r.FallbackEventLoopPolicy());
+const loop = r.newEventLoop();
+loop.runUntilComplete(loop.createDatagramEndpoint(() => new r.DatagramProtocol(), { localAddr: "\\0ringloop-dgram-ni-" + process.pid }))
+  .then(() => console.log(JSON.stringify({ created: true })), (e) => console.log(JSON.stringify({ ok: e instanceof r.NotImplementedError, message: e.message })))
+  .finally(() => loop.close());`;
+  const r = await runScript(script, { RINGLOOP_ADDON: "/nonexistent/ringloop.node" });
+  t.is(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { ok?: boolean; message?: string };
+  t.true(out.ok, r.stdout);
+  t.regex(String(out.message), /Unix datagram.*fallback.*io_uring/);
 });
 
 uringOnlyTest("datagrams: the readiness endpoint (for backends without a native one) over the uring proactor's watchFd", async (t, { loop }) => {
