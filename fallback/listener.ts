@@ -15,7 +15,8 @@ import type { SockAddr } from "../src/events.js";
 import { NotImplementedError } from "../src/exceptions.js";
 import { FallbackStreamEndpoint, handleFd, type FallbackHost } from "./stream.js";
 
-function nodeHasReusePort(): boolean {
+/** Node's net and dgram take reusePort from 22.12 / 23.1 on. */
+export function nodeHasReusePort(): boolean {
   const [major, minor] = process.versions.node.split(".").map(Number);
   return major >= 23 || (major === 22 && minor >= 12);
 }

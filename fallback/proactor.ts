@@ -1,13 +1,18 @@
-// FallbackProactor: the Proactor over Node's own libuv modules (net, dgram, fs, ...), with no
-// native code, so it works wherever Node does. Timers: ONE Node timeout for the earliest
-// deadline, re-armed as it changes. Keep-alive while running: one ref'd interval.
+// FallbackProactor: the Proactor over Node's own libuv modules (net, dgram, fs, ...), so
+// everything but fd readiness works wherever Node does, with no native code. Timers: ONE
+// Node timeout for the earliest deadline, re-armed as it changes. Keep-alive while
+// running: one ref'd interval (it also holds the process while fd waits are pending: the
+// polls themselves are never ref'd).
 // Streams: FallbackStreamEndpoint (net.Socket) and FallbackListener (net.Server); listen is
-// asynchronous in node:net, so listenStream/adoptListener return Promises. Pipes: the same
-// endpoint over a net.Socket of the fd (fallback/pipe.ts); child processes:
-// node:child_process (fallback/child.ts), killed by close() when still running.
+// asynchronous in node:net, so listenStream/adoptListener return Promises.
+// Fd readiness (sock_* methods, addReader/addWriter): libuv poll handles through the native
+// addon (fallback/fd-watch.ts), wherever the addon loads; without it, NotImplementedError.
+// Pipes: the stream endpoint over a net.Socket of the fd (fallback/pipe.ts); child
+// processes: node:child_process (fallback/child.ts), killed by close() when still running.
 import * as net from "node:net";
+import type * as dgram from "node:dgram";
 import type { ChildProcess } from "node:child_process";
-import type { ChildEndpoint, ConnectOptions, FdWatch, Listener, ListenOptions, PipeMode, Proactor, ProactorHost, SpawnRequest, StreamEndpoint } from "../src/proactor.js";
+import type { ChildEndpoint, ConnectOptions, DatagramEndpoint, DatagramOpenOptions, FdWatchCallback, Listener, ListenOptions, PipeMode, Proactor, ProactorHost, SpawnRequest, StreamEndpoint } from "../src/proactor.js";
 import type { SockAddr } from "../src/events.js";
 import { monotonicMs } from "../src/clock.js";
 import { abortReason, NotImplementedError } from "../src/exceptions.js";
@@ -16,6 +21,9 @@ import { FallbackListener } from "./listener.js";
 import { FallbackFileOps } from "./files.js";
 import { adoptPipe } from "./pipe.js";
 import { spawnChild, type ChildHost } from "./child.js";
+import { FallbackDatagramEndpoint, type DatagramHost } from "./datagram.js";
+import { FdWatches, type FallbackFdWatch } from "./fd-watch.js";
+import { loadAddon } from "../src/addon.js";
 
 /** Longest delay Node's setTimeout takes (2^31-1 ms); later deadlines re-arm on the way. */
 const MAX_TIMEOUT_MS = 0x7fffffff;
@@ -36,8 +44,12 @@ export class FallbackProactor implements Proactor {
   /** Files (fallback/files.ts) over node:fs/promises. */
   readonly files = new FallbackFileOps();
 
+  /** Fd readiness, made on first use (null until then). */
+  private watches: FdWatches | null = null;
+
   attach(host: ProactorHost): void {
     this.host = host;
+    this.watches?.attach(host);
   }
 
   get timerDeadline(): number | null {
@@ -80,8 +92,9 @@ export class FallbackProactor implements Proactor {
     }
   }
 
+  /** Fd watches waiting (node:net's own operations are not counted). */
   pendingOps(): number {
-    return 0;
+    return this.watches?.waiting ?? 0;
   }
 
   /** Sockets and servers still open; close() releases them. */
@@ -105,6 +118,15 @@ export class FallbackProactor implements Proactor {
       return true;
     },
     reportError: (exception) => this.host?.callExceptionHandler({ message: "Error reported by a child process", exception }),
+  };
+
+  /** node:dgram sockets still open (closed with the proactor). */
+  private readonly dgramSockets = new Set<dgram.Socket>();
+  private readonly dgramHost: DatagramHost = {
+    track: (socket) => {
+      this.dgramSockets.add(socket);
+      socket.once("close", () => this.dgramSockets.delete(socket));
+    },
   };
 
   connectStream(addr: SockAddr, opts: ConnectOptions): Promise<StreamEndpoint> {
@@ -171,16 +193,38 @@ export class FallbackProactor implements Proactor {
     return spawnChild(this.streamHost, request);
   }
 
-  /** Node does not expose uv_poll: there is no way to watch an arbitrary fd here. */
-  checkFdWatch(): never {
-    throw new NotImplementedError(
-      "the fallback backend (node:net) cannot wait for readiness of an arbitrary fd, so sock_* methods and addReader/addWriter are not available; " +
-        "use transports (createConnection / createServer / createUnixConnection) or the io_uring backend",
-    );
+  /** UDP over node:dgram; Unix datagrams (node:dgram has none): null, the core's readiness endpoint. */
+  openDatagram(opts: DatagramOpenOptions): Promise<DatagramEndpoint> | null {
+    return opts.family === 0 ? null : FallbackDatagramEndpoint.open(opts, this.dgramHost);
   }
 
-  watchFd(): FdWatch {
-    return this.checkFdWatch();
+  adoptDatagram(fd: number, family: 0 | 4 | 6): Promise<DatagramEndpoint> | null {
+    return family === 0 ? null : FallbackDatagramEndpoint.adopt(fd, family, this.dgramHost);
+  }
+
+  /** Node exposes no uv_poll of its own: fd readiness needs the addon's FdPoll. */
+  checkFdWatch(): void {
+    this.fdWatches();
+  }
+
+  watchFd(fd: number, events: number, callback: FdWatchCallback): FallbackFdWatch {
+    return this.fdWatches().watch(fd, events, callback);
+  }
+
+  private fdWatches(): FdWatches {
+    if (this.closed) throw new Error("the fallback proactor is closed");
+    if (this.watches !== null) return this.watches;
+    const { addon, error } = loadAddon();
+    if (addon === null) {
+      throw new NotImplementedError(
+        `the fallback backend waits for fd readiness through the ringloop native addon, which is unavailable here (${error}), ` +
+          "so sock_* methods and addReader/addWriter are not available; build the addon (npm run build:native) " +
+          "or use transports (createConnection / createServer / createUnixConnection)",
+      );
+    }
+    this.watches = new FdWatches(addon);
+    this.watches.attach(this.host);
+    return this.watches;
   }
 
   detachedCleanup(): null {
@@ -200,6 +244,15 @@ export class FallbackProactor implements Proactor {
     this.live.clear();
     for (const child of this.children) child.kill("SIGKILL");
     this.children.clear();
+    for (const socket of [...this.dgramSockets]) {
+      try {
+        socket.close();
+      } catch {
+        // already closing
+      }
+    }
+    this.dgramSockets.clear();
+    this.watches?.close(new Error("the event loop was closed while waiting for the socket"));
     this.files.release();
     this.host = null;
   }

@@ -182,4 +182,8 @@ export class FallbackStreamEndpoint implements StreamEndpoint {
   setNoDelay(on: boolean): void {
     if (this.unixNames === null) this.socket.setNoDelay(on);
   }
+
+  setKeepAlive(on: boolean, initialDelaySec: number): void {
+    if (this.unixNames === null) this.socket.setKeepAlive(on, initialDelaySec * 1000);
+  }
 }

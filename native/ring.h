@@ -59,6 +59,7 @@ constexpr int S_OFF_LO = 11;     // SPLICE off_in, file ops: 64-bit offset, low 
 constexpr int S_OFF_HI = 12;     // (-1/-1: none / the file position)
 constexpr int S_SPLICE_FD_IN = 13;  // SPLICE: fd_in (S_FD is fd_out)
 constexpr int S_FILE_FLAGS = 14; // file ops: FILE_F_* below
+constexpr int S_NAME_LEN = 13;   // OP_SENDTO: sockaddr bytes at the start of its region
 constexpr int FILE_F_ASYNC = 1;  // READ/WRITE/READV/WRITEV: IOSQE_ASYNC (io-wq, kernel 5.6)
 
 constexpr int COMPLETION_RECORD_INTS = 4;
@@ -95,6 +96,9 @@ constexpr int OP_WRITE = 23;
 // Beyond liburing 2.3's enum (kernel uapi numbers; native/probe.cc names them too):
 constexpr int OP_READ_MULTISHOT = 49;  // kernel 6.7
 constexpr int OP_WAITID = 50;          // kernel 6.7
+constexpr int OP_RECVMSG = 10;
+// ringloop record kinds beyond the kernel's opcodes: >= 256, the kernel opcode in the low byte.
+constexpr int OP_SENDTO = 0x100 | OP_SEND;  // ops/sendto.cc
 constexpr int SEND_MAX_IOV = 4;  // iovecs per SENDMSG op (JS merges the rest)
 
 static_assert(OP_NOP == IORING_OP_NOP, "native.ts OP_NOP");
@@ -117,6 +121,8 @@ static_assert(OP_CLOSE == IORING_OP_CLOSE, "native.ts OP_CLOSE");
 static_assert(OP_STATX == IORING_OP_STATX, "native.ts OP_STATX");
 static_assert(OP_READ == IORING_OP_READ, "native.ts OP_READ");
 static_assert(OP_WRITE == IORING_OP_WRITE, "native.ts OP_WRITE");
+static_assert(OP_RECVMSG == IORING_OP_RECVMSG, "native.ts OP_RECVMSG");
+static_assert((OP_SENDTO & 0xff) == IORING_OP_SEND, "native.ts OP_SENDTO");
 static_assert(IORING_FSYNC_DATASYNC == 1u << 0, "native.ts IORING_FSYNC_DATASYNC");
 static_assert(IORING_CQE_F_BUFFER == 1u << 0, "native.ts IORING_CQE_F_BUFFER");
 static_assert(IORING_CQE_BUFFER_SHIFT == 16, "native.ts IORING_CQE_BUFFER_SHIFT");

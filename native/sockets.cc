@@ -16,7 +16,7 @@ namespace {
 // Option codes shared with src/addon.ts (SOCKOPT_*).
 enum SockOpt {
   kReuseAddr = 1, kReusePort = 2, kV6Only = 3, kNoDelay = 4, kLinger0 = 5, kKeepAlive = 6,
-  kRcvBuf = 7, kSndBuf = 8, kBroadcast = 9, kLinger = 10, kError = 11, kType = 12,
+  kRcvBuf = 7, kSndBuf = 8, kBroadcast = 9, kLinger = 10, kError = 11, kType = 12, kKeepIdle = 13,
 };
 
 // (level, optname) of the int-valued options; false for kLinger0/kLinger/unknown codes.
@@ -32,6 +32,7 @@ bool intOption(int opt, int* level, int* name) {
     case kBroadcast: *level = SOL_SOCKET; *name = SO_BROADCAST; return true;
     case kError: *level = SOL_SOCKET; *name = SO_ERROR; return true;
     case kType: *level = SOL_SOCKET; *name = SO_TYPE; return true;
+    case kKeepIdle: *level = IPPROTO_TCP; *name = TCP_KEEPIDLE; return true;
     default: return false;
   }
 }

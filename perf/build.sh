@@ -1,7 +1,8 @@
 #!/bin/sh
 # Builds the C helpers into perf/bin/ (gitignored): the echo load generator, the page-cache
-# copy ceiling, the C liburing echo reference server and the C cat driver (cat-ref.c, the
-# subprocess pipe reference). Idempotent; run from anywhere.
+# copy ceiling and the C liburing echo reference server, the UDP load generator and the C
+# recvmmsg/sendmmsg UDP echo reference, and the C cat driver (cat-ref.c, the subprocess pipe
+# reference). Idempotent; run from anywhere.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$here/bin"
@@ -9,3 +10,5 @@ cc -O2 -Wall -Wextra -o "$here/bin/echo-load" "$here/echo-load.c"
 cc -O2 -Wall -Wextra -pthread -o "$here/bin/read-ceiling" "$here/read-ceiling.c"
 cc -O2 -Wall -Wextra -o "$here/bin/uring-echo-ref" "$here/uring-echo-ref.c" -luring
 cc -O2 -Wall -Wextra -o "$here/bin/cat-ref" "$here/cat-ref.c"
+cc -O2 -Wall -Wextra -o "$here/bin/udp-load" "$here/udp-load.c"
+cc -O2 -Wall -Wextra -o "$here/bin/udp-echo-ref" "$here/udp-echo-ref.c"

@@ -3,8 +3,11 @@
 //   npm run build:ts && node perf/net-bench.mjs [--rounds 5] [--quick] [--write]
 //        [--only echo,http,rss] [--variants uring,ubuf,fallback,net,http,cref]
 //        [--echo-secs 2] [--wrk-secs 10] [--idle 10000]
-//        [--max-other 0.15] [--retries 2] [--budget 360]
+//        [--max-other 0.15] [--retries 2] [--budget 360] [--base DIR]
 // A point during which other processes took more than --max-other of CPU 0 is run again.
+// --base DIR adds the variant "base": the uring server of another checkout (built, e.g. a
+// git worktree of an earlier commit), so a change is measured A/B in one run, each point
+// of both builds seconds apart (rows "vs base" in the table).
 //
 // Every server is its own process pinned to CPU 0 (taskset -c 0); every load generator is
 // pinned to CPU 1. Servers are perf/servers/*.mjs and use only public APIs, plus cref: the
@@ -47,7 +50,12 @@ const ECHO_SECS = Number(opt("--echo-secs", QUICK ? "1" : "2"));
 const WRK_SECS = Number(opt("--wrk-secs", QUICK ? "2" : "10"));
 const IDLE = Number(opt("--idle", QUICK ? "2000" : "10000"));
 const ONLY = opt("--only", "echo,http,rss").split(",");
+const BASE = opt("--base", "");
 const VARIANTS = opt("--variants", "uring,ubuf,fallback,net,http,cref").split(",");
+if (BASE !== "") {
+  if (!existsSync(path.join(BASE, "perf", "servers", "ringloop-server.mjs"))) throw new Error(`--base ${BASE}: no perf/servers/ringloop-server.mjs there`);
+  if (!VARIANTS.includes("base")) VARIANTS.push("base");
+}
 // A point during which other processes used more than MAX_OTHER of CPU 0 is run again (up to
 // RETRIES more times, while the run is younger than BUDGET_S); the least disturbed attempt counts.
 const MAX_OTHER = Number(opt("--max-other", "0.15"));
@@ -71,6 +79,7 @@ const VARIANT_LABEL = {
   net: "node:net",
   http: "node:http",
   cref: "C liburing reference",
+  base: `ringloop uring, base build (${BASE})`,
 };
 const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
 const NOFILE = Number(spawnSync("sh", ["-c", "ulimit -Hn"], { encoding: "utf8" }).stdout.trim()) || 4096;
@@ -116,6 +125,7 @@ const SERVER_ARGS = {
   net: (mode) => node("servers/net-server.mjs", mode),
   http: () => node("servers/http-server.mjs"),
   cref: () => [path.join(HERE, "bin", "uring-echo-ref")],
+  base: (mode) => [process.execPath, path.join(BASE, "perf", "servers", "ringloop-server.mjs"), "uring", mode],
 };
 /** Variants that have no HTTP server. */
 const ECHO_ONLY = new Set(["cref", "ubuf"]);
@@ -459,6 +469,16 @@ function report(wallSecs, command) {
     L.push(row("HTTP plaintext rps", "http", "fallback", "net", rps, fmtK, { ge: 0.8 }));
     L.push(row("HTTP plaintext rps", "http", "net", "http", rps, fmtK, undefined));
     L.push(row("HTTP plaintext server CPU/req", "http", "uring", "net", (s) => s.cpu_us_per_op, fmtCpu, undefined));
+  }
+  if (VARIANTS.includes("base")) {
+    if (ONLY.includes("echo")) {
+      for (const c of ECHO_CONFIGS) {
+        L.push(row(`${c.label} rps vs base`, "echo", "uring", "base", (s) => s[c.key].rps, fmtK, undefined));
+        L.push(row(`${c.label} server CPU/op vs base`, "echo", "uring", "base", (s) => s[c.key].cpu_us_per_op, fmtCpu, undefined));
+      }
+    }
+    if (ONLY.includes("http")) L.push(row("HTTP plaintext rps vs base", "http", "uring", "base", (s) => s.rps, fmtK, undefined));
+    if (ONLY.includes("rss")) L.push(row(`RSS per idle connection (${IDLE}) vs base`, "rss", "uring", "base", (s) => s.per_conn_bytes, fmtBytes, undefined));
   }
   if (ONLY.includes("rss")) {
     const per = (s) => s.per_conn_bytes;

@@ -20,17 +20,8 @@ case $variant in
 esac
 out="$here/bin/profile-$variant-$size-x$conns"
 cd "$here"
-rm -f "$out.port"  # the background redirect truncates it only later
-taskset -c 0 $cmd >"$out.port" 2>"$out.stderr" &
-pid=$!
-trap 'kill $pid 2>/dev/null || true; rm -f /tmp/perf-$pid.map' EXIT
-i=0
-while [ ! -s "$out.port" ]; do
-  i=$((i + 1))
-  if [ $i -gt 100 ]; then echo "server did not start: $(cat "$out.stderr")" >&2; exit 1; fi
-  sleep 0.1
-done
-port=$(sed -n 's/.*"port":\([0-9]*\).*/\1/p' "$out.port")
+. "$here/profile-server.sh"
+start_server "$out" $cmd
 stat() { awk '{ sub(/.*\) /, ""); print $12, $13 }' "/proc/$pid/stat"; }
 taskset -c 1 "$here/bin/echo-load" --port "$port" --conns "$conns" --size "$size" --duration 1 --warmup 0 >/dev/null
 before=$(stat)

@@ -2,12 +2,22 @@
 // installs here) Bun.serve + Bun.file, in ONE run.
 //
 //   npm run build:ts && node perf/serve-bench.mjs [--rounds 3] [--secs 10] [--quick] [--write]
-//        [--variants uring,uring-nocache,fallback,nginx,node,bun] [--big-mb 256] [--big-downloads 10]
+//        [--variants uring,uring-nocache,fallback,uring-compress,nginx,node,bun] [--big-mb 256] [--big-downloads 10]
+//        [--base DIR]
 //
 // Every server is its own process pinned to CPU 0 (taskset -c 0; nginx's worker inherits
 // it); wrk and curl are pinned to CPU 1. Workloads:
 //   4 KiB and 1 MiB files: wrk -t1 -c16 -d<secs>s --latency (req/s, MB/s, p99), after a
 //     1 s warm-up run per server and file.
+//   1 MiB text file with "Accept-Encoding: br" (the same wrk run): precompressed siblings
+//     1m.txt.br / 1m.txt.gz (brotli quality 11 and gzip -9, as a build step makes them),
+//     served by ringloop's default and nginx's brotli_static + gzip_static (Debian
+//     libnginx-mod-http-brotli-static; without it nginx is not measured on this row).
+//   The same text file without siblings, "Accept-Encoding: gzip": compressed on the fly,
+//     by ringloop serve --compress (uring-compress: compressed once, then from memory) and
+//     by nginx's gzip filter (gzip on, its default level 1, per response).
+//   Only servers that answered a row's request in the coding asked (checked with curl
+//   first) are measured on it.
 //   256 MiB file: curl -o /dev/null, --big-downloads (10) downloads per round: MB/s and
 //     server CPU (utime+stime of the server and its children from /proc) per MiB sent.
 // Each round runs all servers back to back (order rotated per round). Values are medians
@@ -19,11 +29,15 @@
 //
 // Variants: uring = `ringloop serve --backend uring` (small-file memory cache on, the
 // default), uring-nocache = the same with --no-memory-cache (every body by loop.sendfile),
-// fallback = --backend fallback (info), nginx = Debian nginx (worker_processes 1, sendfile
+// fallback = --backend fallback (info), base = with --base DIR, `ringloop serve --backend
+// uring` of another built checkout (a change measured A/B in one run: column "vs base"),
+// uring-compress = uring with --compress (measured on
+// the on-the-fly row only), nginx = Debian nginx (worker_processes 1, sendfile
 // on, access_log off), node = perf/servers/static-node.mjs, bun = perf/servers/static-bun.mjs
 // under a bun binary installed with npm into a temp dir (never into the repo).
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync, mkdtempSync, mkdirSync, chmodSync, openSync, writeSync, closeSync, rmSync } from "node:fs";
+import * as zlib from "node:zlib";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -38,7 +52,8 @@ const { argv, flag, opt } = benchArgs();
 const QUICK = flag("--quick");
 const ROUNDS = Number(opt("--rounds", QUICK ? "1" : "3"));
 const SECS = Number(opt("--secs", QUICK ? "2" : "10"));
-const VARIANTS = opt("--variants", "uring,uring-nocache,fallback,nginx,node,bun").split(",");
+const BASE = opt("--base", null);
+const VARIANTS = [...opt("--variants", "uring,uring-nocache,fallback,uring-compress,nginx,node,bun").split(","), ...(BASE === null ? [] : ["base"])];
 const BIG_MB = Number(opt("--big-mb", "256"));
 /** Downloads per round of the big file (one download lasts ~0.1 s: few of them are noise). */
 const BIG_DOWNLOADS = Number(opt("--big-downloads", QUICK ? "3" : "10"));
@@ -50,6 +65,8 @@ const LABEL = {
   uring: "ringloop serve (uring)",
   "uring-nocache": "ringloop serve (uring, --no-memory-cache)",
   fallback: "ringloop serve (fallback)",
+  base: "ringloop serve (uring, base checkout)",
+  "uring-compress": "ringloop serve (uring, --compress)",
   nginx: "nginx",
   node: "node:http + createReadStream",
   bun: "Bun.serve + Bun.file",
@@ -75,7 +92,39 @@ function makeDocroot() {
   const fd = openSync(path.join(DOCROOT, "big.bin"), "w");
   for (let i = 0; i < BIG_MB; i++) writeSync(fd, pattern);
   closeSync(fd);
-  for (const f of ["4k.bin", "1m.bin", "big.bin"]) chmodSync(path.join(DOCROOT, f), 0o644);
+  const text = benchText(1024 * 1024);
+  writeFileSync(path.join(DOCROOT, "1m.txt"), text);
+  writeFileSync(path.join(DOCROOT, "1m.txt.br"), zlib.brotliCompressSync(text, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11 } }));
+  writeFileSync(path.join(DOCROOT, "1m.txt.gz"), zlib.gzipSync(text, { level: 9 }));
+  mkdirSync(path.join(DOCROOT, "otf"));
+  chmodSync(path.join(DOCROOT, "otf"), 0o755);
+  writeFileSync(path.join(DOCROOT, "otf", "1m.txt"), text);
+  for (const f of ["4k.bin", "1m.bin", "big.bin", "1m.txt", "1m.txt.br", "1m.txt.gz", "otf/1m.txt"]) chmodSync(path.join(DOCROOT, f), 0o644);
+}
+
+/**
+ * `size` bytes of word-like text from a fixed seed (800 pseudo-words, skewed frequencies,
+ * some numbers): brotli -q11 makes it 3.9x smaller and gzip -9 3.2x, about what minified
+ * JavaScript or CSS gives, so the .br sibling (264 KiB) goes by sendfile.
+ */
+function benchText(size) {
+  let a = 0x9e3779b9;
+  const rand = () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const letters = "etaoinshrdlucmfwypvbgkjqxz";
+  const vocab = Array.from({ length: 800 }, () => Array.from({ length: 2 + Math.floor(rand() * 9) }, () => letters[Math.floor(rand() * rand() * 26)]).join(""));
+  let out = "";
+  while (out.length < size) {
+    const n = 5 + Math.floor(rand() * 12);
+    const line = [];
+    for (let i = 0; i < n; i++) line.push(rand() < 0.05 ? String(Math.floor(rand() * 1e4)) : vocab[Math.floor(vocab.length * rand() * rand() * rand())]);
+    out += line.join(" ") + (rand() < 0.3 ? ";\n" : ",\n");
+  }
+  return Buffer.from(out.slice(0, size));
 }
 
 function freePort() {
@@ -108,13 +157,18 @@ function findBun() {
   return null;
 }
 
+/** Debian's brotli_static module for nginx (libnginx-mod-http-brotli-static), or null. */
+const NGINX_BROTLI_STATIC = "/usr/lib/nginx/modules/ngx_http_brotli_static_module.so";
+
 function nginxConf(port) {
   const dir = path.join(WORK, "nginx");
   mkdirSync(dir, { recursive: true });
   const conf = path.join(dir, "nginx.conf");
+  const brotli = existsSync(NGINX_BROTLI_STATIC);
+  if (!brotli) notes.push(`nginx: no brotli_static (apt-get install -y libnginx-mod-http-brotli-static); not measured on the br row`);
   writeFileSync(
     conf,
-    `worker_processes 1;
+    `${brotli ? `load_module ${NGINX_BROTLI_STATIC};\n` : ""}worker_processes 1;
 daemon off;
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log;
@@ -124,14 +178,25 @@ http {
   sendfile on;
   keepalive_requests 1000000;
   default_type application/octet-stream;
+  types { text/plain txt; }
   client_body_temp_path ${dir}/body;
   proxy_temp_path ${dir}/proxy;
   fastcgi_temp_path ${dir}/fastcgi;
   uwsgi_temp_path ${dir}/uwsgi;
   scgi_temp_path ${dir}/scgi;
+  gzip_static on;
+  ${brotli ? "brotli_static on;" : ""}
+  gzip_vary on;
   server {
     listen 127.0.0.1:${port} reuseport backlog=4096;
     root ${DOCROOT};
+    location /otf/ {
+      gzip_static off;
+      ${brotli ? "brotli_static off;" : ""}
+      gzip on;
+      gzip_types text/plain;
+      gzip_min_length 256;
+    }
   }
 }
 `,
@@ -147,6 +212,8 @@ async function startServer(variant, bunBin) {
   if (variant === "uring") cmd = ringloop(["--backend", "uring"]);
   else if (variant === "uring-nocache") cmd = ringloop(["--backend", "uring", "--no-memory-cache"]);
   else if (variant === "fallback") cmd = ringloop(["--backend", "fallback"]);
+  else if (variant === "uring-compress") cmd = ringloop(["--backend", "uring", "--compress"]);
+  else if (variant === "base") cmd = [process.execPath, path.join(path.resolve(BASE), "bin", "ringloop.cjs"), "serve", DOCROOT, "--port", "0", "--quiet", "--backend", "uring"];
   else if (variant === "node") cmd = [process.execPath, path.join(HERE, "servers", "static-node.mjs"), DOCROOT];
   else if (variant === "bun") cmd = [bunBin, path.join(HERE, "servers", "static-bun.mjs"), DOCROOT];
   else if (variant === "nginx") {
@@ -257,14 +324,31 @@ function parseSize(s) {
   return Number(m[1]) * { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3 }[m[2]];
 }
 
-function wrk(port, file, secs) {
-  const r = spawnSync("taskset", ["-c", "1", "wrk", "-t1", "-c16", `-d${secs}s`, "--latency", `http://127.0.0.1:${port}/${file}`], { encoding: "utf8", timeout: (secs + 30) * 1000 });
+function wrk(port, file, secs, header = null) {
+  const extra = header === null ? [] : ["-H", header];
+  const r = spawnSync("taskset", ["-c", "1", "wrk", "-t1", "-c16", `-d${secs}s`, "--latency", ...extra, `http://127.0.0.1:${port}/${file}`], { encoding: "utf8", timeout: (secs + 30) * 1000 });
   const out = r.stdout ?? "";
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
   const bytes = parseSize(/Transfer\/sec:\s+(\S+)/.exec(out)?.[1] ?? "");
   const p99 = parseDuration(/\s99%\s+(\S+)/.exec(out)?.[1] ?? "");
   const errors = /Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)/.exec(out)?.[0] ?? null;
   return { rps, mbps: bytes / 1e6, p99, errors };
+}
+
+/** The workloads (wrk); `variants` is filled with the servers that answer each as asked. */
+const WORKLOADS = [
+  { key: "4k", label: "4 KiB file", file: "4k.bin", header: null, coding: null },
+  { key: "1m", label: "1 MiB file", file: "1m.bin", header: null, coding: null },
+  { key: "1mbr", label: "1 MiB text, precompressed .br, Accept-Encoding: br", file: "1m.txt", header: "Accept-Encoding: br", coding: "br" },
+  { key: "otf", label: "1 MiB text, compressed on the fly, Accept-Encoding: gzip", file: "otf/1m.txt", header: "Accept-Encoding: gzip", coding: "gzip" },
+];
+
+/** The Content-Encoding a server answers workload `w` with (null for none). */
+function codingOf(port, w) {
+  const args = ["-s", "-o", "/dev/null", "-D", "-", ...(w.header === null ? [] : ["-H", w.header]), `http://127.0.0.1:${port}/${w.file}`];
+  const r = spawnSync("curl", args, { encoding: "utf8", timeout: 30_000 });
+  if (!/^HTTP\/1\.1 200 /.test(r.stdout ?? "")) return "failed";
+  return /^content-encoding:\s*(\S+)/im.exec(r.stdout)?.[1] ?? null;
 }
 
 function bigDownload(port, pid) {
@@ -313,12 +397,16 @@ async function main() {
   const samples = {}; // key -> variant -> [values per round]
   const add = (key, v, value) => ((samples[key] ??= {})[v] ??= []).push(value);
   try {
-    for (const v of names) for (const f of ["4k.bin", "1m.bin"]) wrk(servers[v].port, f, 1);
+    for (const w of WORKLOADS) {
+      w.variants = names.filter((v) => (v !== "uring-compress" || w.key === "otf") && codingOf(servers[v].port, w) === w.coding);
+      if (names.includes("nginx") && !w.variants.includes("nginx")) notes.push(`nginx did not answer ${w.file} as asked (${w.header ?? "no Accept-Encoding"}); not measured on "${w.label}"`);
+      for (const v of w.variants) wrk(servers[v].port, w.file, 1, w.header);
+    }
     for (let round = 0; round < ROUNDS; round++) {
-      const order = names.map((_, i) => names[(i + round) % names.length]);
-      for (const [file, key] of [["4k.bin", "4k"], ["1m.bin", "1m"]]) {
+      for (const { key, file, header, variants } of WORKLOADS) {
+        const order = variants.map((_, i) => variants[(i + round) % variants.length]);
         for (const v of order) {
-          const [r, cpu] = measured(servers[v].child.pid, () => wrk(servers[v].port, file, SECS));
+          const [r, cpu] = measured(servers[v].child.pid, () => wrk(servers[v].port, file, SECS, header));
           add(`${key}.other`, v, cpu.other);
           add(`${key}.server`, v, cpu.server);
           add(`${key}.client`, v, cpu.client);
@@ -329,7 +417,7 @@ async function main() {
           process.stderr.write(`round ${round + 1} ${key} ${LABEL[v]}: ${fmt(r.rps)} req/s, ${fmt(r.mbps)} MB/s, p99 ${fmt(r.p99, 2)} ms, server CPU ${(cpu.server * 100).toFixed(0)}%, wrk's CPU 1 ${(cpu.client * 100).toFixed(0)}%, other CPU 0 ${(cpu.other * 100).toFixed(0)}%\n`);
         }
       }
-      for (const v of order) {
+      for (const v of names.filter((n) => n !== "uring-compress").map((_, i, a) => a[(i + round) % a.length])) {
         const r = bigDownload(servers[v].port, servers[v].child.pid);
         add("big.mbps", v, r.mbps);
         add("big.cpu", v, r.cpuPerMiB);
@@ -348,18 +436,20 @@ async function main() {
   const lines = [];
   lines.push(`serve-bench: ${ROUNDS} round(s), wrk -t1 -c16 -d${SECS}s --latency; servers on CPU 0, clients on CPU 1; Node ${process.versions.node}, ${os.release()}, ${new Date().toISOString().slice(0, 10)}`);
   lines.push("");
-  lines.push("| workload | server | req/s | MB/s | p99 | req/s vs nginx | req/s vs node:http | server CPU | wrk's CPU 1 | other CPU 0 |");
-  lines.push("|---|---|---|---|---|---|---|---|---|---|");
-  for (const [key, label] of [["4k", "4 KiB file"], ["1m", "1 MiB file"]]) {
-    for (const v of names) {
-      lines.push(`| ${label} | ${LABEL[v]} | ${fmt(median(samples[`${key}.rps`][v]))} | ${fmt(median(samples[`${key}.mbps`][v]))} | ${fmt(median(samples[`${key}.p99`][v]), 2)} ms | ${v === "nginx" ? "—" : ratio(perRoundRatio(`${key}.rps`, v, "nginx"))} | ${v === "node" ? "—" : ratio(perRoundRatio(`${key}.rps`, v, "node"))} | ${fmt(median(samples[`${key}.server`][v]) * 100)}% | ${fmt(median(samples[`${key}.client`][v]) * 100)}% | ${fmt(median(samples[`${key}.other`][v]) * 100)}% |`);
+  const vsBase = (key, v, variants) => (BASE === null ? "" : ` ${v === "base" || !variants.includes("base") ? "—" : ratio(perRoundRatio(key, v, "base"))} |`);
+  lines.push(`| workload | server | req/s | MB/s | p99 | req/s vs nginx | req/s vs node:http |${BASE === null ? "" : " req/s vs base |"} server CPU | wrk's CPU 1 | other CPU 0 |`);
+  lines.push(`|---|---|---|---|---|---|---|${BASE === null ? "" : "---|"}---|---|---|`);
+  for (const { key, label, variants } of WORKLOADS) {
+    for (const v of variants) {
+      lines.push(`| ${label} | ${LABEL[v]} | ${fmt(median(samples[`${key}.rps`][v]))} | ${fmt(median(samples[`${key}.mbps`][v]))} | ${fmt(median(samples[`${key}.p99`][v]), 2)} ms | ${v === "nginx" || !variants.includes("nginx") ? "—" : ratio(perRoundRatio(`${key}.rps`, v, "nginx"))} | ${v === "node" || !variants.includes("node") ? "—" : ratio(perRoundRatio(`${key}.rps`, v, "node"))} |${vsBase(`${key}.rps`, v, variants)} ${fmt(median(samples[`${key}.server`][v]) * 100)}% | ${fmt(median(samples[`${key}.client`][v]) * 100)}% | ${fmt(median(samples[`${key}.other`][v]) * 100)}% |`);
     }
   }
   lines.push("");
-  lines.push(`| workload | server | MB/s | server CPU per MiB | MB/s vs nginx | CPU/MiB vs nginx |`);
-  lines.push("|---|---|---|---|---|---|");
-  for (const v of names) {
-    lines.push(`| ${BIG_MB} MiB file (curl) | ${LABEL[v]} | ${fmt(median(samples["big.mbps"][v]))} | ${fmt(median(samples["big.cpu"][v]), 1)} us | ${v === "nginx" ? "—" : ratio(perRoundRatio("big.mbps", v, "nginx"))} | ${v === "nginx" ? "—" : ratio(perRoundRatio("big.cpu", v, "nginx"))} |`);
+  const bigNames = names.filter((n) => n !== "uring-compress");
+  lines.push(`| workload | server | MB/s | server CPU per MiB | MB/s vs nginx | CPU/MiB vs nginx |${BASE === null ? "" : " MB/s vs base |"}`);
+  lines.push(`|---|---|---|---|---|---|${BASE === null ? "" : "---|"}`);
+  for (const v of names.filter((n) => n !== "uring-compress")) {
+    lines.push(`| ${BIG_MB} MiB file (curl) | ${LABEL[v]} | ${fmt(median(samples["big.mbps"][v]))} | ${fmt(median(samples["big.cpu"][v]), 1)} us | ${v === "nginx" ? "—" : ratio(perRoundRatio("big.mbps", v, "nginx"))} | ${v === "nginx" ? "—" : ratio(perRoundRatio("big.cpu", v, "nginx"))} |${vsBase("big.mbps", v, bigNames)}`);
   }
   if (notes.length) {
     lines.push("");

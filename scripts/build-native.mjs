@@ -1,6 +1,8 @@
 // Builds the io_uring addon with cmake-js.
-//   node scripts/build-native.mjs               npm install: never fails (fallback backend)
-//   node scripts/build-native.mjs --required    exit 1 when the addon cannot be built
+//   node scripts/build-native.mjs               npm install: the package's prebuilt binary
+//                                               when it loads here, else a source build;
+//                                               never fails (fallback backend)
+//   node scripts/build-native.mjs --required    build from source; exit 1 when it cannot
 //   node scripts/build-native.mjs --sanitize    ASan/UBSan build into build-asan/
 // A sanitized addon runs under an uninstrumented node with the runtimes preloaded:
 //   LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)" \
@@ -15,15 +17,47 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const required = process.argv.includes("--required");
 const sanitize = process.argv.includes("--sanitize");
 const FALLBACK = "the io_uring addon is not built, the fallback backend will be used";
+/** Why no prebuild was used, appended to what this script says when it builds or gives up. */
+let prebuildNote = "";
 
 function give_up(reason) {
-  console.error(`ringloop: ${reason}; ${FALLBACK}`);
+  console.error(`ringloop: ${reason}; ${FALLBACK}${prebuildNote}`);
   process.exit(required ? 1 : 0);
 }
 
 function runs(cmd, args) {
   const r = spawnSync(cmd, args, { stdio: "ignore" });
   return !r.error && r.status === 0;
+}
+
+// The prebuild is used when it exists for this platform and arch (pkg-prebuilds' naming, as
+// src/addon.ts finds it) and really loads here (glibc, libstdc++ new enough); otherwise the
+// source build runs and the reason is appended to its outcome. --build-from-source
+// (npm_config_build_from_source) skips it, and so does a checkout (src/ present; the
+// tarball has none): its prebuilds/ are whatever `npm pack` last left there.
+const checkout = existsSync(path.join(root, "src"));
+if (!required && !sanitize && !checkout && !process.env.npm_config_build_from_source) {
+  const req = createRequire(path.join(root, "package.json"));
+  const options = { name: "ringloop", napi_versions: req("./package.json").binary.napi_versions };
+  let prebuild = null;
+  try {
+    prebuild = req("pkg-prebuilds").resolve(root, options, true, false);
+  } catch (err) {
+    prebuildNote = ` (pkg-prebuilds unavailable: ${err.message})`;
+  }
+  if (prebuild) {
+    const rel = path.relative(root, prebuild);
+    const load = "try { require(process.argv[1]); } catch (e) { console.error(e.message); process.exit(1); }";
+    const r = spawnSync(process.execPath, ["-e", load, prebuild], { encoding: "utf8" });
+    if (!r.error && r.status === 0) {
+      console.log(`ringloop: using the prebuilt addon ${rel}`);
+      process.exit(0);
+    }
+    const why = r.error ? r.error.message : r.stderr.trim().split("\n")[0] || `exit ${r.status}`;
+    prebuildNote = ` (the prebuilt ${rel} does not load here: ${why})`;
+  } else if (!prebuildNote) {
+    prebuildNote = ` (no prebuilt addon for ${process.platform}-${process.arch})`;
+  }
 }
 
 if (process.platform !== "linux") give_up(`io_uring needs Linux (this is ${process.platform})`);
@@ -58,4 +92,4 @@ if (r.error || r.status !== 0 || !existsSync(addon)) {
   console.error((errors.length ? errors : log.slice(-8)).join("\n"));
   give_up(`build failed (${r.error ? r.error.message : `cmake-js exit ${r.status}`})`);
 }
-console.log(`ringloop: built ${path.relative(root, addon)}`);
+console.log(`ringloop: built ${path.relative(root, addon)}${prebuildNote}`);

@@ -1,6 +1,7 @@
-// Runs the [uring] tests against the AddressSanitizer + UBSan build of the addon
-// (build-asan/). Node itself is not built with ASan, so the runtime is preloaded;
-// leak detection is off (V8 and Node keep memory until exit on purpose).
+// Runs the [uring] tests, and the [fallback] tests that use the addon (sockets, sock_*
+// methods, readiness through FdPoll, sendfile to sockets), against the AddressSanitizer +
+// UBSan build of the addon (build-asan/). Node itself is not built with ASan, so the runtime
+// is preloaded; leak detection is off (V8 and Node keep memory until exit on purpose).
 import { execFileSync, spawnSync } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -23,4 +24,6 @@ const env = {
 run(process.execPath, ["-e", `const r = require("ringloop").backendReport(); const a = r.checks.find((c) => c.name === "addon");
   if (r.backend !== "uring" || !a.detail.includes("ASan/UBSan")) { console.error("not the ASan addon:", JSON.stringify(r)); process.exit(1); }
   console.log("ASan run on:", a.detail);`], env);
-run(process.execPath, [path.join(root, "node_modules/ava/entrypoints/cli.mjs"), "--match", "[uring]*"], env);
+const fallbackNative = ["[fallback] sock*", "[fallback] readiness*", "[fallback] process*", "[fallback] sendfile*"];
+const match = ["[uring]*", ...fallbackNative].flatMap((m) => ["--match", m]);
+run(process.execPath, [path.join(root, "node_modules/ava/entrypoints/cli.mjs"), ...match], env);

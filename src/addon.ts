@@ -1,8 +1,9 @@
 // The native addon as every backend sees it: the loader, the synchronous socket syscalls
-// (native/sockets.cc), fd syscalls (native/fds.cc), child processes (native/spawn.cc) and
-// the io_uring probe. Backend-neutral: socket.ts, sock-methods.ts
-// and any backend use these; only the io_uring backend uses the addon's Ring class (its
-// interface and shared-memory layouts are src/uring/native.ts).
+// (native/sockets.cc), fd syscalls (native/fds.cc), child processes (native/spawn.cc), fd
+// readiness on Node's libuv loop (native/fd_poll.cc, the fallback's watchFd) and the io_uring
+// probe. Backend-neutral: socket.ts, sock-methods.ts and any backend use these; only the
+// io_uring backend uses the addon's Ring class (its interface and shared-memory layouts are
+// src/uring/native.ts).
 //
 // Where the addon did not build or load, loadAddon() says why and nativeSockets() throws;
 // callers that can do without it turn that into NotImplementedError or the fallback.
@@ -30,6 +31,8 @@ export const SOCKOPT_LINGER = 10;
 export const SOCKOPT_ERROR = 11;
 /** getOpt only: SOCK_STREAM (1) / SOCK_DGRAM (2). */
 export const SOCKOPT_TYPE = 12;
+/** TCP_KEEPIDLE: seconds of idle before the first keep-alive probe. */
+export const SOCKOPT_KEEPIDLE = 13;
 
 /** Address as native returns it: {host, port, family} for IP, the path for Unix. */
 export type NativeAddr = SockAddr;
@@ -97,6 +100,31 @@ export interface NativeChildren {
   reap(pidfd: number, timeoutMs: number, out: Int32Array): number;
 }
 
+/** FdPoll event bits (libuv's UV_READABLE / UV_WRITABLE; native/fd_poll.cc asserts them). */
+export const FD_POLL_READABLE = 1;
+export const FD_POLL_WRITABLE = 2;
+
+/**
+ * Readiness of one fd through a libuv poll handle on Node's loop (native/fd_poll.h has the
+ * state machine). The handle polls a private duplicate of the fd, so the caller may close
+ * its fd at any time and two polls of one fd never collide; a waiting poll holds the file.
+ * One event per start(): `callback(status, revents)` runs once (status < 0: POLLERR, the
+ * next syscall on the fd reports the error); unless start() is called again during that
+ * callback, the poll lets go of the file when the callback returns. Never ref'd.
+ */
+export interface NativeFdPoll {
+  /** Starts waiting for `events` (FD_POLL_* bits), or changes them: 0 or -errno. */
+  start(events: number): number;
+  /** Stops waiting and lets go of the file. Idempotent. */
+  stop(): void;
+  /** True when not waiting, or when the fd provably still names the file being polled. */
+  sameFile(): boolean;
+  /** stop() for good: start() then returns -EBADF and the callback is dropped. */
+  close(): void;
+}
+
+export type FdPollCallback = (status: number, revents: number) => void;
+
 export interface ProbeResult {
   /** io_uring_setup outcome: 0 or -errno. */
   setupResult: number;
@@ -111,6 +139,7 @@ export interface ProbeResult {
 export interface NativeAddon {
   /** The io_uring Ring class; typed by the io_uring backend (src/uring/native.ts). */
   Ring: unknown;
+  FdPoll: new (fd: number, callback: FdPollCallback) => NativeFdPoll;
   probe(): ProbeResult;
   sockets: NativeSockets;
   fds: NativeFds;
@@ -127,18 +156,47 @@ export interface AddonLoad {
 
 let cached: AddonLoad | undefined;
 
-/** Loads the addon once. RINGLOOP_ADDON overrides the path (the ASan build in CI uses it). */
+/** The package root (this file is dist/cjs/src/addon.js). */
+const ROOT = path.resolve(__dirname, "../../..");
+
+interface PkgPrebuilds {
+  resolve(root: string, options: { name: string; napi_versions: number[] }, prebuildsOnly: boolean, throwOnMissing: boolean): string;
+}
+
+/**
+ * The addon file, first found wins (pkg-prebuilds' order, as scripts/build-native.mjs):
+ * build/Debug, build/Release (a source build), then the package's prebuilt binary
+ * prebuilds/ringloop-<platform>-<arch>/node-napi-v<N>.node, N from package.json's
+ * binary.napi_versions. Throws, listing the paths tried, when there is none.
+ */
+function findAddon(): string {
+  const req = createRequire(__filename);
+  const napiVersions = (req(path.join(ROOT, "package.json")) as { binary: { napi_versions: number[] } }).binary.napi_versions;
+  const prebuilds = req("pkg-prebuilds") as PkgPrebuilds;
+  return prebuilds.resolve(ROOT, { name: "ringloop", napi_versions: napiVersions }, false, true);
+}
+
+/** Loads the addon once. RINGLOOP_ADDON overrides the search (the ASan build in CI uses it). */
 export function loadAddon(): AddonLoad {
   if (cached) return cached;
-  const file = process.env.RINGLOOP_ADDON
-    ? path.resolve(process.env.RINGLOOP_ADDON)
-    : path.resolve(__dirname, "../../../build/Release/ringloop.node");
+  let file = process.env.RINGLOOP_ADDON ? path.resolve(process.env.RINGLOOP_ADDON) : "";
+  if (!file) {
+    try {
+      file = findAddon();
+    } catch (err) {
+      const tried = String((err as Error).message).split("\n").filter((l) => l.startsWith(" - ")).map((l) => l.slice(3));
+      const error = tried.length > 0
+        ? `addon not built and no prebuild for ${process.platform}-${process.arch} (tried ${tried.join(", ")})`
+        : `addon not found (${(err as Error).message})`;
+      return (cached = { addon: null, path: tried.at(-1) ?? ROOT, error });
+    }
+  }
   try {
     const req = createRequire(__filename);
     cached = { addon: req(file) as NativeAddon, path: file, error: null };
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    cached = { addon: null, path: file, error: e.code === "MODULE_NOT_FOUND" ? `addon not built (${file} missing)` : String(e.message) };
+    cached = { addon: null, path: file, error: e.code === "MODULE_NOT_FOUND" ? `addon not built (${file} missing)` : `${file} does not load: ${e.message}` };
   }
   return cached;
 }

@@ -27,10 +27,12 @@ import {
   type AddrInfo,
   type Callback,
   type ConnectAcceptedSocketOptions,
+  type CreateDatagramEndpointOptions,
   type CreateConnectionOptions,
   type CreateServerOptions,
   type CreateUnixConnectionOptions,
   type CreateUnixServerOptions,
+  type StartTlsOptions,
   type ExceptionContext,
   type PipeSource,
   type SubprocessOptions,
@@ -40,6 +42,8 @@ import {
   type SendfileSource,
   type SockAddr,
   type SockAddrInput,
+  type SockOptions,
+  type SockSendfileOptions,
   type TaskCoro,
   type TaskFactory,
 } from "./events.js";
@@ -62,7 +66,10 @@ import { trackUnclosed, untrack, type ResourceState } from "./resource-warnings.
 import * as streams from "./streams.js";
 import * as pipes from "./pipes.js";
 import * as subprocess from "./subprocess.js";
+import * as datagrams from "./datagrams.js";
+import type { DatagramTransportImpl } from "./transports/datagram.js";
 import { sendfile } from "./sendfile.js";
+import { startTls } from "./tls/start.js";
 import type { ReadTransport, SubprocessTransport, Transport, WriteTransport } from "./transports.js";
 import type { Server } from "./server.js";
 import type { StreamTransport } from "./transports/stream.js";
@@ -368,7 +375,9 @@ export class BaseEventLoop implements AbstractEventLoop, ProactorHost {
         if (!handle._cancelled) handle._run();
       }
     }
-    if (this._flushQueue.length > 0) this._runFlushes();
+    // A flush may request another (a TLS transport's flush writes to its raw transport): all
+    // go out in this iteration.
+    while (this._flushQueue.length > 0) this._runFlushes();
     this._inIteration = false;
 
     if (this._stopping) {
@@ -628,41 +637,56 @@ export class BaseEventLoop implements AbstractEventLoop, ProactorHost {
     return subprocess.subprocessShell(this, protocolFactory, cmd, opts) as Promise<[SubprocessTransport, P]>;
   }
 
+  // ---------------------------------------------------------------- datagrams (datagrams.ts)
+
+  createDatagramEndpoint<P extends BaseProtocol>(protocolFactory: () => P, opts?: CreateDatagramEndpointOptions): Promise<[DatagramTransportImpl, P]> {
+    this._checkClosed();
+    return datagrams.createDatagramEndpoint(this, protocolFactory, opts) as Promise<[DatagramTransportImpl, P]>;
+  }
+
+  // ---------------------------------------------------------------- TLS (tls/start.ts)
+
+  /** asyncio's start_tls (src/tls/start.ts): resolves to the TLS transport once the handshake is done. */
+  startTls(transport: Transport, protocol: BaseProtocol, sslContext: unknown, opts?: StartTlsOptions): Promise<StreamTransport> {
+    this._checkClosed();
+    return startTls(this, transport, protocol, sslContext, opts);
+  }
+
   // ---------------------------------------------------------------- sockets (sock-methods.ts, readiness.ts)
 
-  sockRecv(sock: Socket, nbytes: number): Promise<Buffer> {
-    return sockMethods.sockRecv(this, sock, nbytes);
+  sockRecv(sock: Socket, nbytes: number, opts?: SockOptions): Promise<Buffer> {
+    return sockMethods.sockRecv(this, sock, nbytes, opts);
   }
 
-  sockRecvInto(sock: Socket, buf: Uint8Array): Promise<number> {
-    return sockMethods.sockRecvInto(this, sock, buf);
+  sockRecvInto(sock: Socket, buf: Uint8Array, opts?: SockOptions): Promise<number> {
+    return sockMethods.sockRecvInto(this, sock, buf, opts);
   }
 
-  sockRecvfrom(sock: Socket, bufsize: number): Promise<[Buffer, SockAddr | null]> {
-    return sockMethods.sockRecvfrom(this, sock, bufsize);
+  sockRecvfrom(sock: Socket, bufsize: number, opts?: SockOptions): Promise<[Buffer, SockAddr | null]> {
+    return sockMethods.sockRecvfrom(this, sock, bufsize, opts);
   }
 
-  sockRecvfromInto(sock: Socket, buf: Uint8Array, nbytes?: number): Promise<[number, SockAddr | null]> {
-    return sockMethods.sockRecvfromInto(this, sock, buf, nbytes);
+  sockRecvfromInto(sock: Socket, buf: Uint8Array, nbytes?: number, opts?: SockOptions): Promise<[number, SockAddr | null]> {
+    return sockMethods.sockRecvfromInto(this, sock, buf, nbytes, opts);
   }
 
-  sockSendall(sock: Socket, data: Uint8Array): Promise<void> {
-    return sockMethods.sockSendall(this, sock, data);
+  sockSendall(sock: Socket, data: Uint8Array, opts?: SockOptions): Promise<void> {
+    return sockMethods.sockSendall(this, sock, data, opts);
   }
 
-  sockSendto(sock: Socket, data: Uint8Array, addr: SockAddrInput): Promise<number> {
-    return sockMethods.sockSendto(this, sock, data, addr);
+  sockSendto(sock: Socket, data: Uint8Array, addr: SockAddrInput, opts?: SockOptions): Promise<number> {
+    return sockMethods.sockSendto(this, sock, data, addr, opts);
   }
 
-  sockConnect(sock: Socket, addr: SockAddrInput): Promise<void> {
-    return sockMethods.sockConnect(this, sock, addr);
+  sockConnect(sock: Socket, addr: SockAddrInput, opts?: SockOptions): Promise<void> {
+    return sockMethods.sockConnect(this, sock, addr, opts);
   }
 
-  sockAccept(sock: Socket): Promise<[Socket, SockAddr | null]> {
-    return sockMethods.sockAccept(this, sock);
+  sockAccept(sock: Socket, opts?: SockOptions): Promise<[Socket, SockAddr | null]> {
+    return sockMethods.sockAccept(this, sock, opts);
   }
 
-  sockSendfile(sock: Socket, file: SendfileSource, offset?: number, count?: number | null, opts?: { fallback?: boolean }): Promise<number> {
+  sockSendfile(sock: Socket, file: SendfileSource, offset?: number, count?: number | null, opts?: SockSendfileOptions): Promise<number> {
     return sockSendfile(this, sock, file, offset, count, opts);
   }
 

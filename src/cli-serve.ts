@@ -3,76 +3,182 @@
 // gracefully on SIGINT/SIGTERM (in-flight responses finish), prints its totals on stderr
 // ("stopped after R requests on C connections", per worker with --workers) and exits 0; a
 // second signal during that wait exits 1 at once.
+//
+// Arguments are parsed by node:util parseArgs (--opt value, --opt=value, short flags,
+// "--" before a DIR starting with "-"). A usage error (unknown option, missing or bad
+// value) exits 2 with one line naming the flag, then the usage; a server that cannot start
+// exits 1.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
 import { runServe, type BackendChoice, type ServeTotals } from "./serve/run.js";
 import { startWorkers } from "./serve/workers.js";
-import { DEFAULTS, type ServeOptions } from "./serve/options.js";
+import { DEFAULTS, resolveOptions, type ServeOptions } from "./serve/options.js";
+import { fdBudget, openFileLimit, openFdCount } from "./serve/fd-budget.js";
 
 export const SERVE_USAGE = `usage: ringloop serve [DIR] [options]
   DIR                      directory to serve (default: the current directory)
   --host H                 address to listen on (default ${DEFAULTS.host})
-  --port P                 port (default ${DEFAULTS.port}; 0 picks a free one)
-  --workers N              N threads, each with its own loop and ring, SO_REUSEPORT (default 1)
+  -p, --port P             port (default ${DEFAULTS.port}; 0 picks a free one)
+  -w, --workers N          N threads, each with its own loop and ring, SO_REUSEPORT (default 1)
   --backend uring|fallback loop backend (default: what the default policy picks)
-  --quiet                  no access log
+  -q, --quiet              no access log
+  --dotfiles MODE          paths with a segment starting with ".": ignore (404, default),
+                           deny (403) or allow (serve); /.well-known/ is always served
+  --list                   list directories without index.html (HTML, or JSON by Accept)
+  --spa                    answer a missing path without an extension with /index.html
+  --cache-control VALUE    Cache-Control of file responses, e.g. "no-cache"
+  --max-age S              the same as --cache-control "public, max-age=S"
+  --cors                   Access-Control-Allow-Origin: * and answers to preflight OPTIONS
+  --header "Name: value"   add a field to every response (repeatable)
+  --no-precompressed       ignore FILE.br / FILE.gz beside FILE (served by Accept-Encoding by default)
+  --compress               brotli/gzip compressible files on the fly (cached in memory)
+  --compress-max-size N    largest file compressed on the fly (default ${DEFAULTS.compressMaxBytes} bytes)
+  --max-connections N      connections at once; past it the one idle longest is closed, or
+                           the new one refused (default: from the open-file limit)
   --no-memory-cache        do not keep small files in memory (bodies always by sendfile)
   --idle-timeout MS        close keep-alive connections idle this long (default ${DEFAULTS.idleTimeoutMs})
-  --header-timeout MS      408 when a request head takes longer (default ${DEFAULTS.headerTimeoutMs})
+  --header-timeout MS      a request head must be complete this long after the accept or its
+                           first byte, else 408 (default ${DEFAULTS.headerTimeoutMs})
   --max-request-line N     414 beyond (default ${DEFAULTS.maxRequestLine} bytes)
   --max-header-bytes N     431 beyond (default ${DEFAULTS.maxHeaderBytes} bytes)
   --cache-valid MS         re-check cached files after this long (default ${DEFAULTS.cacheValidMs})
+  --tls-cert FILE          HTTPS: PEM certificate (chain); needs --tls-key. Bodies then go
+  --tls-key FILE           through the TLS layer (read + write): no sendfile
+  -h, --help               this text
+  -v, --version            the ringloop version
 `;
+
+/** The flags; `option` is the ServeOptions key a value goes to (numbers parsed first). */
+const FLAGS = {
+  host: { type: "string", option: "host" },
+  port: { type: "string", short: "p", option: "port", int: true },
+  workers: { type: "string", short: "w", int: true },
+  backend: { type: "string" },
+  quiet: { type: "boolean", short: "q", option: "quiet" },
+  dotfiles: { type: "string", option: "dotfiles" },
+  list: { type: "boolean", option: "list" },
+  spa: { type: "boolean", option: "spa" },
+  "cache-control": { type: "string", option: "cacheControl" },
+  "max-age": { type: "string", option: "maxAge", int: true },
+  cors: { type: "boolean", option: "cors" },
+  header: { type: "string", multiple: true, option: "headers" },
+  "no-precompressed": { type: "boolean" },
+  compress: { type: "boolean", option: "compress" },
+  "compress-max-size": { type: "string", option: "compressMaxBytes", int: true },
+  "max-connections": { type: "string", option: "maxConnections", int: true },
+  "no-memory-cache": { type: "boolean" },
+  "idle-timeout": { type: "string", option: "idleTimeoutMs", int: true },
+  "header-timeout": { type: "string", option: "headerTimeoutMs", int: true },
+  "max-request-line": { type: "string", option: "maxRequestLine", int: true },
+  "max-header-bytes": { type: "string", option: "maxHeaderBytes", int: true },
+  "cache-valid": { type: "string", option: "cacheValidMs", int: true },
+  "tls-cert": { type: "string", option: "tlsCert" },
+  "tls-key": { type: "string", option: "tlsKey" },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean", short: "v" },
+} as const satisfies Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean; option?: keyof ServeOptions; int?: boolean }>;
+
+type FlagName = keyof typeof FLAGS;
+
+/** The flag that sets a ServeOptions key (for errors the options check raises). */
+function flagFor(option: string): string {
+  if (option === "root") return "DIR";
+  if (option === "bodyCache") return "--no-memory-cache";
+  if (option === "precompressed") return "--no-precompressed";
+  const entry = Object.entries(FLAGS).find(([, f]) => "option" in f && f.option === option);
+  return entry === undefined ? `options.${option}` : `--${entry[0]}`;
+}
+
+/** Option keys a rule's text may name (replaced by their flags). */
+const OPTION_WORDS = new RegExp(`\\b(${Object.values(FLAGS).flatMap((f) => ("option" in f ? [f.option] : [])).join("|")})\\b`, "g");
+
+class UsageError extends Error {}
 
 interface ServeArgs {
   options: ServeOptions;
   workers: number;
   backend: BackendChoice;
+  help: boolean;
+  version: boolean;
 }
 
-const NUMERIC: Record<string, keyof ServeOptions> = {
-  "--port": "port",
-  "--idle-timeout": "idleTimeoutMs",
-  "--header-timeout": "headerTimeoutMs",
-  "--max-request-line": "maxRequestLine",
-  "--max-header-bytes": "maxHeaderBytes",
-  "--cache-valid": "cacheValidMs",
-};
-
-function parseArgs(args: string[]): ServeArgs | string {
-  const options: ServeOptions = {};
-  const out: ServeArgs = { options, workers: 1, backend: null };
-  let dir: string | null = null;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === "--quiet") options.quiet = true;
-    else if (a === "--no-memory-cache") options.bodyCache = false;
-    else if (a === "--host" || a === "--backend" || a === "--workers" || a in NUMERIC) {
-      const value = args[++i];
-      if (value === undefined) return `option ${a} needs a value`;
-      if (a === "--host") options.host = value;
-      else if (a === "--backend") {
-        if (value !== "uring" && value !== "fallback") return `--backend must be uring or fallback, got "${value}"`;
-        out.backend = value;
-      } else {
-        if (!/^\d+$/.test(value)) return `${a} must be a non-negative integer, got "${value}"`;
-        const n = Number(value);
-        if (a === "--workers") {
-          if (n < 1 || n > 256) return `--workers must be 1..256, got ${value}`;
-          out.workers = n;
-        } else {
-          if (a === "--port" && n > 65535) return `--port must be 0..65535, got ${value}`;
-          (options as Record<string, unknown>)[NUMERIC[a]] = n;
-        }
-      }
-    } else if (a.startsWith("-") && a !== "-") {
-      return `unknown option "${a}"`;
-    } else if (dir === null) {
-      dir = a;
-    } else {
-      return `more than one directory given ("${dir}", "${a}")`;
+function parseServeArgs(args: string[]): ServeArgs {
+  const { tokens } = parseArgs({ args, options: FLAGS, strict: false, allowPositionals: true, tokens: true });
+  const values: Partial<Record<FlagName, string | boolean | string[]>> = {};
+  const positionals: string[] = [];
+  for (const tok of tokens) {
+    if (tok.kind === "positional") positionals.push(tok.value);
+    if (tok.kind !== "option") continue;
+    const flag = FLAGS[tok.name as FlagName] as { type: string; multiple?: boolean } | undefined;
+    if (flag === undefined) throw new UsageError(`unknown option "${tok.rawName}"`);
+    if (flag.type === "boolean") {
+      if (tok.value !== undefined) throw new UsageError(`option ${tok.rawName} takes no value`);
+      values[tok.name as FlagName] = true;
+      continue;
     }
+    if (tok.value === undefined || (!tok.inlineValue && tok.value.startsWith("-") && tok.value !== "-")) {
+      throw new UsageError(`option ${tok.rawName} needs a value${tok.value === undefined ? "" : ` (got "${tok.value}"; write ${tok.rawName}=${tok.value} to pass it)`}`);
+    }
+    if (flag.multiple) ((values[tok.name as FlagName] ??= []) as string[]).push(tok.value);
+    else values[tok.name as FlagName] = tok.value;
   }
-  if (dir !== null) options.root = dir;
+  if (positionals.length > 1) throw new UsageError(`more than one directory given ("${positionals[0]}", "${positionals[1]}")`);
+  const out: ServeArgs = { options: {}, workers: 1, backend: null, help: values.help === true, version: values.version === true };
+  const options = out.options as Record<string, unknown>;
+  if (positionals.length === 1) options.root = positionals[0];
+  for (const [name, value] of Object.entries(values) as Array<[FlagName, string | boolean | string[]]>) {
+    const flag = FLAGS[name] as { option?: string; int?: boolean };
+    if (flag.int === true && !/^\d+$/.test(value as string)) throw new UsageError(`--${name} must be a non-negative integer, got "${value}"`);
+    const v = flag.int === true ? Number(value) : value;
+    if (name === "header") options.headers = (value as string[]).map(splitHeader);
+    else if (flag.option !== undefined) options[flag.option] = v;
+  }
+  if (values["no-memory-cache"] === true) out.options.bodyCache = false;
+  if (values["no-precompressed"] === true) out.options.precompressed = false;
+  if (values.backend !== undefined) {
+    if (values.backend !== "uring" && values.backend !== "fallback") throw new UsageError(`--backend must be uring or fallback, got "${values.backend}"`);
+    out.backend = values.backend;
+  }
+  if (values.workers !== undefined) {
+    out.workers = Number(values.workers);
+    if (out.workers < 1 || out.workers > 256) throw new UsageError(`--workers must be 1..256, got ${values.workers}`);
+  }
+  try {
+    resolveOptions(out.options);
+  } catch (err) {
+    const e = err as Error & { option?: string; rule?: string; received?: string };
+    if (e.option === undefined) throw err;
+    const rule = e.rule!.replace(OPTION_WORDS, (word) => flagFor(word));
+    throw new UsageError(`${flagFor(e.option)} ${rule}, got ${e.received}`);
+  }
   return out;
+}
+
+/** "Name: value" -> [name, value]. */
+function splitHeader(s: string): [string, string] {
+  const colon = s.indexOf(":");
+  if (colon <= 0) throw new UsageError(`--header must be "Name: value", got "${s}"`);
+  return [s.slice(0, colon).trim(), s.slice(colon + 1)];
+}
+
+function packageVersion(): string {
+  const pkg = JSON.parse(fs.readFileSync(path.resolve(__dirname, "../../../package.json"), "utf8")) as { version: string };
+  return pkg.version;
+}
+
+/**
+ * Options for each of `workers` servers: they share this process's descriptors, so the
+ * connection limit (given: split evenly; else from the open-file limit) and the open-file
+ * cache are divided between them.
+ */
+function perWorker(options: ServeOptions, workers: number): ServeOptions {
+  const budget = fdBudget(openFileLimit(), openFdCount(), workers, options.cacheMaxEntries);
+  return {
+    ...options,
+    maxConnections: options.maxConnections !== undefined ? Math.ceil(options.maxConnections / workers) : budget.maxConnections,
+    cacheMaxEntries: options.cacheMaxEntries ?? budget.cacheMaxEntries,
+  };
 }
 
 function banner(url: string, backend: string, workers: number, root: string): string {
@@ -80,14 +186,21 @@ function banner(url: string, backend: string, workers: number, root: string): st
 }
 
 export async function serve(args: string[]): Promise<number> {
-  if (args.includes("-h") || args.includes("--help")) {
+  let parsed: ServeArgs;
+  try {
+    parsed = parseServeArgs(args);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`ringloop serve: ${err.message}\n${SERVE_USAGE}`);
+    return 2;
+  }
+  if (parsed.help) {
     process.stdout.write(SERVE_USAGE);
     return 0;
   }
-  const parsed = parseArgs(args);
-  if (typeof parsed === "string") {
-    process.stderr.write(`ringloop serve: ${parsed}\n${SERVE_USAGE}`);
-    return 2;
+  if (parsed.version) {
+    process.stdout.write(`ringloop ${packageVersion()}\n`);
+    return 0;
   }
   let stop: (() => void) | null = null;
   let stopRequested = false;
@@ -111,7 +224,7 @@ export async function serve(args: string[]): Promise<number> {
       });
       process.stderr.write(stoppedLine([totals]));
     } else {
-      const pool = await startWorkers(parsed.workers, parsed.backend, parsed.options);
+      const pool = await startWorkers(parsed.workers, parsed.backend, perWorker(parsed.options, parsed.workers));
       process.stdout.write(banner(pool.ready.url, pool.ready.backend, parsed.workers, pool.ready.root));
       const stopped = new Promise<null>((resolve) => {
         stop = () => resolve(null);
@@ -137,7 +250,9 @@ export async function serve(args: string[]): Promise<number> {
 function stoppedLine(totals: ServeTotals[]): string {
   const requests = totals.reduce((n, t) => n + t.requests, 0);
   const connections = totals.reduce((n, t) => n + t.connections, 0);
+  const refused = totals.reduce((n, t) => n + t.refused, 0);
   const perWorker = totals.length > 1 ? ` (requests per worker: ${totals.map((t) => t.requests).join(", ")})` : "";
   const plural = (n: number, what: string): string => `${n} ${what}${n === 1 ? "" : "s"}`;
-  return `ringloop serve: stopped after ${plural(requests, "request")} on ${plural(connections, "connection")}${perWorker}\n`;
+  const refusedPart = refused > 0 ? `; ${plural(refused, "connection")} refused at --max-connections` : "";
+  return `ringloop serve: stopped after ${plural(requests, "request")} on ${plural(connections, "connection")}${perWorker}${refusedPart}\n`;
 }

@@ -9,10 +9,11 @@ const USAGE = `usage: ringloop <command> [options]
 commands:
   doctor [--json]   kernel, whether io_uring works here (and if not, why), ring flags,
                     opcodes, and the backend the default policy picks
-  echo [--host H] [--port P] [--backend uring|fallback]
-                    TCP echo server on ringloop transports (default 127.0.0.1:8007;
-                    --port 0 picks a free port); stops on SIGINT/SIGTERM
-  serve [DIR] [--host H] [--port P] [--workers N] [--backend uring|fallback] [--quiet]
+  echo [--udp] [--host H] [--port P] [--backend uring|fallback]
+                    TCP echo server on ringloop transports, or with --udp a UDP echo
+                    server on a datagram endpoint (default 127.0.0.1:8007; --port 0
+                    picks a free port); stops on SIGINT/SIGTERM
+  serve [DIR] [-p PORT] [--host H] [-w N] [--list] [--spa] [--cors] [--compress] ...
                     static HTTP/1.1 file server (default 127.0.0.1:8080, DIR = the current
                     directory, bodies by loop.sendfile); "ringloop serve --help" lists
                     every option; stops gracefully on SIGINT/SIGTERM

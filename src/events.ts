@@ -5,7 +5,7 @@
 // Layer rule (test/layers.test.ts): this file and the other contracts (transports.ts,
 // protocols.ts, proactor.ts) import only each other, never an implementation file.
 import type { BaseProtocol, SubprocessProtocol } from "./protocols.js";
-import type { ReadTransport, SubprocessTransport, Transport, WriteTransport } from "./transports.js";
+import type { DatagramTransport, ReadTransport, SubprocessTransport, Transport, WriteTransport } from "./transports.js";
 
 export type Callback = (...args: any[]) => unknown;
 
@@ -244,8 +244,19 @@ export interface AbstractServer {
 }
 
 export interface CreateConnectionOptions {
+  /**
+   * TLS: true (a client verifying against the system CAs), a tls.SecureContext, or
+   * tls.SecureContextOptions plus tls.connect's per-connection options (ALPNProtocols,
+   * rejectUnauthorized, requestCert, ...); see src/tls/options.ts.
+   */
   ssl?: unknown;
+  /** The name sent as SNI and checked against the certificate (default: host; "" checks none). */
   serverHostname?: string;
+  /** ms to finish the TLS handshake (default 60000, asyncio's); alias sslHandshakeTimeout. */
+  handshakeTimeout?: number | null;
+  sslHandshakeTimeout?: number | null;
+  /** ms to wait for the peer's close_notify after ours before aborting (default 30000). */
+  sslShutdownTimeout?: number | null;
   family?: 0 | 4 | 6;
   localAddr?: { host: string | null; port?: number } | null;
   happyEyeballsDelay?: number | null;
@@ -261,28 +272,91 @@ export interface CreateServerOptions {
   backlog?: number;
   reuseAddress?: boolean;
   reusePort?: boolean;
+  /**
+   * TLS: true (a client verifying against the system CAs), a tls.SecureContext, or
+   * tls.SecureContextOptions plus tls.connect's per-connection options (ALPNProtocols,
+   * rejectUnauthorized, requestCert, ...); see src/tls/options.ts.
+   */
   ssl?: unknown;
+  /** ms to finish the TLS handshake (default 60000, asyncio's); alias sslHandshakeTimeout. */
+  handshakeTimeout?: number | null;
+  sslHandshakeTimeout?: number | null;
+  /** ms to wait for the peer's close_notify after ours before aborting (default 30000). */
+  sslShutdownTimeout?: number | null;
   /** A listening stream socket's fd; the server owns it from then on. */
   sock?: number;
   startServing?: boolean;
 }
 
 export interface CreateUnixConnectionOptions {
+  /**
+   * TLS: true (a client verifying against the system CAs), a tls.SecureContext, or
+   * tls.SecureContextOptions plus tls.connect's per-connection options (ALPNProtocols,
+   * rejectUnauthorized, requestCert, ...); see src/tls/options.ts.
+   */
   ssl?: unknown;
   serverHostname?: string;
+  /** ms to finish the TLS handshake (default 60000, asyncio's); alias sslHandshakeTimeout. */
+  handshakeTimeout?: number | null;
+  sslHandshakeTimeout?: number | null;
+  /** ms to wait for the peer's close_notify after ours before aborting (default 30000). */
+  sslShutdownTimeout?: number | null;
   sock?: number;
   signal?: AbortSignal;
 }
 
 export interface CreateUnixServerOptions {
   backlog?: number;
+  /**
+   * TLS: true (a client verifying against the system CAs), a tls.SecureContext, or
+   * tls.SecureContextOptions plus tls.connect's per-connection options (ALPNProtocols,
+   * rejectUnauthorized, requestCert, ...); see src/tls/options.ts.
+   */
   ssl?: unknown;
+  /** ms to finish the TLS handshake (default 60000, asyncio's); alias sslHandshakeTimeout. */
+  handshakeTimeout?: number | null;
+  sslHandshakeTimeout?: number | null;
+  /** ms to wait for the peer's close_notify after ours before aborting (default 30000). */
+  sslShutdownTimeout?: number | null;
   sock?: number;
   startServing?: boolean;
 }
 
 export interface ConnectAcceptedSocketOptions {
+  /** The server side of a TLS connection, as asyncio's connect_accepted_socket. */
   ssl?: unknown;
+  /** ms to finish the TLS handshake (default 60000, asyncio's); alias sslHandshakeTimeout. */
+  handshakeTimeout?: number | null;
+  sslHandshakeTimeout?: number | null;
+  /** ms to wait for the peer's close_notify after ours before aborting (default 30000). */
+  sslShutdownTimeout?: number | null;
+}
+
+/** loop.startTls options (asyncio's start_tls). */
+export interface StartTlsOptions {
+  serverSide?: boolean;
+  /** Client side: required (the name sent as SNI and checked; "" checks none). */
+  serverHostname?: string | null;
+  /** ms to finish the TLS handshake (default 60000, asyncio's); alias sslHandshakeTimeout. */
+  handshakeTimeout?: number | null;
+  sslHandshakeTimeout?: number | null;
+  /** ms to wait for the peer's close_notify after ours before aborting (default 30000). */
+  sslShutdownTimeout?: number | null;
+}
+
+export interface CreateDatagramEndpointOptions {
+  /** Bind here: `{ host, port }` (host a name or literal, null = every address) or a Unix path ("\0name": abstract). */
+  localAddr?: { host: string | null; port: number } | string | null;
+  /** Connect to this peer (with allowBroadcast: only the default destination of sendto()). */
+  remoteAddr?: { host: string | null; port: number } | string | null;
+  /** 4, 6, or "unix"; required when neither address is given. */
+  family?: 0 | 4 | 6 | "unix";
+  /** SO_REUSEPORT. */
+  reusePort?: boolean;
+  /** SO_BROADCAST: sendto() a broadcast address is refused (EACCES) without it. */
+  allowBroadcast?: boolean;
+  /** A datagram socket's fd (excludes every other option); the transport owns it from then on. */
+  sock?: number;
 }
 
 /** What connectReadPipe / connectWritePipe take: an fd, or a Node stream that has one (src/pipes.ts). */
@@ -311,6 +385,16 @@ export interface SendfileOptions {
   /** Use the generic read+write path when the native one is not available (default true). */
   fallback?: boolean;
 }
+
+/**
+ * The trailing options of the sock_* methods: `signal` aborts the call while it waits (it
+ * rejects with the signal's reason; the socket stays usable and no byte read is lost).
+ */
+export interface SockOptions {
+  signal?: AbortSignal;
+}
+
+export interface SockSendfileOptions extends SendfileOptions, SockOptions {}
 
 // ---------------------------------------------------------------- the loop
 
@@ -346,15 +430,18 @@ export interface AbstractEventLoop extends HandleOwner {
   createUnixConnection<P extends BaseProtocol>(protocolFactory: () => P, path?: string | null, opts?: CreateUnixConnectionOptions): Promise<[Transport, P]>;
   createUnixServer(protocolFactory: () => BaseProtocol, path?: string | null, opts?: CreateUnixServerOptions): Promise<AbstractServer>;
   connectAcceptedSocket<P extends BaseProtocol>(protocolFactory: () => P, sock: number, opts?: ConnectAcceptedSocketOptions): Promise<[Transport, P]>;
-  sockRecv(sock: AbstractSocket, nbytes: number): Promise<Buffer>;
-  sockRecvInto(sock: AbstractSocket, buf: Uint8Array): Promise<number>;
-  sockRecvfrom(sock: AbstractSocket, bufsize: number): Promise<[Buffer, SockAddr | null]>;
-  sockRecvfromInto(sock: AbstractSocket, buf: Uint8Array, nbytes?: number): Promise<[number, SockAddr | null]>;
-  sockSendall(sock: AbstractSocket, data: Uint8Array): Promise<void>;
-  sockSendto(sock: AbstractSocket, data: Uint8Array, addr: SockAddrInput): Promise<number>;
-  sockConnect(sock: AbstractSocket, addr: SockAddrInput): Promise<void>;
-  sockAccept(sock: AbstractSocket): Promise<[AbstractSocket, SockAddr | null]>;
-  sockSendfile(sock: AbstractSocket, file: SendfileSource, offset?: number, count?: number | null, opts?: SendfileOptions): Promise<number>;
+  createDatagramEndpoint<P extends BaseProtocol>(protocolFactory: () => P, opts?: CreateDatagramEndpointOptions): Promise<[DatagramTransport, P]>;
+  /** Upgrades a live stream transport to TLS; the old transport must not be used afterwards. */
+  startTls(transport: Transport, protocol: BaseProtocol, sslContext: unknown, opts?: StartTlsOptions): Promise<Transport>;
+  sockRecv(sock: AbstractSocket, nbytes: number, opts?: SockOptions): Promise<Buffer>;
+  sockRecvInto(sock: AbstractSocket, buf: Uint8Array, opts?: SockOptions): Promise<number>;
+  sockRecvfrom(sock: AbstractSocket, bufsize: number, opts?: SockOptions): Promise<[Buffer, SockAddr | null]>;
+  sockRecvfromInto(sock: AbstractSocket, buf: Uint8Array, nbytes?: number, opts?: SockOptions): Promise<[number, SockAddr | null]>;
+  sockSendall(sock: AbstractSocket, data: Uint8Array, opts?: SockOptions): Promise<void>;
+  sockSendto(sock: AbstractSocket, data: Uint8Array, addr: SockAddrInput, opts?: SockOptions): Promise<number>;
+  sockConnect(sock: AbstractSocket, addr: SockAddrInput, opts?: SockOptions): Promise<void>;
+  sockAccept(sock: AbstractSocket, opts?: SockOptions): Promise<[AbstractSocket, SockAddr | null]>;
+  sockSendfile(sock: AbstractSocket, file: SendfileSource, offset?: number, count?: number | null, opts?: SockSendfileOptions): Promise<number>;
   addReader(fd: number, callback: Callback, ...args: unknown[]): void;
   removeReader(fd: number): boolean;
   addWriter(fd: number, callback: Callback, ...args: unknown[]): void;

@@ -1,6 +1,7 @@
 // The public surface: exactly the names of ../shared/API.md (and a few documented extras).
 // Delivered so far: the loop core, policies, futures/tasks, executors, DNS, protocol base
-// classes and transport types, streams (Server, the stream transport), Socket and socket().
+// classes and transport types, streams (Server, the stream transport), datagrams (the
+// datagram transport), Socket and socket().
 export { getRunningLoop } from "./running.js";
 export {
   getEventLoop,
@@ -48,11 +49,15 @@ export {
   type CreateUnixConnectionOptions,
   type CreateUnixServerOptions,
   type ConnectAcceptedSocketOptions,
+  type CreateDatagramEndpointOptions,
+  type StartTlsOptions,
   type SendfileSource,
   type SendfileOptions,
   type PipeSource,
   type SubprocessOptions,
   type SubprocessStdio,
+  type SockOptions,
+  type SockSendfileOptions,
 } from "./events.js";
 export { BaseEventLoop } from "./base-events.js";
 export { UringEventLoop, type UringLoopOptions } from "./uring/loop.js";
@@ -74,8 +79,11 @@ export type { BaseTransport, ReadTransport, WriteTransport, Transport, DatagramT
 export type { Backend } from "./proactor.js";
 export { Server, type ProtocolFactory } from "./server.js";
 export type { StreamTransport } from "./transports/stream.js";
+export type { DatagramTransportImpl } from "./transports/datagram.js";
 export type { TransportSocket } from "./transports/socket.js";
 export type { SubprocessInfo } from "./transports/subprocess.js";
 export { Socket, socket } from "./socket.js";
 export * as fs from "./fs.js";
+export { TransportDuplex, type TransportDuplexOptions } from "./duplex/transport-duplex.js";
+export { DuplexProtocol, toDuplex, feedNodeServer, connectDuplex, type ConnectDuplexOptions } from "./duplex/protocol.js";
 export { startServe, type ServeHandle, type ServeOptions } from "./serve/server.js";

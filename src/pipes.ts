@@ -109,7 +109,7 @@ async function connectPipe(loop: PipeLoop, protocolFactory: unknown, pipe: unkno
     throw err;
   }
   const owner = stream !== null && mode === "write" ? new StreamReleaser(stream) : null;
-  const transport = new StreamTransport(loop, endpoint, protocol, { pipe }, owner, mode === "read" ? READ_PIPE_KIND : WRITE_PIPE_KIND, held);
+  const transport = new StreamTransport(loop, endpoint, protocol, { pipe }, owner, true, mode === "read" ? READ_PIPE_KIND : WRITE_PIPE_KIND, held);
   // The transport scheduled connectionMade with callSoon; this callback runs after it.
   await new Promise<void>((resolve) => loop.callSoon(resolve));
   return [transport, protocol];

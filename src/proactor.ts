@@ -88,6 +88,11 @@ export interface StreamEndpoint {
   sockname(): SockAddr | null;
   peername(): SockAddr | null;
   setNoDelay(on: boolean): void;
+  /**
+   * Optional (absent: a no-op): SO_KEEPALIVE on or off; with `initialDelaySec` > 0 also the
+   * idle time before the first probe (TCP_KEEPIDLE). No-op on Unix sockets.
+   */
+  setKeepAlive?(on: boolean, initialDelaySec: number): void;
 }
 
 export interface ListenerSink {
@@ -175,6 +180,68 @@ export interface ChildEndpoint {
   setSink(sink: ChildSink): void;
   /** Sends `signal` (a number) to the child; false when it has already been reaped. */
   signal(signal: number): boolean;
+}
+
+// ---------------------------------------------------------------- datagrams
+//
+// A DatagramEndpoint is one SOCK_DGRAM socket (UDP over IPv4/IPv6, or AF_UNIX) as a backend
+// sees it. The datagram transport (src/transports/datagram.ts), written ONCE, drives it
+// and is its sink. Completions are never delivered synchronously inside the call that
+// started the operation. Unlike streams, the datagram transport needs no iteration after a
+// completion (sendto() goes to the endpoint at once, and callSoon() from a protocol method
+// schedules its own): a backend whose completions come one by one (node:dgram) need not
+// run host._runOnce() after each.
+//
+// Receiving: startReceiving() delivers every datagram through onDatagram until
+// stopReceiving() or close(); what is already on its way may still arrive after
+// stopReceiving() (the transport holds it). A receive error (an ICMP error reported on a
+// connected socket: ECONNREFUSED..., or a datagram larger than the backend's receive
+// buffer: EMSGSIZE) goes to onReceiveError and receiving goes on.
+// Truncation rule: a datagram is delivered whole or not at all. One that did not fit is
+// reported as an Error with code "EMSGSIZE", syscall "recvmsg", `size` = its real length
+// and `addr` = its sender; its bytes are dropped.
+//
+// Sending: sendto() COPIES the bytes (the caller may reuse its memory at once) and sends
+// them as one datagram to `addr` (null: the connected peer). Every sendto() gets exactly
+// one onSent(bytes, err) (bytes = the datagram's length), unless close() comes first:
+// then the sink hears nothing more but onClosed.
+//
+// Ownership: close() cancels what is in flight, waits for every op's final completion,
+// then closes the fd and calls onClosed() once (DESIGN.md, Ownership). Idempotent.
+
+export interface DatagramSink {
+  /** One datagram; `data` is a fresh Buffer the receiver may keep. `addr` null: the sender has no address. */
+  onDatagram(data: Buffer, addr: SockAddr | null): void;
+  /** A receive failed (see Receiving above); receiving goes on. */
+  onReceiveError(err: Error): void;
+  /** The datagram of one sendto() left (`err` null) or failed. */
+  onSent(bytes: number, err: Error | null): void;
+  /** Every op has completed and the fd is closed. */
+  onClosed(): void;
+}
+
+export interface DatagramEndpoint {
+  /** The fd (-1 where the backend has none to give, e.g. node:dgram). */
+  readonly fd: number;
+  setSink(sink: DatagramSink): void;
+  startReceiving(): void;
+  stopReceiving(): void;
+  /** Copies `data` and sends it to `addr` (a resolved address: IP literal with family, or a path), or to the connected peer when null. */
+  sendto(data: Uint8Array, addr: SockAddr | null): void;
+  /** Cancel what is in flight (unsent datagrams are dropped), then close the fd; onClosed() when done. */
+  close(): void;
+  sockname(): SockAddr | null;
+  peername(): SockAddr | null;
+}
+
+/** What createDatagramEndpoint asks a backend for: addresses already resolved (IP literals with family, or a Unix path). */
+export interface DatagramOpenOptions {
+  /** 4, 6, or 0 for AF_UNIX. */
+  family: 0 | 4 | 6;
+  localAddr: SockAddr | null;
+  remoteAddr: SockAddr | null;
+  reusePort: boolean;
+  allowBroadcast: boolean;
 }
 
 // ---------------------------------------------------------------- fd readiness
@@ -308,6 +375,12 @@ export interface Proactor {
   /** Adopt `fd` as one end of a pipe. */
   adoptPipe(fd: number, mode: PipeMode): StreamEndpoint;
   spawnChild(request: SpawnRequest): Promise<ChildEndpoint>;
+  // Datagrams (see "datagrams" above). A Unix-domain socket (family 0) the backend cannot
+  // serve natively gets null; the core then uses its readiness endpoint over watchFd().
+  /** Create (bind, connect) one datagram socket. */
+  openDatagram(opts: DatagramOpenOptions): DatagramEndpoint | Promise<DatagramEndpoint> | null;
+  /** Adopt a SOCK_DGRAM socket fd of `family` (createDatagramEndpoint({ sock })); owned from now on. */
+  adoptDatagram(fd: number, family: 0 | 4 | 6): DatagramEndpoint | Promise<DatagramEndpoint> | null;
   // Readiness (see "fd readiness" above).
   /** Throws NotImplementedError where this backend cannot watch fds; returns otherwise. */
   checkFdWatch(): void;

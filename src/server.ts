@@ -15,14 +15,17 @@ import * as fs from "node:fs";
 import type { Listener, ListenerSink, StreamEndpoint, StreamSink } from "./proactor.js";
 import { captureStack, type AbstractEventLoop, type AbstractFuture, type AbstractServer } from "./events.js";
 import { CancelledError } from "./exceptions.js";
-import { StreamTransport, type TransportLoop, type TransportOwner } from "./transports/stream.js";
+import { StreamTransport, type ServerClient, type TransportLoop, type TransportOwner } from "./transports/stream.js";
 import { TransportSocket } from "./transports/socket.js";
 import { isIpAddr } from "./sockaddr.js";
 import { HeldWeakly } from "./transports/held-weakly.js";
 import { trackUnclosed, untrack, type ResourceState } from "./resource-warnings.js";
+import type { TlsLoop } from "./tls/layer.js";
+import type { TlsSettings } from "./tls/options.js";
+import { tlsOverEndpoint } from "./tls/start.js";
 
-/** The loop a server runs on: the public loop API plus the transports' internal hook. */
-export type ServerLoop = AbstractEventLoop & TransportLoop;
+/** The loop a server runs on: the public loop API plus the transports' and the TLS layer's internal hooks. */
+export type ServerLoop = AbstractEventLoop & TransportLoop & TlsLoop;
 
 export type ProtocolFactory = () => unknown;
 
@@ -57,7 +60,7 @@ export class Server implements AbstractServer, TransportOwner {
   private readonly protocolFactory: ProtocolFactory;
   private readonly unixPath: UnixPathOwner | null;
   private serving = false;
-  private readonly clients = new Set<StreamTransport>();
+  private readonly clients = new Set<ServerClient>();
   private waiters: Array<AbstractFuture<void>> | null = [];
   private servingForever: AbstractFuture<void> | null = null;
   private acceptErrorReported = false;
@@ -66,7 +69,14 @@ export class Server implements AbstractServer, TransportOwner {
   private readonly resource: ResourceState;
 
   /** @internal Made by loop.createServer / createUnixServer. */
-  constructor(loop: ServerLoop, listeners: Listener[], protocolFactory: ProtocolFactory, unixPath: UnixPathOwner | null = null) {
+  constructor(
+    loop: ServerLoop,
+    listeners: Listener[],
+    protocolFactory: ProtocolFactory,
+    unixPath: UnixPathOwner | null = null,
+    /** ssl: each connection is the server side of a TLS connection (its handshake failures are only logged, as asyncio). */
+    private readonly tls: TlsSettings | null = null,
+  ) {
     this.loop = loop;
     this.listeners = listeners;
     this.socketList = listeners.map((l) => new TransportSocket(l.fd, l.sockname()));
@@ -171,13 +181,13 @@ export class Server implements AbstractServer, TransportOwner {
   }
 
   /** @internal */
-  _attach(transport: StreamTransport): void {
-    this.clients.add(transport);
+  _attach(client: ServerClient): void {
+    this.clients.add(client);
   }
 
   /** @internal */
-  _detach(transport: StreamTransport): void {
-    this.clients.delete(transport);
+  _detach(client: ServerClient): void {
+    this.clients.delete(client);
     if (this.clients.size === 0 && this.listeners === null) this.wakeup();
   }
 
@@ -204,7 +214,8 @@ export class Server implements AbstractServer, TransportOwner {
       return;
     }
     if (isIpAddr(endpoint.sockname())) endpoint.setNoDelay(true);
-    new StreamTransport(this.loop, endpoint, protocol, StreamTransport.extraFor(endpoint), this);
+    if (this.tls !== null) tlsOverEndpoint(this.loop, endpoint, protocol, this.tls, this);
+    else new StreamTransport(this.loop, endpoint, protocol, StreamTransport.extraFor(endpoint), this);
   }
 
   private onAcceptError(err: Error): void {

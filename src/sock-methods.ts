@@ -6,12 +6,20 @@
 // Waits: each registers a SocketWait on its Socket, so Socket.close() cancels the poll and
 // rejects the Promise (EBADF) before the fd closes; loop.close() ends them through the
 // proactor (the Promise rejects with the closed-loop error).
+//
+// Abort (opts.signal): an aborted signal ends the call before its next syscall, or its wait
+// at once (the poll is cancelled); it rejects with the signal's reason (abortReason). A
+// syscall that has returned data is never undone: its result is delivered even when the
+// signal aborts meanwhile, so the socket stays usable and no byte read is lost. An aborted
+// sockSendall may have sent a prefix of its data; an aborted sockConnect leaves the
+// connection attempt running (sockConnect again waits for it: EALREADY).
 import type { FdWatchCallback, Proactor } from "./proactor.js";
 import { WATCH_READ, WATCH_WRITE } from "./proactor.js";
-import type { SockAddr, SockAddrInput } from "./events.js";
+import type { SockAddr, SockAddrInput, SockOptions } from "./events.js";
 import { Socket, type SocketWait } from "./socket.js";
 import { systemError, errno } from "./system-error.js";
-import { describeType } from "./validate.js";
+import { describeType, signalOption } from "./validate.js";
+import { abortReason } from "./exceptions.js";
 import { nativeSockets, SOCKOPT_ERROR } from "./addon.js";
 import { errorExtra, type ResolvedAddr } from "./sockaddr.js";
 
@@ -25,33 +33,52 @@ export interface SockLoop {
 
 const EAGAIN = -errno.EAGAIN;
 
-/** Validates `sock` and the loop; returns the fd. */
-export function begin(loop: SockLoop, sock: unknown, syscall: string, type?: "stream" | "dgram"): number {
+/**
+ * Validates `sock`, the loop and `opts`; returns the signal (an aborted one is refused by
+ * the first attempt, so that every argument is checked first).
+ */
+export function begin(loop: SockLoop, sock: unknown, syscall: string, opts: unknown, type?: "stream" | "dgram"): AbortSignal | undefined {
   if (!(sock instanceof Socket)) throw new TypeError(`The "sock" argument must be a ringloop Socket. Received ${describeType(sock)}`);
   if (type !== undefined && sock.type !== type) throw new TypeError(`The "sock" argument must be a ${type} socket. Received a ${sock.type} socket`);
+  const signal = signalOption(opts);
   loop._checkClosed();
   loop._proactor.checkFdWatch();
-  return sock._checkOpen(syscall);
+  sock._checkOpen(syscall);
+  return signal;
 }
 
-/** Resolves when `sock` is ready for `events`; rejects when it is closed or the loop closes. */
-function waitReady(loop: SockLoop, sock: Socket, events: number): Promise<void> {
+export function checkAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw abortReason(signal);
+}
+
+/**
+ * Resolves when `sock` is ready for `events`; rejects when it is closed, the loop closes or
+ * `signal` aborts.
+ */
+function waitReady(loop: SockLoop, sock: Socket, events: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     loop._checkClosed(); // the loop may have closed since the previous attempt
+    checkAborted(signal);
+    const ended = (): void => {
+      sock._waits.delete(wait);
+      signal?.removeEventListener("abort", onAbort);
+    };
     const wait: SocketWait = {
       abort(err) {
-        sock._waits.delete(wait);
+        ended();
         watch.cancel();
         reject(err);
       },
     };
+    const onAbort = (): void => wait.abort(abortReason(signal!));
     const done: FdWatchCallback = (err) => {
-      sock._waits.delete(wait);
+      ended();
       if (err === null) resolve();
       else reject(loop.isClosed() ? closedError(loop, err) : err);
     };
     const watch = loop._proactor.watchFd(sock._checkOpen("poll"), events, done);
     sock._waits.add(wait);
+    signal?.addEventListener("abort", onAbort, { once: true });
   });
 }
 
@@ -69,12 +96,13 @@ export function closedError(loop: SockLoop, fallback: Error): unknown {
  * Runs `attempt` until it returns something other than -EAGAIN, waiting for `events` in
  * between. A negative result becomes a system error naming `syscall`.
  */
-async function retry<T>(loop: SockLoop, sock: Socket, events: number, syscall: string, attempt: (fd: number) => T | number, a?: ResolvedAddr): Promise<T> {
+async function retry<T>(loop: SockLoop, sock: Socket, events: number, syscall: string, signal: AbortSignal | undefined, attempt: (fd: number) => T | number, a?: ResolvedAddr): Promise<T> {
   for (;;) {
+    checkAborted(signal);
     const r = attempt(sock._checkOpen(syscall));
     if (typeof r !== "number" || r >= 0) return r as T;
     if (r !== EAGAIN) throw systemError(r, syscall, a ? errorExtra(a) : undefined);
-    await waitReady(loop, sock, events);
+    await waitReady(loop, sock, events, signal);
   }
 }
 
@@ -90,70 +118,80 @@ function checkSize(n: unknown, name: string, min: number): asserts n is number {
   if (!Number.isInteger(n) || n < min || n > 0x7fffffff) throw new RangeError(`The "${name}" argument must be an integer >= ${min} and <= 2147483647. Received ${n}`);
 }
 
-export async function sockRecv(loop: SockLoop, sock: Socket, nbytes: number): Promise<Buffer> {
+export async function sockRecv(loop: SockLoop, sock: Socket, nbytes: number, opts?: SockOptions): Promise<Buffer> {
   checkSize(nbytes, "nbytes", 0);
-  begin(loop, sock, "recv");
+  const signal = begin(loop, sock, "recv", opts);
   const buf = Buffer.allocUnsafe(nbytes);
-  const n = await retry(loop, sock, WATCH_READ, "recv", (fd) => nativeSockets().recv(fd, buf));
+  const n = await retry(loop, sock, WATCH_READ, "recv", signal, (fd) => nativeSockets().recv(fd, buf));
   return n === nbytes ? buf : buf.subarray(0, n);
 }
 
-export async function sockRecvInto(loop: SockLoop, sock: Socket, buf: Uint8Array): Promise<number> {
+export async function sockRecvInto(loop: SockLoop, sock: Socket, buf: Uint8Array, opts?: SockOptions): Promise<number> {
   const view = toBytes(buf, "buf");
-  begin(loop, sock, "recv");
-  return retry(loop, sock, WATCH_READ, "recv", (fd) => nativeSockets().recv(fd, view));
+  const signal = begin(loop, sock, "recv", opts);
+  return retry(loop, sock, WATCH_READ, "recv", signal, (fd) => nativeSockets().recv(fd, view));
 }
 
-export async function sockRecvfrom(loop: SockLoop, sock: Socket, bufsize: number): Promise<[Buffer, SockAddr | null]> {
+export async function sockRecvfrom(loop: SockLoop, sock: Socket, bufsize: number, opts?: SockOptions): Promise<[Buffer, SockAddr | null]> {
   checkSize(bufsize, "bufsize", 0);
-  begin(loop, sock, "recvfrom");
+  const signal = begin(loop, sock, "recvfrom", opts);
   const buf = Buffer.allocUnsafe(bufsize);
-  const [n, addr] = await retry(loop, sock, WATCH_READ, "recvfrom", (fd) => nativeSockets().recvFrom(fd, buf));
+  const [n, addr] = await retry(loop, sock, WATCH_READ, "recvfrom", signal, (fd) => nativeSockets().recvFrom(fd, buf));
   return [n === bufsize ? buf : buf.subarray(0, n), addr];
 }
 
-export async function sockRecvfromInto(loop: SockLoop, sock: Socket, buf: Uint8Array, nbytes = 0): Promise<[number, SockAddr | null]> {
+export async function sockRecvfromInto(loop: SockLoop, sock: Socket, buf: Uint8Array, nbytes = 0, opts?: SockOptions): Promise<[number, SockAddr | null]> {
   let view = toBytes(buf, "buf");
   checkSize(nbytes, "nbytes", 0);
   if (nbytes > view.byteLength) throw new RangeError(`The "nbytes" argument (${nbytes}) is larger than the buffer (${view.byteLength} bytes)`);
   if (nbytes > 0) view = view.subarray(0, nbytes);
-  begin(loop, sock, "recvfrom");
-  const [n, addr] = await retry(loop, sock, WATCH_READ, "recvfrom", (fd) => nativeSockets().recvFrom(fd, view));
+  const signal = begin(loop, sock, "recvfrom", opts);
+  const [n, addr] = await retry(loop, sock, WATCH_READ, "recvfrom", signal, (fd) => nativeSockets().recvFrom(fd, view));
   return [n, addr];
 }
 
-export async function sockSendall(loop: SockLoop, sock: Socket, data: Uint8Array): Promise<void> {
+export async function sockSendall(loop: SockLoop, sock: Socket, data: Uint8Array, opts?: SockOptions): Promise<void> {
   const bytes = toBytes(data, "data");
-  begin(loop, sock, "send");
+  const signal = begin(loop, sock, "send", opts);
+  await sendAll(loop, sock, bytes, signal);
+}
+
+/** sockSendall after its checks (also sockSendfile's generic path). */
+export async function sendAll(loop: SockLoop, sock: Socket, bytes: Uint8Array, signal: AbortSignal | undefined): Promise<void> {
+  checkAborted(signal);
   let off = 0;
   while (off < bytes.byteLength) {
     const rest = off === 0 ? bytes : bytes.subarray(off);
-    off += await retry(loop, sock, WATCH_WRITE, "send", (fd) => nativeSockets().send(fd, rest));
+    off += await retry(loop, sock, WATCH_WRITE, "send", signal, (fd) => nativeSockets().send(fd, rest));
   }
 }
 
-export async function sockSendto(loop: SockLoop, sock: Socket, data: Uint8Array, addr: SockAddrInput): Promise<number> {
+export async function sockSendto(loop: SockLoop, sock: Socket, data: Uint8Array, addr: SockAddrInput, opts?: SockOptions): Promise<number> {
   const bytes = toBytes(data, "data");
-  begin(loop, sock, "sendto");
+  const signal = begin(loop, sock, "sendto", opts);
   const a = sock._resolve(addr, "addr");
-  return retry(loop, sock, WATCH_WRITE, "sendto", (fd) => nativeSockets().sendTo(fd, bytes, a.family, a.host, a.port), a);
+  return retry(loop, sock, WATCH_WRITE, "sendto", signal, (fd) => nativeSockets().sendTo(fd, bytes, a.family, a.host, a.port), a);
 }
 
-/** IP addresses must be literals here (no name resolution; use getaddrinfo first). */
-export async function sockConnect(loop: SockLoop, sock: Socket, addr: SockAddrInput): Promise<void> {
-  begin(loop, sock, "connect");
+/**
+ * IP addresses must be literals here (no name resolution; use getaddrinfo first). EALREADY
+ * (an earlier, aborted sockConnect is still in progress) is waited for as EINPROGRESS.
+ */
+export async function sockConnect(loop: SockLoop, sock: Socket, addr: SockAddrInput, opts?: SockOptions): Promise<void> {
+  const signal = begin(loop, sock, "connect", opts);
   const a = sock._resolve(addr, "addr");
   const s = nativeSockets();
   for (;;) {
+    checkAborted(signal);
     const r = s.connect(sock._checkOpen("connect"), a.family, a.host, a.port);
     if (r === 0) return;
     if (r === EAGAIN) {
       // A Unix socket whose listener's backlog is full: wait, then connect again.
-      await waitReady(loop, sock, WATCH_WRITE);
+      await waitReady(loop, sock, WATCH_WRITE, signal);
       continue;
     }
-    if (r !== -errno.EINPROGRESS) throw systemError(r, "connect", errorExtra(a));
-    await waitReady(loop, sock, WATCH_WRITE);
+    if (r !== -errno.EINPROGRESS && r !== -errno.EALREADY) throw systemError(r, "connect", errorExtra(a));
+    await waitReady(loop, sock, WATCH_WRITE, signal);
     const out = new Int32Array(2);
     const g = s.getOpt(sock._checkOpen("connect"), SOCKOPT_ERROR, out);
     if (g < 0) throw systemError(g, "getsockopt");
@@ -162,8 +200,8 @@ export async function sockConnect(loop: SockLoop, sock: Socket, addr: SockAddrIn
   }
 }
 
-export async function sockAccept(loop: SockLoop, sock: Socket): Promise<[Socket, SockAddr | null]> {
-  begin(loop, sock, "accept", "stream");
-  const [fd, addr] = await retry(loop, sock, WATCH_READ, "accept", (lfd) => nativeSockets().accept(lfd));
+export async function sockAccept(loop: SockLoop, sock: Socket, opts?: SockOptions): Promise<[Socket, SockAddr | null]> {
+  const signal = begin(loop, sock, "accept", opts, "stream");
+  const [fd, addr] = await retry(loop, sock, WATCH_READ, "accept", signal, (lfd) => nativeSockets().accept(lfd));
   return [new Socket(fd, sock.family, "stream"), addr];
 }

@@ -21,12 +21,14 @@ import {
   type TimerHandle,
 } from "./events.js";
 import { AI_PASSIVE } from "./dns.js";
-import { NotImplementedError, abortReason } from "./exceptions.js";
-import { describeType, validateCallback } from "./validate.js";
+import { abortReason } from "./exceptions.js";
+import { describeType, validateCallback, validateSignal } from "./validate.js";
 import { systemError, errno } from "./system-error.js";
 import { StreamTransport } from "./transports/stream.js";
 import { Server, discardEndpoint, type ServerLoop, type ProtocolFactory, type UnixPathOwner } from "./server.js";
 import { isIpAddr } from "./sockaddr.js";
+import { wantsTls, tlsSettings, checkTimeouts, checkServerHostname, type TlsSettings } from "./tls/options.js";
+import { tlsOverEndpoint, afterConnectionMade } from "./tls/start.js";
 
 export interface StreamLoop extends ServerLoop {
   readonly _proactor: Proactor;
@@ -46,13 +48,22 @@ function checkOpts<T>(opts: unknown): T {
   return opts as T;
 }
 
-function checkNoSsl(opts: { ssl?: unknown; serverHostname?: unknown }, method: string): void {
-  if (opts.ssl !== undefined && opts.ssl !== null && opts.ssl !== false) {
-    throw new NotImplementedError(`${method}: ssl is not available yet; connect without it and upgrade the transport with loop.startTls() (arrives with the TLS issue)`);
+/**
+ * The TLS settings of a method's `ssl`, `serverHostname` and timeout options (tls/options.ts),
+ * or null without ssl. `defaultHostname`: a client's name when serverHostname is not given
+ * (asyncio: the host); a client without either is a TypeError.
+ */
+function checkSsl(opts: CreateConnectionOptions & CreateServerOptions, serverSide: boolean, defaultHostname: string | null = null): TlsSettings | null {
+  const tls = wantsTls(opts.ssl);
+  const timeouts = checkTimeouts(opts, tls);
+  let hostname = checkServerHostname(opts.serverHostname, tls);
+  if (!tls) return null;
+  if (serverSide && hostname !== null) throw new TypeError(`The "opts.serverHostname" option is for clients (a server's name is in its certificate)`);
+  if (!serverSide) {
+    hostname ??= defaultHostname;
+    if (hostname === null) throw new TypeError(`The "opts.serverHostname" option is required with ssl when there is no host (the name checked against the certificate; "" checks none)`);
   }
-  if (opts.serverHostname !== undefined && opts.serverHostname !== null) {
-    throw new TypeError(`The "opts.serverHostname" option is only meaningful with ssl`);
-  }
+  return tlsSettings(opts.ssl, serverSide, hostname, timeouts);
 }
 
 function checkFd(fd: unknown, name: string): asserts fd is number {
@@ -66,12 +77,6 @@ function checkFamily(family: unknown): 0 | 4 | 6 {
   if (family === undefined) return 0;
   if (family !== 0 && family !== 4 && family !== 6) throw new TypeError(`The "opts.family" option must be 0, 4 or 6. Received ${describeType(family)}`);
   return family;
-}
-
-function checkSignal(signal: unknown): AbortSignal | undefined {
-  if (signal === undefined) return undefined;
-  if (!(signal instanceof AbortSignal)) throw new TypeError(`The "opts.signal" option must be an AbortSignal. Received ${describeType(signal)}`);
-  return signal;
 }
 
 function checkBool(v: unknown, name: string, dflt: boolean): boolean {
@@ -94,8 +99,8 @@ function checkPath(path: unknown): asserts path is string {
 
 // ---------------------------------------------------------------- connections
 
-/** Wraps a connected endpoint in a transport; resolves once connectionMade has run. */
-async function makeTransport(loop: StreamLoop, endpoint: StreamEndpoint, protocolFactory: ProtocolFactory, tcp: boolean): Promise<[StreamTransport, unknown]> {
+/** Wraps a connected endpoint in a transport (over TLS with `tls`); resolves once connectionMade has run. */
+async function makeTransport(loop: StreamLoop, endpoint: StreamEndpoint, protocolFactory: ProtocolFactory, tcp: boolean, tls: TlsSettings | null): Promise<[StreamTransport, unknown]> {
   let protocol: unknown;
   try {
     protocol = protocolFactory();
@@ -105,9 +110,14 @@ async function makeTransport(loop: StreamLoop, endpoint: StreamEndpoint, protoco
     throw err;
   }
   if (tcp) endpoint.setNoDelay(true);
-  const transport = new StreamTransport(loop, endpoint, protocol, StreamTransport.extraFor(endpoint));
+  let transport: StreamTransport;
+  if (tls !== null) {
+    transport = await tlsOverEndpoint(loop, endpoint, protocol, tls).handshake;
+  } else {
+    transport = new StreamTransport(loop, endpoint, protocol, StreamTransport.extraFor(endpoint));
+  }
   // The transport scheduled connectionMade with callSoon; this callback runs after it.
-  await new Promise<void>((resolve) => loop.callSoon(resolve));
+  await afterConnectionMade(loop);
   return [transport, protocol];
 }
 
@@ -217,9 +227,9 @@ export async function createConnection(
 ): Promise<[StreamTransport, unknown]> {
   checkFactory(protocolFactory);
   const opts = checkOpts<CreateConnectionOptions>(optsIn);
-  checkNoSsl(opts, "createConnection");
+  const tls = checkSsl(opts, false, typeof host === "string" ? host : null);
   const family = checkFamily(opts.family);
-  const signal = checkSignal(opts.signal);
+  const signal = validateSignal(opts.signal);
   const delay = opts.happyEyeballsDelay ?? null;
   if (delay !== null && (typeof delay !== "number" || !(delay >= 0))) throw new TypeError(`The "opts.happyEyeballsDelay" option must be a number >= 0 (ms). Received ${describeType(delay)}`);
   const interleave = opts.interleave ?? (delay !== null ? 1 : 0);
@@ -231,7 +241,7 @@ export async function createConnection(
     if (hostGiven || portGiven) throw new TypeError("host/port and sock can not be specified at the same time");
     checkFd(opts.sock, "opts.sock");
     const ep = p.adoptStream(opts.sock);
-    return makeTransport(loop, ep, protocolFactory, isIpAddr(ep.sockname()));
+    return makeTransport(loop, ep, protocolFactory, isIpAddr(ep.sockname()), tls);
   }
   if (!hostGiven && !portGiven) throw new TypeError("host and port was not specified and no sock specified");
   if (signal?.aborted) throw abortReason(signal);
@@ -257,14 +267,14 @@ export async function createConnection(
     return p.connectStream(addr, { localAddr, signal: attemptSignal });
   });
   const endpoint = await staggeredRace(loop, attempts, delay, signal);
-  return makeTransport(loop, endpoint, protocolFactory, true);
+  return makeTransport(loop, endpoint, protocolFactory, true, tls);
 }
 
 export async function createUnixConnection(loop: StreamLoop, protocolFactory: unknown, path?: string | null, optsIn?: CreateUnixConnectionOptions): Promise<[StreamTransport, unknown]> {
   checkFactory(protocolFactory);
   const opts = checkOpts<CreateUnixConnectionOptions>(optsIn);
-  checkNoSsl(opts, "createUnixConnection");
-  const signal = checkSignal(opts.signal);
+  const tls = checkSsl(opts, false);
+  const signal = validateSignal(opts.signal);
   const p = loop._proactor;
   let ep: StreamEndpoint;
   if (opts.sock !== undefined) {
@@ -277,16 +287,17 @@ export async function createUnixConnection(loop: StreamLoop, protocolFactory: un
     if (signal?.aborted) throw abortReason(signal);
     ep = await p.connectStream(path, { signal });
   }
-  return makeTransport(loop, ep, protocolFactory, false);
+  return makeTransport(loop, ep, protocolFactory, false, tls);
 }
 
 export async function connectAcceptedSocket(loop: StreamLoop, protocolFactory: unknown, sock: unknown, optsIn?: ConnectAcceptedSocketOptions): Promise<[StreamTransport, unknown]> {
   checkFactory(protocolFactory);
   const opts = checkOpts<ConnectAcceptedSocketOptions>(optsIn);
-  checkNoSsl(opts, "connectAcceptedSocket");
+  // asyncio: an accepted socket is the server side of the TLS connection.
+  const tls = checkSsl(opts, true);
   checkFd(sock, "sock");
   const ep = loop._proactor.adoptStream(sock);
-  return makeTransport(loop, ep, protocolFactory, isIpAddr(ep.sockname()));
+  return makeTransport(loop, ep, protocolFactory, isIpAddr(ep.sockname()), tls);
 }
 
 // ---------------------------------------------------------------- servers
@@ -304,7 +315,7 @@ export async function createServer(
 ): Promise<Server> {
   checkFactory(protocolFactory);
   const opts = checkOpts<CreateServerOptions>(optsIn);
-  checkNoSsl(opts, "createServer");
+  const tls = checkSsl(opts, true);
   const family = checkFamily(opts.family);
   const backlog = checkBacklog(opts.backlog);
   const reuseAddress = checkBool(opts.reuseAddress, "reuseAddress", true);
@@ -344,7 +355,7 @@ export async function createServer(
       throw err;
     }
   }
-  const server = new Server(loop, listeners, protocolFactory);
+  const server = new Server(loop, listeners, protocolFactory, null, tls);
   if (startServing) await server.startServing();
   return server;
 }
@@ -372,7 +383,7 @@ async function removeStaleSocket(p: Required<Pick<Proactor, "connectStream">>, p
 export async function createUnixServer(loop: StreamLoop, protocolFactory: unknown, path?: string | null, optsIn?: CreateUnixServerOptions): Promise<Server> {
   checkFactory(protocolFactory);
   const opts = checkOpts<CreateUnixServerOptions>(optsIn);
-  checkNoSsl(opts, "createUnixServer");
+  const tls = checkSsl(opts, true);
   const backlog = checkBacklog(opts.backlog);
   const startServing = checkBool(opts.startServing, "startServing", true);
   const p = loop._proactor;
@@ -397,7 +408,7 @@ export async function createUnixServer(loop: StreamLoop, protocolFactory: unknow
       }
     }
   }
-  const server = new Server(loop, [listener], protocolFactory, owner);
+  const server = new Server(loop, [listener], protocolFactory, owner, tls);
   if (startServing) await server.startServing();
   return server;
 }

@@ -21,3 +21,17 @@ export function validateMs(value: unknown, name: string): asserts value is numbe
   }
   if (!Number.isFinite(value)) throw new RangeError(`The "${name}" argument must be a finite number. Received ${value}`);
 }
+
+/** An optional AbortSignal option (`name`: how errors name it). */
+export function validateSignal(signal: unknown, name = "opts.signal"): AbortSignal | undefined {
+  if (signal === undefined) return undefined;
+  if (!(signal instanceof AbortSignal)) throw new TypeError(`The "${name}" option must be an AbortSignal. Received ${describeType(signal)}`);
+  return signal;
+}
+
+/** The `signal` of an optional options object `opts` (undefined or an object). */
+export function signalOption(opts: unknown): AbortSignal | undefined {
+  if (opts === undefined) return undefined;
+  if (opts === null || typeof opts !== "object") throw new TypeError(`The "opts" argument must be of type object. Received ${describeType(opts)}`);
+  return validateSignal((opts as { signal?: unknown }).signal);
+}

@@ -44,7 +44,8 @@ backendTest("connectAcceptedSocket / createUnixConnection sock: bad fds are Type
   await t.throwsAsync(l.connectAcceptedSocket(null as never, 3), { instanceOf: TypeError, message: /"protocolFactory"/ });
   await t.throwsAsync(l.createUnixConnection(() => new Protocol(), "/tmp/x", { sock: 3 }), { instanceOf: TypeError, message: /path and sock/ });
   await t.throwsAsync(l.createUnixConnection(() => new Protocol(), null, { sock: 1.5 }), { instanceOf: TypeError, message: /"opts.sock"/ });
-  await t.throwsAsync(l.connectAcceptedSocket(() => new Protocol(), 3, { ssl: {} }), { name: "NotImplementedError", message: /startTls/ });
+  await t.throwsAsync(l.connectAcceptedSocket(() => new Protocol(), 3, { ssl: 42 }), { instanceOf: TypeError, message: /"opts.ssl"/ });
+  await t.throwsAsync(l.connectAcceptedSocket(() => new Protocol(), 3, { serverHostname: "x" }), { instanceOf: TypeError, message: /"opts.serverHostname"/ });
 });
 
 /** A node:net server listening on `target`; its fd is handed to the child, then it is closed here. */

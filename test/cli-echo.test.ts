@@ -4,6 +4,7 @@ import test from "ava";
 import * as net from "node:net";
 import { spawn, spawnSync } from "node:child_process";
 import { BACKENDS, fixture, uringUnavailableReason } from "./helpers/backends.js";
+import { startCli } from "./helpers/cli.js";
 
 const cli = fixture("../../bin/ringloop.cjs");
 
@@ -24,30 +25,18 @@ for (const backend of BACKENDS) {
   const register = reason !== null && process.env.RINGLOOP_REQUIRE_URING !== "1" ? test.serial.skip : test.serial;
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     register(`[${backend}] ringloop echo --port 0: prints the address, echoes, exits 0 on ${signal}`, async (t) => {
-      const child = spawn(process.execPath, [cli, "echo", "--port", "0", "--backend", backend], { stdio: ["ignore", "pipe", "pipe"] });
-      let err = "";
-      child.stderr.on("data", (d: Buffer) => (err += d.toString()));
-      const exited = new Promise<number | null>((r) => child.once("close", (code) => r(code)));
-      const kill = setTimeout(() => child.kill("SIGKILL"), 15_000);
+      const cli = startCli(["echo", "--port", "0", "--backend", backend]);
       try {
-        const line = await new Promise<string>((resolve, reject) => {
-          let out = "";
-          child.stdout.on("data", (d: Buffer) => {
-            out += d.toString();
-            if (out.includes("\n")) resolve(out.split("\n")[0]);
-          });
-          child.once("close", () => reject(new Error(`exited before listening: ${err}`)));
-        });
+        const line = await cli.firstLine;
         const m = /^ringloop echo listening on 127\.0\.0\.1:(\d+) \(backend (\w+)\)$/.exec(line);
         t.truthy(m, line);
         t.is(m![2], backend);
         const payload = "ping ".repeat(10_000);
         t.is(await echoOnce(Number(m![1]), payload), payload);
-        child.kill(signal);
-        t.is(await exited, 0, err);
+        cli.child.kill(signal);
+        t.is(await cli.exited, 0, cli.stderr());
       } finally {
-        clearTimeout(kill);
-        if (child.exitCode === null) child.kill("SIGKILL");
+        cli.dispose();
       }
     });
   }

@@ -127,10 +127,12 @@ backendTest("signals: a loop in a Worker refuses with a clear error", async (t, 
     `,
     { eval: true },
   );
+  // Both listeners go on before anything is awaited: the worker may exit right after posting.
+  const exited = new Promise((r) => worker.once("exit", r));
   const msg = await new Promise<string>((resolve, reject) => {
     worker.once("message", resolve);
     worker.once("error", reject);
   });
-  await new Promise((r) => worker.once("exit", r));
+  await exited;
   t.regex(msg, /^ERR_SIGNAL_NOT_MAIN_THREAD: addSignalHandler: Node delivers signals only to the main thread/);
 });

@@ -26,6 +26,8 @@ bool prepConnect(const Prep& p);        // ops/connect.cc
 bool prepSendmsg(const Prep& p);        // ops/send.cc
 bool prepSend(const Prep& p);           // ops/send.cc
 bool prepRecv(const Prep& p);           // ops/recv.cc
+bool prepRecvmsgMultishot(const Prep& p);  // ops/recvmsg.cc
+bool prepSendto(const Prep& p);         // ops/sendto.cc
 bool prepShutdown(const Prep& p);       // ops/shutdown.cc
 bool prepPollAdd(const Prep& p);        // ops/poll.cc
 bool prepSplice(const Prep& p);         // ops/splice.cc
@@ -61,6 +63,10 @@ inline bool prepOp(const Prep& p) {
       return prepSend(p);
     case OP_RECV:
       return prepRecv(p);
+    case OP_RECVMSG:
+      return prepRecvmsgMultishot(p);
+    case OP_SENDTO:
+      return prepSendto(p);
     case OP_SHUTDOWN:
       return prepShutdown(p);
     case OP_POLL_ADD:

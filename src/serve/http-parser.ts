@@ -11,6 +11,10 @@
 //   accepted too, RFC 9112 2.2). Empty lines before a request line are skipped.
 // - Request line longer than maxRequestLine -> 414; the whole head longer than
 //   maxRequestLine + maxHeaderBytes, or more than maxHeaders fields -> 431.
+// - Bytes that cannot begin a request line are refused as soon as they arrive, not when
+//   the head times out: a TLS handshake record (0x16 0x03) -> 400 saying this is plain
+//   HTTP; anything else whose first line can no longer become "METHOD target HTTP/d.d"
+//   -> 400.
 // - Bad syntax (method not a token, target not visible ASCII, no "HTTP/x.y", field name
 //   not a token, whitespace before the colon, obs-fold, control bytes in a value,
 //   duplicate Host or conflicting Content-Length, HTTP/1.1 without Host) -> 400;
@@ -35,6 +39,8 @@ export interface Request {
   error: number;
   /** Why the request was refused ("" when error is 0); NODE_DEBUG=ringloop prints it. */
   reason: string;
+  /** Text for the client in the error body ("" for the plain status line). */
+  detail: string;
   method: string;
   target: string;
   /** "HTTP/1.1" or "HTTP/1.0" as sent (for the access log). */
@@ -45,7 +51,33 @@ export interface Request {
   ifModifiedSince: string | null;
   range: string | null;
   ifRange: string | null;
+  acceptEncoding: string | null;
+  accept: string | null;
+  /** Origin and Access-Control-Request-* (CORS preflight). */
+  origin: string | null;
+  acRequestMethod: string | null;
+  acRequestHeaders: string | null;
 }
+
+/** Header fields kept as comma-joined lists, by lower-case name. */
+const LIST_FIELDS = new Map<string, "ifNoneMatch" | "acceptEncoding" | "accept" | "acRequestHeaders">([
+  ["if-none-match", "ifNoneMatch"],
+  ["accept-encoding", "acceptEncoding"],
+  ["accept", "accept"],
+  ["access-control-request-headers", "acRequestHeaders"],
+]);
+
+/** A request with every optional field empty. */
+export function blankRequest(error: number, reason: string, method: string, target: string, version: string, keepAlive: boolean): Request {
+  return {
+    error, reason, detail: "", method, target, version, keepAlive,
+    ifNoneMatch: null, ifModifiedSince: null, range: null, ifRange: null,
+    acceptEncoding: null, accept: null, origin: null, acRequestMethod: null, acRequestHeaders: null,
+  };
+}
+
+/** Answer to a TLS ClientHello sent to this plain-HTTP port. */
+export const TLS_DETAIL = "This is a plain HTTP server: use http://, not https://.\n";
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const REQUEST_LINE = /^([^ ]+) ([^ ]+) HTTP\/(\d)\.(\d)$/;
@@ -54,7 +86,47 @@ const VALID_REQUEST_LINE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+ [\x21-\x7e]+ HTTP\/\d\
 const BAD_HEAD_BYTE = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/;
 
 function failed(status: number, reason: string, method = "-", target = "-", version = "-"): Request {
-  return { error: status, reason, method, target, version, keepAlive: false, ifNoneMatch: null, ifModifiedSince: null, range: null, ifRange: null };
+  return blankRequest(status, reason, method, target, version, false);
+}
+
+/** Token characters (RFC 9110 5.6.2), by byte. */
+const IS_TOKEN = new Uint8Array(256);
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") IS_TOKEN[c.charCodeAt(0)] = 1;
+const VERSION_PREFIX = "HTTP/";
+
+/**
+ * False when the line from `from` to `end` cannot be (`complete`: is not) the start of a
+ * request line: method token, SP, visible-ASCII target, SP, "HTTP/", digit, ".", digit,
+ * optional CR.
+ */
+function mayBeRequestLine(buf: Buffer, from: number, end: number, complete: boolean): boolean {
+  let i = from;
+  while (i < end && IS_TOKEN[buf[i]] === 1) i++;
+  if (i === end) return !complete;
+  if (i === from || buf[i] !== 32) return false;
+  const targetStart = ++i;
+  while (i < end && buf[i] > 32 && buf[i] < 127) i++;
+  if (i === end) return !complete;
+  if (i === targetStart || buf[i] !== 32) return false;
+  i++;
+  let k = 0;
+  for (; k < 8 && i < end; k++, i++) {
+    const c = buf[i];
+    const ok = k < 5 ? c === VERSION_PREFIX.charCodeAt(k) : k === 6 ? c === 46 : c >= 48 && c <= 57;
+    if (!ok) return false;
+  }
+  if (i < end && !(buf[i] === 13 && i + 1 === end)) return false;
+  return k === 8 || !complete;
+}
+
+/** The refusal for bytes at `from` that cannot start a request (first line up to `lineEnd`), or null. */
+function notHttp(buf: Buffer, from: number, lineEnd: number, complete: boolean): Request | null {
+  if (buf[from] === 0x16 && (from + 1 >= buf.length || buf[from + 1] === 0x03)) {
+    const r = failed(400, "TLS handshake on a plain HTTP port");
+    r.detail = TLS_DETAIL;
+    return r;
+  }
+  return mayBeRequestLine(buf, from, lineEnd, complete) ? null : failed(400, "not an HTTP request line");
 }
 
 const CRLF2 = Buffer.from("\r\n\r\n", "latin1");
@@ -127,9 +199,15 @@ export class RequestParser {
       if (end === null) {
         const nl = buf.indexOf(10, pos);
         const lineLen = nl < 0 ? buf.length - pos : nl - pos;
+        const junk = notHttp(buf, pos, pos + Math.min(lineLen, maxRequestLine + 1), nl >= 0 && lineLen <= maxRequestLine + 1);
+        if (junk !== null) return this.die(out, junk);
         if (lineLen > maxRequestLine + 1) return this.die(out, failed(414, "request line too long"));
         if (buf.length - pos > maxRequestLine + maxHeaderBytes + 4) return this.die(out, failed(431, "header section too large"));
         break;
+      }
+      if (buf[pos] === 0x16) {
+        const tls = notHttp(buf, pos, pos + 1, false);
+        if (tls !== null) return this.die(out, tls);
       }
       if (end.head.length > maxRequestLine + maxHeaderBytes + 2) return this.die(out, failed(431, "header section too large"));
       const req = this.parseHead(end.head);
@@ -164,7 +242,7 @@ export class RequestParser {
     if (lines.length - 1 > this.limits.maxHeaders) return failed(431, "too many header fields", method, target, version);
     if (head.length - line.length > this.limits.maxHeaderBytes + 2) return failed(431, "header section too large", method, target, version);
     const http11 = minor >= 1;
-    const req: Request = { error: 0, reason: "", method, target, version, keepAlive: http11, ifNoneMatch: null, ifModifiedSince: null, range: null, ifRange: null };
+    const req = blankRequest(0, "", method, target, version, http11);
     let host: string | null = null;
     let contentLength: string | null = null;
     let transferEncoding = false;
@@ -183,7 +261,8 @@ export class RequestParser {
       if (!TOKEN.test(name)) return bad(`invalid field name "${name}"`);
       const value = trimOws(h.slice(colon + 1));
       if (value.includes("\r")) return bad(`bare CR in field "${name}"`);
-      switch (name.toLowerCase()) {
+      const lower = name.toLowerCase();
+      switch (lower) {
         case "host":
           if (host !== null) return bad("duplicate Host");
           host = value;
@@ -198,9 +277,6 @@ export class RequestParser {
         case "transfer-encoding":
           transferEncoding = true;
           break;
-        case "if-none-match":
-          req.ifNoneMatch = req.ifNoneMatch === null ? value : `${req.ifNoneMatch}, ${value}`;
-          break;
         case "if-modified-since":
           req.ifModifiedSince = value;
           break;
@@ -211,6 +287,17 @@ export class RequestParser {
         case "if-range":
           req.ifRange = value;
           break;
+        case "origin":
+          req.origin = value;
+          break;
+        case "access-control-request-method":
+          req.acRequestMethod = value;
+          break;
+        default: {
+          // List-valued fields: repeated lines are one comma-joined list (RFC 9110 5.3).
+          const key = LIST_FIELDS.get(lower);
+          if (key !== undefined) req[key] = req[key] === null ? value : `${req[key]}, ${value}`;
+        }
       }
     }
     if (http11 && host === null) return failed(400, "HTTP/1.1 request without Host", method, target, version);

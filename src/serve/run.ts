@@ -3,6 +3,7 @@
 // each worker thread (--workers N).
 import { policyFor } from "../policy.js";
 import type { BaseEventLoop } from "../base-events.js";
+import type { AbstractEventLoop, ExceptionContext } from "../events.js";
 import { startServe, type ServeHandle, type ServeOptions } from "./server.js";
 
 export type BackendChoice = "uring" | "fallback" | null;
@@ -15,6 +16,27 @@ export function newLoop(backend: BackendChoice): BaseEventLoop {
 export interface ServeTotals {
   connections: number;
   requests: number;
+  /** Refused at the connection limit. */
+  refused: number;
+}
+
+/**
+ * The command's exception handler: the reports a server makes in normal operation (accept
+ * failing for lack of descriptors, once per episode; connections refused at the limit,
+ * once per episode) become ONE line on stderr, no stack; anything else goes to the loop's
+ * default handler (message and stack: a bug to report).
+ */
+export function serveExceptionHandler(loop: AbstractEventLoop, context: ExceptionContext): void {
+  const exc = context.exception as { code?: string; message?: string } | undefined;
+  if (context.message === "socket.accept() out of system resource") {
+    const code = exc?.code ?? exc?.message ?? "error";
+    const hint = code === "EMFILE" || code === "ENFILE" ? " (out of file descriptors: raise the open-file limit, ulimit -n, or lower --max-connections)" : "";
+    process.stderr.write(`ringloop serve: cannot accept connections: ${code}${hint}; retrying\n`);
+  } else if (exc === undefined && context.message?.startsWith("ringloop serve: ")) {
+    process.stderr.write(`${context.message}\n`);
+  } else {
+    loop.defaultExceptionHandler(context);
+  }
 }
 
 /**
@@ -24,6 +46,7 @@ export interface ServeTotals {
  */
 export async function runServe(backend: BackendChoice, opts: ServeOptions, onReady: (handle: ServeHandle, stop: () => void) => void): Promise<ServeTotals> {
   const loop = newLoop(backend);
+  loop.setExceptionHandler(serveExceptionHandler);
   try {
     return await loop.runUntilComplete(
       loop.createTask(async () => {
@@ -34,7 +57,7 @@ export async function runServe(backend: BackendChoice, opts: ServeOptions, onRea
         });
         await stopped;
         await handle.close();
-        return { connections: handle.stats.connections, requests: handle.stats.requests };
+        return { connections: handle.stats.connections, requests: handle.stats.requests, refused: handle.stats.refused };
       }),
     );
   } finally {

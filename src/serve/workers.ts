@@ -42,11 +42,12 @@ function startOne(backend: BackendChoice, options: ServeOptions): Promise<Starte
     const worker = new Worker(WORKER_MAIN, { workerData: { backend, options } });
     let settled = false;
     const exited = new Promise<void>((res) => worker.once("exit", () => res()));
-    const totals: ServeTotals = { connections: 0, requests: 0 };
+    const totals: ServeTotals = { connections: 0, requests: 0, refused: 0 };
     worker.on("message", (m: { type: string; message?: string } & WorkerReady & ServeTotals) => {
       if (m.type === "stopped") {
         totals.connections = m.connections;
         totals.requests = m.requests;
+        totals.refused = m.refused;
       } else if (m.type === "ready" && !settled) {
         settled = true;
         resolve({ worker, ready: m, exited, totals });

@@ -9,10 +9,11 @@
 //   - Read-only (a read pipe): no write side (WriteEnd starts Shut, write() throws,
 //     canWriteEof() is false), so the peer's EOF closes the transport after eofReceived().
 //   - Write-only (a write pipe): no read side (pauseReading/resumeReading do nothing,
-//     isReading() is false). The endpoint's "reading" is its watch for the reader going
-//     away, reported as onEof: the transport then closes, quietly when nothing is buffered,
-//     with EPIPE (asyncio's BrokenPipeError) when something is. writeEof() closes the
-//     transport once the queue has drained (the reader then sees EOF), as asyncio's does.
+//     isReading() is false; data its endpoint reports is dropped). The endpoint's "reading"
+//     is its watch for the reader going away, reported as onEof: the transport then
+//     closes, quietly when nothing is buffered, with EPIPE (asyncio's BrokenPipeError) when
+//     something is. writeEof() closes the transport once the queue has drained (the reader
+//     then sees EOF), as asyncio's does.
 //
 // Writes (write-queue.ts): write() copies into shared staging memory. At most ONE
 // endpoint.write() is in flight; everything queued meanwhile goes out as ONE
@@ -70,6 +71,8 @@ import { releaseStages } from "./write-stage.js";
 import { FileMode, type FileModeTransport } from "./sendfile-mode.js";
 import { HeldWeakly } from "./held-weakly.js";
 import { trackUnclosed, untrack, type ResourceState } from "../resource-warnings.js";
+import { DEFAULT_HIGH_WATER, WriteFlow } from "./write-limits.js";
+import { Phase, TransportBase } from "./base.js";
 import { systemError, errno } from "../system-error.js";
 
 /** What the transport needs from its loop (BaseEventLoop has all of it). */
@@ -84,26 +87,36 @@ export interface TransportLoop {
   _requestFlush(flusher: { _flush(): void }, inCompletion?: boolean): void;
 }
 
+/** What a Server closes or aborts for closeClients()/abortClients(): a transport, or a TLS connection. */
+export interface ServerClient {
+  close(): void;
+  abort(): void;
+}
+
 /** Told when a transport ends, so a Server can count its connections. */
 export interface TransportOwner {
-  _attach(transport: StreamTransport): void;
-  _detach(transport: StreamTransport): void;
+  _attach(client: ServerClient): void;
+  _detach(client: ServerClient): void;
 }
 
 /** Quiet closes and EOFs are logged here only (NODE_DEBUG=ringloop). */
 const debugLog = util.debuglog("ringloop");
 
-export const DEFAULT_HIGH_WATER = 64 * 1024;
+export { DEFAULT_HIGH_WATER };
 /** asyncio's default read size for BufferedProtocol.getBuffer(sizeHint). */
 const BUFFERED_SIZE_HINT = 65536;
 
 const QUIET_ERRORS: ReadonlySet<string> = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED", "ESHUTDOWN"]);
 const QUIET_PIPE_ERRORS: ReadonlySet<string> = new Set([...QUIET_ERRORS, "EIO"]);
 
-/** Errors that close a transport without reaching the exception handler (asyncio: ConnectionResetError, BrokenPipeError). */
+/**
+ * Errors that close a transport without reaching the exception handler (asyncio:
+ * ConnectionResetError, BrokenPipeError, and ssl.SSLError, an OSError: a TLS alert or a
+ * bad record from the peer, Node's ERR_SSL_* / ERR_TLS_* codes). `quiet`: the kind's set.
+ */
 export function isQuietError(err: unknown, quiet: ReadonlySet<string> = QUIET_ERRORS): boolean {
   const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === "string" && quiet.has(code);
+  return typeof code === "string" && (quiet.has(code) || code.startsWith("ERR_SSL_") || code.startsWith("ERR_TLS_"));
 }
 
 /** What the endpoint carries: its directions, how logs name it, which errors close quietly (see the header). */
@@ -120,13 +133,6 @@ export interface StreamKind {
 export const SOCKET_KIND: StreamKind = { label: "StreamTransport", noun: "socket transport", readable: true, writable: true, quiet: QUIET_ERRORS };
 export const READ_PIPE_KIND: StreamKind = { label: "ReadPipeTransport", noun: "pipe transport", readable: true, writable: false, quiet: QUIET_PIPE_ERRORS };
 export const WRITE_PIPE_KIND: StreamKind = { label: "WritePipeTransport", noun: "pipe transport", readable: false, writable: true, quiet: QUIET_PIPE_ERRORS };
-
-const enum Phase {
-  Open,
-  Draining,
-  Closing,
-  Closed,
-}
 
 const enum WriteEnd {
   Open,
@@ -152,25 +158,15 @@ function validateData(data: unknown, name: string): asserts data is Uint8Array {
   }
 }
 
-function validateProtocol(protocol: unknown): asserts protocol is StreamProtocol {
-  if (protocol === null || typeof protocol !== "object") {
-    throw new TypeError(`The "protocol" argument must be a protocol object. Received ${protocol === null ? "null" : typeof protocol}`);
-  }
-}
-
-export class StreamTransport implements Transport, StreamSink, FileModeTransport {
+export class StreamTransport extends TransportBase<StreamProtocol> implements Transport, StreamSink, FileModeTransport {
   private readonly loop: TransportLoop;
   private readonly endpoint: StreamEndpoint;
-  private protocol: StreamProtocol;
   private owner: TransportOwner | null;
-  private readonly extra: Record<string, unknown>;
-  private readonly kind: StreamKind;
   /** How the endpoint reaches this transport (see Lifetime in the header). */
   private readonly weakSelf: HeldWeakly<StreamTransport>;
   private pinned = false;
   private readonly resource: ResourceState;
 
-  private phase = Phase.Open;
   private writeEnd = WriteEnd.Open;
   /** connectionMade has run (a transport closed before it never calls connectionLost). */
   private started = false;
@@ -183,9 +179,7 @@ export class StreamTransport implements Transport, StreamSink, FileModeTransport
   private flushRequested = false;
   /** Inside onData/onReadInto: the backend runs an iteration right after (seam rule). */
   private inCompletion = false;
-  private high = DEFAULT_HIGH_WATER;
-  private low = DEFAULT_HIGH_WATER / 4;
-  private protocolPaused = false;
+  private readonly flow: WriteFlow;
   private writesAfterClose = 0;
   private file: FileMode | null = null;
 
@@ -201,8 +195,11 @@ export class StreamTransport implements Transport, StreamSink, FileModeTransport
   private eofReceived = false;
 
   /**
-   * `held`: bytes read from the stream before this transport took it (a Node stream's
-   * buffer, pipes.ts), delivered before anything the endpoint reads.
+   * `callConnectionMade` false: the protocol is already connected (loop.startTls hands the
+   * protocol of the upgraded transport over; asyncio's call_connection_made=False).
+   * `kind`: see Kinds in the header. `held`: bytes read from the stream before this
+   * transport took it (a Node stream's buffer, pipes.ts), delivered before anything the
+   * endpoint reads.
    */
   constructor(
     loop: TransportLoop,
@@ -210,18 +207,17 @@ export class StreamTransport implements Transport, StreamSink, FileModeTransport
     protocol: unknown,
     extra: Record<string, unknown>,
     owner: TransportOwner | null = null,
-    kind: StreamKind = SOCKET_KIND,
+    private readonly callConnectionMade = true,
+    private readonly kind: StreamKind = SOCKET_KIND,
     held: Buffer[] = [],
   ) {
-    validateProtocol(protocol);
+    super(protocol, extra);
     this.loop = loop;
     this.endpoint = endpoint;
-    this.protocol = protocol;
     this.owner = owner;
-    this.extra = extra;
-    this.kind = kind;
     if (!kind.writable) this.writeEnd = WriteEnd.Shut;
     if (kind.readable) this.pending = held.slice();
+    this.flow = new WriteFlow((context) => loop.callExceptionHandler(context), this);
     this.weakSelf = new HeldWeakly<StreamTransport>(this);
     endpoint.setSink(new WeakStreamSink(this.weakSelf));
     const debug = loop.getDebug();
@@ -245,7 +241,7 @@ export class StreamTransport implements Transport, StreamSink, FileModeTransport
     if (this.phase === Phase.Closed) return;
     this.started = true;
     try {
-      this.protocol.connectionMade(this);
+      if (this.callConnectionMade) this.protocol.connectionMade(this);
     } catch (exc) {
       this.fatal(exc, "Fatal error: protocol.connectionMade() call failed.");
       return;
@@ -254,24 +250,7 @@ export class StreamTransport implements Transport, StreamSink, FileModeTransport
     else this.startEndpointReading();
   };
 
-  // ------------------------------------------------------------------ BaseTransport
-
-  isClosing(): boolean {
-    return this.phase !== Phase.Open;
-  }
-
-  getExtraInfo(name: string, defaultValue: unknown = undefined): unknown {
-    return Object.prototype.hasOwnProperty.call(this.extra, name) && this.extra[name] !== null ? this.extra[name] : defaultValue;
-  }
-
-  setProtocol(protocol: BaseProtocol): void {
-    validateProtocol(protocol);
-    this.protocol = protocol;
-  }
-
-  getProtocol(): BaseProtocol {
-    return this.protocol;
-  }
+  // ------------------------------------------------------------------ BaseTransport (isClosing, getExtraInfo, setProtocol, getProtocol: base.ts)
 
   /** Flushes what is queued, then closes; connectionLost(null) once, after the fd is closed. */
   close(): void {
@@ -511,17 +490,11 @@ export class StreamTransport implements Transport, StreamSink, FileModeTransport
   }
 
   getWriteBufferLimits(): [low: number, high: number] {
-    return [this.low, this.high];
+    return this.flow.limits();
   }
 
   setWriteBufferLimits(high?: number | null, low?: number | null): void {
-    if (high !== undefined && high !== null) checkLimit(high, "high");
-    if (low !== undefined && low !== null) checkLimit(low, "low");
-    if (high === undefined || high === null) high = low === undefined || low === null ? DEFAULT_HIGH_WATER : 4 * low;
-    if (low === undefined || low === null) low = Math.floor(high / 4);
-    if (!(high >= low && low >= 0)) throw new RangeError(`high (${high}) must be >= low (${low}) must be >= 0`);
-    this.high = high;
-    this.low = low;
+    this.flow.setLimits(high, low);
     this.maybePauseProtocol();
   }
 
@@ -606,24 +579,13 @@ export class StreamTransport implements Transport, StreamSink, FileModeTransport
   }
 
   private maybePauseProtocol(): void {
-    if (this.protocolPaused || this.getWriteBufferSize() <= this.high) return;
-    this.protocolPaused = true;
-    try {
-      this.protocol.pauseWriting();
-    } catch (exc) {
-      this.loop.callExceptionHandler({ message: "protocol.pauseWriting() failed", exception: exc, transport: this, protocol: this.protocol });
-    }
+    this.flow.maybePause(this.getWriteBufferSize(), this.protocol);
   }
 
   private maybeResumeProtocol(): void {
-    if (!this.protocolPaused || this.phase >= Phase.Closing || this.getWriteBufferSize() > this.low) return;
-    this.protocolPaused = false;
-    try {
-      this.protocol.resumeWriting();
-    } catch (exc) {
-      this.loop.callExceptionHandler({ message: "protocol.resumeWriting() failed", exception: exc, transport: this, protocol: this.protocol });
-    }
+    if (this.phase < Phase.Closing) this.flow.maybeResume(this.getWriteBufferSize(), this.protocol);
   }
+
 
   // ------------------------------------------------------------------ closing
 
@@ -674,6 +636,18 @@ export class StreamTransport implements Transport, StreamSink, FileModeTransport
     const owner = this.owner;
     this.owner = null;
     owner?._detach(this);
+  }
+
+  // ------------------------------------------------------------------ socket options (TransportDuplex)
+
+  /** @internal TCP_NODELAY on the connection's socket (a no-op on Unix sockets and after close). */
+  _setNoDelay(on: boolean): void {
+    if (this.phase < Phase.Closing) this.endpoint.setNoDelay(on);
+  }
+
+  /** @internal SO_KEEPALIVE (and the idle time before the first probe, in whole seconds, when > 0). */
+  _setKeepAlive(on: boolean, initialDelaySec: number): void {
+    if (this.phase < Phase.Closing) this.endpoint.setKeepAlive?.(on, initialDelaySec);
   }
 
   // ------------------------------------------------------------------ file mode (sendfile-mode.ts)
@@ -764,9 +738,8 @@ export class StreamTransport implements Transport, StreamSink, FileModeTransport
     if (file.wasReading && this.phase === Phase.Open) this.resumeReading();
   }
 
-  toString(): string {
-    const state = this.phase === Phase.Closed ? "closed" : this.phase === Phase.Open ? "open" : "closing";
-    return `<${this.kind.label} fd=${this.endpoint.fd} ${state}>`;
+  override toString(): string {
+    return `<${this.kind.label} fd=${this.endpoint.fd} ${this.phaseName()}>`;
   }
 }
 
@@ -803,11 +776,4 @@ function closedDuringSendfile(transport: StreamTransport): Error {
   const err = new Error(`sendfile: ${transport} was closed before the file was sent`) as Error & { code: string };
   err.code = "ERR_TRANSPORT_CLOSED";
   return err;
-}
-
-function checkLimit(value: unknown, name: string): asserts value is number {
-  if (typeof value !== "number" || Number.isNaN(value)) {
-    throw new TypeError(`The "${name}" argument must be a number. Received ${value === null ? "null" : typeof value}`);
-  }
-  if (value < 0) throw new RangeError(`The "${name}" argument must be >= 0. Received ${value}`);
 }

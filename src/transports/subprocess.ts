@@ -123,7 +123,7 @@ export class BaseSubprocessTransport implements SubprocessTransport, ChildSink {
     child.pipes.forEach((endpoint, fd) => {
       if (endpoint === null) return;
       const link = new PipeLink(this, fd);
-      link.pipe = new StreamTransport(loop, endpoint, link, { pipe: endpoint.fd }, null, fd === 0 ? WRITE_PIPE_KIND : READ_PIPE_KIND);
+      link.pipe = new StreamTransport(loop, endpoint, link, { pipe: endpoint.fd }, null, true, fd === 0 ? WRITE_PIPE_KIND : READ_PIPE_KIND);
       this.pipes.set(fd, link);
     });
     this.weakSelf = new HeldWeakly<BaseSubprocessTransport>(this);

@@ -43,6 +43,8 @@ export class BufRing {
   private readonly addrs: Float64Array;
   private readonly handoverMin: number;
   private tail: number;
+  /** The ring's buffer memory as 32-bit words (a region's words start at region.byteOffset / 4 while it is not handed over). */
+  readonly words: Uint32Array;
   private slab: Buffer | null = null;
   private slabAddr = 0;
   private slabUsed = 0;
@@ -59,6 +61,7 @@ export class BufRing {
     this.u32 = new Uint32Array(r.entries);
     this.u16 = new Uint16Array(r.entries);
     const data = Buffer.from(r.data);
+    this.words = new Uint32Array(r.data, 0, r.data.byteLength >>> 2);
     this.regions = [];
     this.addrs = new Float64Array(count);
     for (let bid = 0; bid < count; bid++) {
@@ -101,8 +104,13 @@ export class BufRing {
     return out;
   }
 
+  /** The memory of buffer `bid` (for a reader that parses it in place, e.g. datagrams; then recycle(bid)). */
+  region(bid: number): Buffer {
+    return this.regions[bid];
+  }
+
   /** Puts buffer `bid` back into the ring (entry at tail, then tail + 1). */
-  private recycle(bid: number): void {
+  recycle(bid: number): void {
     const e = this.tail & this.mask;
     const addr = this.addrs[bid];
     const w = e * (ENTRY_BYTES / 4);

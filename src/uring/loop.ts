@@ -3,6 +3,7 @@ import * as os from "node:os";
 import { BaseEventLoop } from "../base-events.js";
 import { UringProactor } from "./proactor.js";
 import { DEFAULT_RING_CONFIG } from "./ring.js";
+import { DEFAULT_DGRAM_BUF_COUNT, DEFAULT_DGRAM_BUF_SIZE, RECV_HEADER_BYTES } from "./datagram.js";
 
 /** Largest busyPollUs (the native Ring checks the same bound, kMaxBusyPollUs in ring_object.cc). */
 const BUSY_POLL_MAX_US = 1000;
@@ -26,6 +27,14 @@ export interface UringLoopOptions {
    * answer.
    */
   busyPollUs?: number;
+  /** Datagram receive buffers shared by all datagram endpoints (power of two, 1..32768, default 64). */
+  dgramBufCount?: number;
+  /**
+   * Largest datagram payload received whole, in bytes (default 65536: any UDP datagram;
+   * 1..16777088). A larger datagram is dropped and reported to errorReceived as EMSGSIZE
+   * with its real `size` (README, Datagrams).
+   */
+  dgramBufSize?: number;
 }
 
 export class UringEventLoop extends BaseEventLoop {
@@ -34,7 +43,8 @@ export class UringEventLoop extends BaseEventLoop {
   constructor(opts: UringLoopOptions = {}) {
     if (opts === null || typeof opts !== "object") throw new TypeError("The \"opts\" argument must be an object");
     const { bufCount = DEFAULT_RING_CONFIG.bufCount, bufSize = DEFAULT_RING_CONFIG.bufSize, busyPollUs = defaultBusyPollUs() } = opts;
-    for (const [name, v] of [["bufCount", bufCount], ["bufSize", bufSize], ["busyPollUs", busyPollUs]] as const) {
+    const { dgramBufCount = DEFAULT_DGRAM_BUF_COUNT, dgramBufSize = DEFAULT_DGRAM_BUF_SIZE } = opts;
+    for (const [name, v] of [["bufCount", bufCount], ["bufSize", bufSize], ["busyPollUs", busyPollUs], ["dgramBufCount", dgramBufCount], ["dgramBufSize", dgramBufSize]] as const) {
       if (typeof v !== "number") throw new TypeError(`The "opts.${name}" property must be of type number. Received type ${typeof v}`);
     }
     if (!Number.isInteger(bufCount) || bufCount < 1 || bufCount > 32768 || (bufCount & (bufCount - 1)) !== 0) {
@@ -42,6 +52,12 @@ export class UringEventLoop extends BaseEventLoop {
     }
     if (!Number.isInteger(bufSize) || bufSize < 1 || bufSize > 1 << 24) {
       throw new RangeError(`The "opts.bufSize" property must be an integer >= 1 and <= 16777216. Received ${String(bufSize)}`);
+    }
+    if (!Number.isInteger(dgramBufCount) || dgramBufCount < 1 || dgramBufCount > 32768 || (dgramBufCount & (dgramBufCount - 1)) !== 0) {
+      throw new RangeError(`The "opts.dgramBufCount" property must be a power of two >= 1 and <= 32768. Received ${String(dgramBufCount)}`);
+    }
+    if (!Number.isInteger(dgramBufSize) || dgramBufSize < 1 || dgramBufSize > (1 << 24) - RECV_HEADER_BYTES) {
+      throw new RangeError(`The "opts.dgramBufSize" property must be an integer >= 1 and <= ${(1 << 24) - RECV_HEADER_BYTES}. Received ${String(dgramBufSize)}`);
     }
     if (!Number.isInteger(busyPollUs) || busyPollUs < 0 || busyPollUs > BUSY_POLL_MAX_US) {
       throw new RangeError(`The "opts.busyPollUs" property must be an integer >= 0 and <= ${BUSY_POLL_MAX_US}. Received ${String(busyPollUs)}`);
@@ -53,6 +69,8 @@ export class UringEventLoop extends BaseEventLoop {
         busyPollUs,
         bufCount,
         bufSize,
+        dgramBufCount,
+        dgramBufSize,
       }),
     );
   }

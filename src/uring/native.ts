@@ -30,7 +30,7 @@ export const NO_OP_INDEX = -1;
 /** int32s per staged submission record. */
 export const STAGE_RECORD_INTS = 16;
 /** Offsets inside a stage record. */
-export const S_OPCODE = 0; // IORING_OP_* number
+export const S_OPCODE = 0; // IORING_OP_* number, or a ringloop record kind (OP_SENDTO)
 export const S_INDEX = 1; // op table index, or NO_OP_INDEX
 export const S_GEN = 2; // op generation
 export const S_FD = 3; // fd, -1 when the op has none
@@ -45,6 +45,7 @@ export const S_OFF_LO = 11; // SPLICE off_in and file ops: 64-bit offset, low 32
 export const S_OFF_HI = 12; // and high 32 bits
 export const S_SPLICE_FD_IN = 13; // SPLICE: fd_in (S_FD is fd_out)
 export const S_FILE_FLAGS = 14; // READ/WRITE/READV/WRITEV: FILE_F_* (not reset by stageRecord: always set)
+export const S_NAME_LEN = 13; // OP_SENDTO: sockaddr bytes at the start of its region (0 = connected peer)
 // 15 unused.
 
 /** int32s per completion record. */
@@ -95,6 +96,16 @@ export const WEXITED = 4;
 export const POLLIN = 1;
 export const POLLERR = 8;
 export const POLLHUP = 16;
+/** Multishot RECVMSG on a buffer ring (datagrams, ops/recvmsg.cc; kernel 6.0). */
+export const OP_RECVMSG = 10;
+/**
+ * ringloop record kinds beyond the kernel's opcodes (>= 256, the kernel opcode in the low
+ * byte). OP_SENDTO: one datagram with its address from the send arena, as a SEND with a
+ * destination address (ops/sendto.cc; kernel 6.0).
+ */
+export const OP_SENDTO = 0x100 | OP_SEND;
+/** recvmsg flag: report a datagram's real length (ops/recvmsg.cc). */
+export const MSG_TRUNC = 0x20;
 
 /** iovecs per SENDMSG op (per-op storage); JS merges chunks beyond it. */
 export const SEND_MAX_IOV = 4;

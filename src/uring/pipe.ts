@@ -5,8 +5,8 @@
 //
 // Ops (at most one read-side and one write-side op in flight):
 //   read     ("read" endpoints) READ_MULTISHOT from the loop's pipe buffer ring (kernel 6.7,
-//            optional; group 1, PIPE_BUF_COUNT x PIPE_BUF_SIZE, apart from the sockets' 16 KiB
-//            buffers): re-armed on a CQE without F_MORE while reading is wanted;
+//            optional; group PIPE_GROUP, PIPE_BUF_COUNT x PIPE_BUF_SIZE, apart from the sockets'
+//            16 KiB buffers): re-armed on a CQE without F_MORE while reading is wanted;
 //            stopReading() cancels it. A single-shot READ into a private READ_SIZE buffer
 //            takes its place where the kernel lacks the opcode, for a file that cannot be
 //            polled (-EBADFD: the endpoint reads single-shot from then on), and once after
@@ -65,6 +65,8 @@ export interface PipeContext extends StreamContext {
  */
 export const PIPE_BUF_SIZE = 64 * 1024;
 export const PIPE_BUF_COUNT = 64;
+/** Its buffer group (0: the sockets' ring, 1: datagrams', src/uring/datagram.ts). */
+export const PIPE_GROUP = 2;
 
 /** Bytes per single-shot READ (a pipe holds 64 KiB by default). */
 const READ_SIZE = 64 * 1024;

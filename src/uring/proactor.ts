@@ -1,7 +1,7 @@
 // UringProactor: the Proactor over one io_uring ring per loop, living inside Node's libuv
 // loop (native/ring.cc). Ops are staged into shared memory and submitted once per libuv
 // iteration; completions arrive in batches and end with one host._runOnce().
-import type { ChildEndpoint, ConnectOptions, FdWatch, FdWatchCallback, ListenOptions, Listener, PipeMode, Proactor, ProactorHost, SpawnRequest, StreamEndpoint } from "../proactor.js";
+import type { ChildEndpoint, ConnectOptions, DatagramEndpoint, DatagramOpenOptions, FdWatch, FdWatchCallback, ListenOptions, Listener, PipeMode, Proactor, ProactorHost, SpawnRequest, StreamEndpoint } from "../proactor.js";
 import type { SockAddr } from "../events.js";
 import { Ring, DEFAULT_RING_CONFIG, type OpHandler, type RingConfig } from "./ring.js";
 import { RingTimer } from "./timer.js";
@@ -13,11 +13,14 @@ import type { StreamContext } from "./stream.js";
 import { connectStream, listenStream, adoptStream, adoptListener } from "./stream-setup.js";
 import { UringFdWatch, type FdWatchContext } from "./fd-watch.js";
 import { UringFileOps } from "./files.js";
-import { UringPipeEndpoint, PIPE_BUF_COUNT, PIPE_BUF_SIZE } from "./pipe.js";
+import { UringDatagramEndpoint, DGRAM_GROUP, DEFAULT_DGRAM_BUF_COUNT, DEFAULT_DGRAM_BUF_SIZE, RECV_HEADER_BYTES, type DatagramContext } from "./datagram.js";
+import { SendArena } from "./dgram-arena.js";
+import { openDatagramSocket } from "../datagram-socket.js";
+import { UringPipeEndpoint, PIPE_BUF_COUNT, PIPE_BUF_SIZE, PIPE_GROUP } from "./pipe.js";
 import { spawnChild, type ChildContext, type UringChild } from "./child.js";
 import { optionalOpcodes } from "./opcodes.js";
 
-export class UringProactor implements Proactor, StreamContext, FdWatchContext, ChildContext {
+export class UringProactor implements Proactor, StreamContext, FdWatchContext, DatagramContext, ChildContext {
   readonly backend = "uring" as const;
   /** IORING_TIMEOUT_ABS fires at or after the deadline, never before. */
   readonly clockResolution = 0;
@@ -28,6 +31,8 @@ export class UringProactor implements Proactor, StreamContext, FdWatchContext, C
   private closed = false;
   /** @internal */ readonly config: RingConfig;
   private buffers: BufRing | null = null;
+  private dgramBuffers: BufRing | null = null;
+  private arena: SendArena | null = null;
   /** sendfile's splice pipes (no fd until the first splice). */
   private readonly pipePool: PipePool;
   /** Endpoints and listeners whose fd is open, by fd (closed with the proactor). */
@@ -146,10 +151,36 @@ export class UringProactor implements Proactor, StreamContext, FdWatchContext, C
   }
 
   private pipeBuffers: BufRing | null = null;
-  /** @internal PipeContext: the buffer ring pipes' multishot reads pick from (group 1, made on first use). */
+  /** @internal PipeContext: the buffer ring pipes' multishot reads pick from (group PIPE_GROUP, made on first use). */
   pipeBufRing(): BufRing {
-    this.pipeBuffers ??= new BufRing(this.ring.native, PIPE_BUF_COUNT, PIPE_BUF_SIZE, 1);
+    this.pipeBuffers ??= new BufRing(this.ring.native, PIPE_BUF_COUNT, PIPE_BUF_SIZE, PIPE_GROUP);
     return this.pipeBuffers;
+  }
+
+  // ---- datagrams (src/uring/datagram.ts)
+
+  openDatagram(opts: DatagramOpenOptions): DatagramEndpoint {
+    if (this.closed) throw new Error("the io_uring proactor is closed");
+    return new UringDatagramEndpoint(this, openDatagramSocket(opts));
+  }
+
+  adoptDatagram(fd: number): DatagramEndpoint {
+    if (this.closed) throw new Error("the io_uring proactor is closed");
+    return new UringDatagramEndpoint(this, fd);
+  }
+
+  /** @internal DatagramContext: the datagram buffer ring (group 1), made on first use. */
+  dgramBufRing(): BufRing {
+    if (this.dgramBuffers === null) {
+      const payload = this.config.dgramBufSize ?? DEFAULT_DGRAM_BUF_SIZE;
+      this.dgramBuffers = new BufRing(this.ring.native, this.config.dgramBufCount ?? DEFAULT_DGRAM_BUF_COUNT, RECV_HEADER_BYTES + payload, DGRAM_GROUP);
+    }
+    return this.dgramBuffers;
+  }
+
+  /** @internal DatagramContext: where sendto() copies datagrams (one arena per loop). */
+  get sendArena(): SendArena {
+    return (this.arena ??= new SendArena(this.ring.native, this.config.maxOps));
   }
 
   /** @internal StreamContext: track an endpoint or listener while its fd is open. */

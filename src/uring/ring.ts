@@ -46,6 +46,10 @@ export interface RingConfig {
   bufSize?: number;
   /** Busy poll after a wake-up, in microseconds (native Ring::busyPoll; 0 = off). */
   busyPollUs?: number;
+  /** Datagram receive buffers (power of two), set up on the first datagram endpoint (src/uring/datagram.ts). */
+  dgramBufCount?: number;
+  /** Largest datagram payload received whole (bytes); larger ones are reported truncated. */
+  dgramBufSize?: number;
 }
 
 export const DEFAULT_RING_CONFIG = { entries: 4096, maxOps: 32768, bufCount: 512, bufSize: 16384, busyPollUs: 50 };

@@ -32,7 +32,7 @@ import {
   IORING_CQE_F_MORE, IORING_CQE_F_BUFFER, IORING_CQE_BUFFER_SHIFT,
   IORING_ASYNC_CANCEL_FD, IORING_ASYNC_CANCEL_ALL,
 } from "./native.js";
-import { nativeSockets, SOCKOPT_NODELAY, SOCKOPT_LINGER0 } from "../addon.js";
+import { nativeSockets, SOCKOPT_NODELAY, SOCKOPT_LINGER0, SOCKOPT_KEEPALIVE, SOCKOPT_KEEPIDLE } from "../addon.js";
 import { toSockAddr, type FamilyCode } from "../sockaddr.js";
 import type { OpHandler, Ring } from "./ring.js";
 import type { BufRing } from "./bufring.js";
@@ -277,6 +277,12 @@ export class UringStreamEndpoint implements StreamEndpoint, OpHandler {
 
   setNoDelay(on: boolean): void {
     if (this.family !== 0 && this.state === State.Open) nativeSockets().setOpt(this.fd, SOCKOPT_NODELAY, on ? 1 : 0);
+  }
+
+  setKeepAlive(on: boolean, initialDelaySec: number): void {
+    if (this.family === 0 || this.state !== State.Open) return;
+    nativeSockets().setOpt(this.fd, SOCKOPT_KEEPALIVE, on ? 1 : 0);
+    if (on && initialDelaySec > 0) nativeSockets().setOpt(this.fd, SOCKOPT_KEEPIDLE, initialDelaySec);
   }
 
   // ---- completions

@@ -157,3 +157,21 @@ export function rawExchange(port: number, chunks: (string | Buffer)[], opts: { g
 export function statuses(data: Buffer): number[] {
   return [...data.toString("latin1").matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]));
 }
+
+/** The parts of a multipart/byteranges body: each part's Content-Range and bytes. */
+export function multipartParts(contentType: string, body: Buffer): Array<{ range: string; type: string; data: Buffer }> {
+  const boundary = /boundary=([^;\s]+)/.exec(contentType)?.[1];
+  if (boundary === undefined) throw new Error(`no boundary in ${contentType}`);
+  const text = body.toString("latin1");
+  if (!text.endsWith(`\r\n--${boundary}--\r\n`)) throw new Error("no closing delimiter");
+  const chunks = text.slice(0, -`\r\n--${boundary}--\r\n`.length).split(new RegExp(`(?:^|\\r\\n)--${boundary}\\r\\n`)).slice(1);
+  return chunks.map((c) => {
+    const end = c.indexOf("\r\n\r\n");
+    const head = c.slice(0, end);
+    return {
+      range: /^Content-Range: (.*)$/im.exec(head)?.[1] ?? "",
+      type: /^Content-Type: (.*)$/im.exec(head)?.[1] ?? "",
+      data: Buffer.from(c.slice(end + 4), "latin1"),
+    };
+  });
+}

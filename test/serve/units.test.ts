@@ -5,10 +5,12 @@ import * as os from "node:os";
 import * as path from "node:path";
 import test from "ava";
 import { RequestParser, type Request } from "../../src/serve/http-parser.js";
-import { targetPath } from "../../src/serve/resolve.js";
-import { parseRange, notModified } from "../../src/serve/response.js";
+import { targetPath, hiddenPath } from "../../src/serve/resolve.js";
+import { pickEncoding, compressibleType } from "../../src/serve/encoding.js";
+import { parseRanges, notModified, multipartLayout, MAX_RANGES } from "../../src/serve/response.js";
 import { FileCache, type FileEntry } from "../../src/serve/file-cache.js";
 import { resolveOptions } from "../../src/serve/options.js";
+import { fdBudget, openFileLimit } from "../../src/serve/fd-budget.js";
 import { AccessLog } from "../../src/serve/access-log.js";
 import { openFds } from "../helpers/backends.js";
 
@@ -76,24 +78,45 @@ function fakeEntry(size: number, mtimeSec: number): FileEntry {
   return { size, mtimeSec, etag: `"${mtimeSec.toString(16)}-${size.toString(16)}"` } as FileEntry;
 }
 
-test("parseRange: single ranges, suffixes, unsatisfiable, ignored forms, If-Range", (t) => {
+test("parseRanges: single ranges, suffixes, unsatisfiable, ignored forms, If-Range", (t) => {
   const e = fakeEntry(1000, 1_700_000_000);
-  t.deepEqual(parseRange("bytes=0-99", null, e), { start: 0, end: 99 });
-  t.deepEqual(parseRange("bytes=900-", null, e), { start: 900, end: 999 });
-  t.deepEqual(parseRange("bytes=-100", null, e), { start: 900, end: 999 });
-  t.deepEqual(parseRange("bytes=-5000", null, e), { start: 0, end: 999 });
-  t.deepEqual(parseRange("bytes=990-5000", null, e), { start: 990, end: 999 });
-  t.is(parseRange("bytes=1000-", null, e), "unsatisfiable");
-  t.is(parseRange("bytes=-0", null, e), "unsatisfiable");
-  t.is(parseRange("bytes=0-0", null, fakeEntry(0, 1)), "unsatisfiable");
-  t.is(parseRange("bytes=5-1", null, e), null);
-  t.is(parseRange("bytes=0-1,5-6", null, e), null);
-  t.is(parseRange("items=0-1", null, e), null);
-  t.is(parseRange(null, null, e), null);
-  t.deepEqual(parseRange("bytes=0-1", e.etag, e), { start: 0, end: 1 });
-  t.is(parseRange("bytes=0-1", `W/${e.etag}`, e), null);
-  t.deepEqual(parseRange("bytes=0-1", new Date(1_700_000_000_000).toUTCString(), e), { start: 0, end: 1 });
-  t.is(parseRange("bytes=0-1", new Date(1_600_000_000_000).toUTCString(), e), null);
+  t.deepEqual(parseRanges("bytes=0-99", null, e), [{ start: 0, end: 99 }]);
+  t.deepEqual(parseRanges("bytes=900-", null, e), [{ start: 900, end: 999 }]);
+  t.deepEqual(parseRanges("bytes=-100", null, e), [{ start: 900, end: 999 }]);
+  t.deepEqual(parseRanges("bytes=-5000", null, e), [{ start: 0, end: 999 }]);
+  t.deepEqual(parseRanges("bytes=990-5000", null, e), [{ start: 990, end: 999 }]);
+  t.is(parseRanges("bytes=1000-", null, e), "unsatisfiable");
+  t.is(parseRanges("bytes=-0", null, e), "unsatisfiable");
+  t.is(parseRanges("bytes=0-0", null, fakeEntry(0, 1)), "unsatisfiable");
+  t.is(parseRanges("bytes=5-1", null, e), null);
+  t.is(parseRanges("items=0-1", null, e), null);
+  t.is(parseRanges(null, null, e), null);
+  t.deepEqual(parseRanges("bytes=0-1", e.etag, e), [{ start: 0, end: 1 }]);
+  t.is(parseRanges("bytes=0-1", `W/${e.etag}`, e), null);
+  t.deepEqual(parseRanges("bytes=0-1", new Date(1_700_000_000_000).toUTCString(), e), [{ start: 0, end: 1 }]);
+  t.is(parseRanges("bytes=0-1", new Date(1_600_000_000_000).toUTCString(), e), null);
+});
+
+test("parseRanges: several ranges in the order asked; unsatisfiable ones dropped; overlapping or too many -> whole file", (t) => {
+  const e = fakeEntry(1000, 1_700_000_000);
+  t.deepEqual(parseRanges("bytes=500-599, 0-9,-10", null, e), [{ start: 500, end: 599 }, { start: 0, end: 9 }, { start: 990, end: 999 }]);
+  t.deepEqual(parseRanges("bytes=0-9,5000-6000", null, e), [{ start: 0, end: 9 }]);
+  t.is(parseRanges("bytes=2000-,5000-6000", null, e), "unsatisfiable");
+  t.is(parseRanges("bytes=0-9,5-20", null, e), null, "overlap");
+  t.is(parseRanges("bytes=0-9,-995", null, e), null, "a suffix overlapping a range");
+  t.deepEqual(parseRanges("bytes=0-9,10-19", null, e), [{ start: 0, end: 9 }, { start: 10, end: 19 }], "adjacent is not overlapping");
+  t.is(parseRanges("bytes=0-1,x", null, e), null, "one bad spec ignores the header");
+  const many = Array.from({ length: MAX_RANGES + 1 }, (_, i) => `${i * 10}-${i * 10 + 1}`).join(",");
+  t.is(parseRanges(`bytes=${many}`, null, e), null);
+  const most = Array.from({ length: MAX_RANGES }, (_, i) => `${i * 10}-${i * 10 + 1}`).join(",");
+  t.is((parseRanges(`bytes=${most}`, null, e) as unknown[]).length, MAX_RANGES);
+});
+
+test("multipartLayout: part heads, closing delimiter and a Content-Length that adds up", (t) => {
+  const l = multipartLayout([{ start: 0, end: 1 }, { start: 5, end: 9 }], "text/plain", 10, "B");
+  t.deepEqual(l.heads, ["--B\r\nContent-Type: text/plain\r\nContent-Range: bytes 0-1/10\r\n\r\n", "\r\n--B\r\nContent-Type: text/plain\r\nContent-Range: bytes 5-9/10\r\n\r\n"]);
+  t.is(l.tail, "\r\n--B--\r\n");
+  t.is(l.length, l.heads[0].length + 2 + l.heads[1].length + 5 + l.tail.length);
 });
 
 test("notModified: If-None-Match decides alone; If-Modified-Since compares whole seconds", (t) => {
@@ -155,4 +178,39 @@ test("AccessLog: Common Log Format, quotes escaped, lines batched into one write
   t.is(timers.length, 1, "one flush timer for the batch");
   timers[0]();
   t.deepEqual(writes, ['10.0.0.1 - - [25/Nov/2026:09:36:27 +0000] "GET /a\\x22b\\x5cc HTTP/1.1" 200 16\n::1 - - [25/Nov/2026:09:36:27 +0000] "HEAD /x HTTP/1.0" 304 -\n']);
+});
+
+test("pickEncoding: q-values, *, x-gzip, refusals, brotli first on a tie", (t) => {
+  const both = ["br", "gzip"] as const;
+  t.is(pickEncoding("gzip, deflate, br", both), "br");
+  t.is(pickEncoding("gzip;q=1.0, br;q=0.9", both), "gzip");
+  t.is(pickEncoding("br;q=0, gzip", both), "gzip");
+  t.is(pickEncoding("br;q=0, gzip;q=0", both), null);
+  t.is(pickEncoding("*", both), "br");
+  t.is(pickEncoding("*;q=0.5, br;q=0", both), "gzip");
+  t.is(pickEncoding("x-gzip", both), "gzip");
+  t.is(pickEncoding("identity", both), null);
+  t.is(pickEncoding("", both), null);
+  t.is(pickEncoding("br", ["gzip"]), null);
+});
+
+test("compressibleType: text, JSON/XML kin, SVG; not images, archives or octet streams", (t) => {
+  for (const ty of ["text/html; charset=utf-8", "text/css", "application/json", "application/ld+json", "image/svg+xml", "application/javascript; charset=utf-8", "application/wasm", "font/ttf"]) t.true(compressibleType(ty), ty);
+  for (const ty of ["image/png", "application/zip", "application/octet-stream", "video/mp4", "font/woff2", "application/gzip"]) t.false(compressibleType(ty), ty);
+});
+
+test("hiddenPath: a dot segment anywhere, except a leading .well-known", (t) => {
+  for (const p of ["/.env", "/a/.git/config", "/.git/", "/a/.b", "/.well-known/.x", "/..."]) t.true(hiddenPath(p), p);
+  for (const p of ["/", "/a.txt", "/a/b.c/d", "/.well-known/security.txt", "/.well-known"]) t.false(hiddenPath(p), p);
+  t.true(hiddenPath("/x/.well-known/a"), "only at the root");
+});
+
+test("fdBudget: the open-file limit less what is open and a reserve, split between servers; a quarter for the file cache", (t) => {
+  t.deepEqual(fdBudget(64, 21, 1), { maxConnections: 10, cacheMaxEntries: 6 });
+  t.deepEqual(fdBudget(1_048_576, 21, 1), { maxConnections: (1_048_576 - 21 - 16 - 1024) >> 1, cacheMaxEntries: 1024 });
+  const two = fdBudget(4096, 30, 2);
+  t.is(two.cacheMaxEntries, Math.floor((4096 - 30 - 16 - 16) / 2 / 4));
+  t.deepEqual(fdBudget(20, 30, 1), { maxConnections: 1, cacheMaxEntries: 1 }, "never below one");
+  t.is(fdBudget(Infinity, 21, 1).cacheMaxEntries, 1024);
+  t.true(openFileLimit() > 0);
 });

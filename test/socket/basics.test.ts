@@ -3,11 +3,10 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { spawnSync } from "node:child_process";
 import test from "ava";
 import { socket, Socket } from "ringloop";
 import { backendTest } from "../helpers/backends.js";
-import { tmpSockPath } from "./_socket.js";
+import { tmpSockPath, runScript } from "./_socket.js";
 
 backendTest("socket: IPv4 stream bind/listen/getsockname and option round trip", (t) => {
   const s = socket(4, "stream");
@@ -162,10 +161,8 @@ backendTest("socket: a Socket garbage-collected open closes its fd (warning in d
   // The fd number may be reused by then; the leak check of backendTest proves it was closed.
 });
 
-test("socket() without the native addon is a NotImplementedError naming what to use", (t) => {
-  const script = `const r = require(${JSON.stringify(path.resolve(__dirname, "../../src/index.js"))});
-try { r.socket(4); console.log("created"); } catch (e) { console.log(JSON.stringify({ name: e.name, message: e.message, ok: e instanceof r.NotImplementedError })); }`;
-  const r = spawnSync(process.execPath, ["-e", script], { env: { ...process.env, RINGLOOP_ADDON: "/nonexistent/ringloop.node" }, encoding: "utf8", timeout: 20_000 });
+test("socket() without the native addon is a NotImplementedError naming what to use", async (t) => {
+  const r = await runScript(`try { r.socket(4); console.log("created"); } catch (e) { console.log(JSON.stringify({ name: e.name, message: e.message, ok: e instanceof r.NotImplementedError })); }`, { RINGLOOP_ADDON: "/nonexistent/ringloop.node" });
   t.is(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout) as { name: string; message: string; ok: boolean };
   t.true(out.ok);

@@ -1,23 +1,11 @@
 // addReader/addWriter/removeReader/removeWriter: level-triggered callbacks through the
 // ready queue, replacement, removal, exceptions to the exception handler, an fd that cannot
-// be watched. The fallback backend refuses with NotImplementedError (after validation).
-import type { ExecutionContext } from "ava";
-import { socket, type AbstractEventLoop } from "ringloop";
+// be watched, a reader and a writer on one fd at once; without the addon the fallback
+// refuses with NotImplementedError.
+import test from "ava";
+import { socket, type AbstractSocket as Socket } from "ringloop";
 import { backendTest } from "../helpers/backends.js";
-import { inLoop, within, tcpPair, refused } from "./_socket.js";
-
-function deferred<T = void>(): { promise: Promise<T>; resolve(v: T): void } {
-  let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
-}
-
-/** The fallback backend: addReader/addWriter on a real socket fd are NotImplementedError. */
-async function refusesReadiness(t: ExecutionContext, loop: AbstractEventLoop): Promise<void> {
-  await refused(t, socket(4, "stream"), (s) => loop.addReader(s.fileno(), () => {}));
-  await refused(t, socket(4, "stream"), (s) => loop.addWriter(s.fileno(), () => {}));
-  t.false(loop.removeReader(0));
-}
+import { inLoop, within, tcpPair, deferred, runScript, fillFdHoles, closeFillers } from "./_socket.js";
 
 backendTest("readiness: argument validation on every backend", async (t, { loop }) => {
   t.throws(() => loop.addReader("3" as never, () => {}), { instanceOf: TypeError, message: /"fd"/ });
@@ -27,11 +15,9 @@ backendTest("readiness: argument validation on every backend", async (t, { loop 
   t.throws(() => loop.removeReader(null as never), { instanceOf: TypeError, message: /"fd"/ });
   t.is(loop.removeReader(0), false, "nothing registered");
   t.is(loop.removeWriter(0), false);
-  if (loop.backend === "fallback") await refusesReadiness(t, loop);
 });
 
-backendTest("readiness: addReader is level-triggered, replaceable and removable", async (t, { loop, backend }) => {
-  if (backend === "fallback") return refusesReadiness(t, loop);
+backendTest("readiness: addReader is level-triggered, replaceable and removable", async (t, { loop }) => {
   await inLoop(loop, async () => {
     const pair = await tcpPair(loop);
     try {
@@ -77,8 +63,7 @@ backendTest("readiness: addReader is level-triggered, replaceable and removable"
   });
 });
 
-backendTest("readiness: addWriter fires while writable; exceptions reach the handler", async (t, { loop, backend, takeExceptions }) => {
-  if (backend === "fallback") return refusesReadiness(t, loop);
+backendTest("readiness: addWriter fires while writable; exceptions reach the handler", async (t, { loop, takeExceptions }) => {
   await inLoop(loop, async () => {
     const pair = await tcpPair(loop);
     try {
@@ -109,8 +94,7 @@ backendTest("readiness: addWriter fires while writable; exceptions reach the han
   });
 });
 
-backendTest("readiness: an fd that cannot be watched is reported and dropped", async (t, { loop, backend, takeExceptions }) => {
-  if (backend === "fallback") return refusesReadiness(t, loop);
+backendTest("readiness: an fd that cannot be watched is reported and dropped", async (t, { loop, takeExceptions }) => {
   await inLoop(loop, async () => {
     const s = socket(4, "stream");
     const fd = s.fileno();
@@ -128,8 +112,7 @@ backendTest("readiness: an fd that cannot be watched is reported and dropped", a
   });
 });
 
-backendTest("readiness: loop.close() drops registrations and their polls", async (t, { loop, backend }) => {
-  if (backend === "fallback") return refusesReadiness(t, loop);
+backendTest("readiness: loop.close() drops registrations and their polls", async (t, { loop }) => {
   const s = socket(4, "dgram");
   s.bind({ host: "127.0.0.1", port: 0 });
   try {
@@ -143,5 +126,89 @@ backendTest("readiness: loop.close() drops registrations and their polls", async
     t.false(loop.removeReader(s.fileno()), "a closed loop has no readers");
   } finally {
     s.close();
+  }
+});
+
+backendTest("readiness: a reader and a writer on one fd at once, each called for its own event", async (t, { loop }) => {
+  await inLoop(loop, async () => {
+    const pair = await tcpPair(loop);
+    try {
+      const fd = pair.server.fileno();
+      let readerCalls = 0;
+      let writerCalls = 0;
+      let writerCallsAtRead = -1;
+      const writes = deferred();
+      const read = deferred();
+      const moreWrites = deferred();
+      loop.addReader(fd, () => {
+        readerCalls++;
+        writerCallsAtRead = writerCalls;
+        t.true(loop.removeReader(fd));
+        read.resolve();
+      });
+      loop.addWriter(fd, () => {
+        writerCalls++;
+        if (writerCalls === 3) writes.resolve();
+        if (writerCallsAtRead >= 0 && writerCalls === writerCallsAtRead + 3) moreWrites.resolve();
+      });
+      await within(5000, writes.promise, "writable callbacks while the reader waits");
+      t.is(readerCalls, 0, "nothing to read yet");
+      t.is(loop.pendingOps(), 2, "both wait at once");
+      await loop.sockSendall(pair.client, Buffer.from("x"));
+      await within(5000, read.promise, "the reader");
+      await within(5000, moreWrites.promise, "the writer goes on after the reader is removed");
+      t.true(loop.removeWriter(fd));
+      t.is(readerCalls, 1);
+      t.is(String(await loop.sockRecv(pair.server, 10)), "x", "the reader left the byte where it was");
+      t.is(loop.pendingOps(), 0);
+    } finally {
+      pair.close();
+    }
+  });
+});
+
+backendTest("readiness: an fd closed without removeReader, its number reused: the new socket's waits see the new socket", async (t, { loop }) => {
+  await inLoop(loop, async () => {
+    const pair = await tcpPair(loop);
+    const other = socket(4, "stream");
+    let reused: Socket | null = null;
+    try {
+      const fd = pair.server.fileno();
+      loop.addReader(fd, () => {});
+      // The connection waits in the listener's queue, so accept() takes fd's number at once.
+      await loop.sockConnect(other, pair.listener.getsockname());
+      const fillers = fillFdHoles(fd);
+      pair.server.close(); // without removeReader: asyncio's contract is broken on purpose
+      [reused] = await loop.sockAccept(pair.listener);
+      closeFillers(fillers);
+      t.is(reused.fileno(), fd, "the accepted socket got the closed one's number");
+      const recv = loop.sockRecv(reused, 10);
+      await loop.sockSendall(other, Buffer.from("new"));
+      t.is(String(await within(5000, recv, "recv on the reused number")), "new");
+      t.true(loop.removeReader(fd));
+    } finally {
+      reused?.close();
+      other.close();
+      pair.close();
+    }
+  });
+});
+
+test("readiness without the native addon: the fallback raises NotImplementedError naming what to use", async (t) => {
+  const script = `r.setEventLoopPolicy(new r.FallbackEventLoopPolicy());
+const loop = r.newEventLoop();
+const out = [];
+for (const f of [() => loop.addReader(0, () => {}), () => loop.addWriter(1, () => {})]) {
+  try { f(); out.push("registered"); } catch (e) { out.push({ name: e.name, ok: e instanceof r.NotImplementedError, message: e.message }); }
+}
+loop.close();
+console.log(JSON.stringify(out));`;
+  const r = await runScript(script, { RINGLOOP_ADDON: "/nonexistent/ringloop.node" });
+  t.is(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as Array<{ name: string; ok: boolean; message: string }>;
+  t.is(out.length, 2);
+  for (const o of out) {
+    t.true(o.ok, JSON.stringify(o));
+    t.regex(o.message, /fallback backend.*native addon.*unavailable.*addReader\/addWriter.*build.*createConnection/s);
   }
 });

@@ -148,6 +148,28 @@ export class TransferClient extends Protocol {
   }
 }
 
+/** Counts what it gets; when the peer's EOF comes, keeps writing: reports the count, then closes. */
+export class ReplyAfterEof extends Protocol {
+  transport!: Transport;
+  received: Buffer[] = [];
+  readonly lost = deferred<Error | null>();
+  override connectionMade(t: Transport): void {
+    this.transport = t;
+  }
+  override dataReceived(d: Buffer): void {
+    this.received.push(d);
+  }
+  override eofReceived(): boolean {
+    const all = Buffer.concat(this.received);
+    this.transport.write(Buffer.from(`got ${all.length} ${sha256(all)}`));
+    this.transport.close();
+    return true;
+  }
+  override connectionLost(exc: Error | null): void {
+    this.lost.resolve(exc);
+  }
+}
+
 /** Collects what arrives; `lost` settles at connectionLost. */
 export class Collector extends Protocol {
   transport!: Transport;
@@ -257,7 +279,7 @@ export function runChild(cmd: string, args: string[], input: Buffer | null, time
   });
 }
 
-export async function startEchoServer(loop: AbstractEventLoop, host = "127.0.0.1"): Promise<{ server: StreamServer; port: number; protocols: EchoProtocol[] }> {
+export async function startEchoServer(loop: AbstractEventLoop, host = "127.0.0.1", opts: { ssl?: unknown } = {}): Promise<{ server: StreamServer; port: number; protocols: EchoProtocol[] }> {
   const protocols: EchoProtocol[] = [];
   const server = await loop.createServer(
     () => {
@@ -267,6 +289,7 @@ export async function startEchoServer(loop: AbstractEventLoop, host = "127.0.0.1
     },
     host,
     0,
+    opts,
   );
   return { server, port: serverPort(server), protocols };
 }

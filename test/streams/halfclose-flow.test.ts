@@ -3,31 +3,8 @@
 // lets the buffer grow past high, resumeWriting once it drains to low; pauseReading stops
 // dataReceived until resumeReading).
 import * as crypto from "node:crypto";
-import { Protocol, type Transport } from "ringloop";
 import { backendTest, sleep } from "../helpers/backends.js";
-import { inLoop, within, sha256, serverPort, shutdown, deferred, Collector } from "./_streams.js";
-
-/** Counts what it gets; when the peer's EOF comes, keeps writing: reports the count, then closes. */
-class ReplyAfterEof extends Protocol {
-  transport!: Transport;
-  received: Buffer[] = [];
-  readonly lost = deferred<Error | null>();
-  override connectionMade(t: Transport): void {
-    this.transport = t;
-  }
-  override dataReceived(d: Buffer): void {
-    this.received.push(d);
-  }
-  override eofReceived(): boolean {
-    const all = Buffer.concat(this.received);
-    this.transport.write(Buffer.from(`got ${all.length} ${sha256(all)}`));
-    this.transport.close();
-    return true;
-  }
-  override connectionLost(exc: Error | null): void {
-    this.lost.resolve(exc);
-  }
-}
+import { inLoop, within, sha256, serverPort, shutdown, deferred, Collector, ReplyAfterEof } from "./_streams.js";
 
 backendTest("streams: client writeEof, the server reads to the end and still sends", async (t, { loop }) => {
   const payload = crypto.randomBytes(300_000);
