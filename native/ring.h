@@ -190,7 +190,13 @@ struct SetupResult {
   int err = 0;  // 0 or -errno
   unsigned flags = 0;
   unsigned features = 0;
+  // err is -EPERM because this process runs setuid/setgid (effective ids differ from the
+  // real ones): ringloop refuses io_uring there (setup.cc).
+  bool setuidRefused = false;
 };
+// A ring as every Ring gets it: flag fallbacks, refused in a setuid/setgid process, and
+// hardened (created disabled, restricted to ringloop's opcodes, register ops and SQE flags,
+// then enabled).
 SetupResult setupRing(io_uring* ring, unsigned entries);
 Napi::Array setupFlagNames(Napi::Env env, unsigned flags);
 

@@ -128,7 +128,15 @@ RingObject::RingObject(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RingOb
   SetupResult setup;
   ring_ = Ring::create(entries, maxOps, &setup);
   if (!ring_) {
-    systemError(env, setup.err, "io_uring_setup").ThrowAsJavaScriptException();
+    Napi::Error err = systemError(env, setup.err, "io_uring_setup");
+    if (setup.setuidRefused) {
+      err.Set("message", Napi::String::New(env,
+          "ringloop refuses to set up io_uring in a setuid/setgid process (effective ids differ "
+          "from the real ones: io_uring work could run with credentials the process meant to "
+          "drop, CVE-2024-22017); use the fallback backend"));
+      err.Set("code", Napi::String::New(env, "ERR_URING_SETUID"));
+    }
+    err.ThrowAsJavaScriptException();
     return;
   }
   ring_->setBusyPollNs(int64_t(busyPollUs) * 1000);
