@@ -1,8 +1,8 @@
 #!/bin/sh
 # Builds the C helpers into perf/bin/ (gitignored): the echo load generator, the page-cache
 # copy ceiling and the C liburing echo reference server, the UDP load generator and the C
-# recvmmsg/sendmmsg UDP echo reference, and the C cat driver (cat-ref.c, the subprocess pipe
-# reference). Idempotent; run from anywhere.
+# recvmmsg/sendmmsg UDP echo reference, the TCP sink of zc-bench, and the C cat driver
+# (cat-ref.c, the subprocess pipe reference). Idempotent; run from anywhere.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$here/bin"
@@ -12,3 +12,4 @@ cc -O2 -Wall -Wextra -o "$here/bin/uring-echo-ref" "$here/uring-echo-ref.c" -lur
 cc -O2 -Wall -Wextra -o "$here/bin/cat-ref" "$here/cat-ref.c"
 cc -O2 -Wall -Wextra -o "$here/bin/udp-load" "$here/udp-load.c"
 cc -O2 -Wall -Wextra -o "$here/bin/udp-echo-ref" "$here/udp-echo-ref.c"
+cc -O2 -Wall -Wextra -o "$here/bin/tcp-sink" "$here/tcp-sink.c"

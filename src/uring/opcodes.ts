@@ -1,7 +1,7 @@
 // Opcodes the io_uring backend needs from the kernel (checked by the default policy's
 // probe). Each later op family adds its opcodes here; an opcode listed in OPTIONAL_OPCODES
 // may be missing, and that op alone falls back (DESIGN.md, Backend choice).
-import { loadAddon } from "../addon.js";
+import { probeOnce } from "../addon.js";
 
 export const NEEDED_OPCODES = [
   "NOP", "TIMEOUT", "TIMEOUT_REMOVE", "ASYNC_CANCEL",
@@ -20,15 +20,13 @@ export const NEEDED_OPCODES = [
 export const OPTIONAL_OPCODES = ["READ_MULTISHOT", "WAITID"] as const;
 export type OptionalOpcode = (typeof OPTIONAL_OPCODES)[number];
 
-let probed: Record<string, boolean> | undefined;
-
 /**
- * The optional opcodes a new proactor uses: those the kernel has (probed once per thread),
+ * The optional opcodes a new proactor uses: those the kernel has (probed once, probeOnce),
  * minus the ones named in RINGLOOP_URING_WITHOUT (comma-separated, read for each new
  * proactor), so the fallback path of an op can be run on a kernel that has the op.
  */
 export function optionalOpcodes(): Record<OptionalOpcode, boolean> {
-  probed ??= loadAddon().addon?.probe().opcodes ?? {};
+  const probed = probeOnce()?.opcodes ?? {};
   const without = new Set((process.env.RINGLOOP_URING_WITHOUT ?? "").split(",").map((s) => s.trim()));
   const out = {} as Record<OptionalOpcode, boolean>;
   for (const op of OPTIONAL_OPCODES) out[op] = probed[op] === true && !without.has(op);
