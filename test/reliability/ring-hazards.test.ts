@@ -12,7 +12,7 @@ import * as net from "node:net";
 import * as nfs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { UringEventLoop, Protocol, fs, socket, type AbstractSocket, type Transport } from "ringloop";
+import { UringEventLoop, Protocol, fs, socket, type AbstractEventLoop, type AbstractSocket, type Transport } from "ringloop";
 import { uringOnlyTest } from "../helpers/backends.js";
 import { inLoop, within, serverPort } from "../streams/_streams.js";
 
@@ -21,7 +21,7 @@ interface NopProactor {
 }
 
 /** A connected TCP pair made with the sock* methods on `loop`. */
-async function pair(loop: UringEventLoop, listener: AbstractSocket): Promise<[AbstractSocket, AbstractSocket]> {
+async function pair(loop: AbstractEventLoop, listener: AbstractSocket): Promise<[AbstractSocket, AbstractSocket]> {
   const client = socket(4, "stream");
   const [[server]] = await Promise.all([loop.sockAccept(listener), loop.sockConnect(client, listener.getsockname())]);
   return [client, server];
@@ -30,7 +30,7 @@ async function pair(loop: UringEventLoop, listener: AbstractSocket): Promise<[Ab
 uringOnlyTest("CQ overflow: 2,000 poll completions at once on a 2-entry CQ (entries: 1): every sockRecv gets its byte", async (t) => {
   const PAIRS = 20;
   const WAITS = 100;
-  const tiny = new UringEventLoop({ entries: 1 });
+  const tiny: AbstractEventLoop & { pendingOps(): number } = new UringEventLoop({ entries: 1 });
   const listener = socket(4, "stream");
   listener.bind({ host: "127.0.0.1", port: 0 });
   listener.listen(PAIRS);
@@ -122,7 +122,7 @@ uringOnlyTest("CQ overflow: 200 connections echoing in lockstep bursts on a 2-en
 
 uringOnlyTest("SQ full: 4,000 records of four kinds staged in one turn on a 4-entry ring (reads, writes, NOPs, polls): each completes once, right", async (t) => {
   const N = 1000;
-  const tiny = new UringEventLoop({ entries: 4 });
+  const tiny: AbstractEventLoop & { pendingOps(): number } = new UringEventLoop({ entries: 4 });
   const dir = nfs.mkdtempSync(path.join(os.tmpdir(), "ringloop-sqfull-"));
   const src = path.join(dir, "src");
   const dst = path.join(dir, "dst");
