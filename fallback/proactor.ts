@@ -10,7 +10,7 @@
 import * as net from "node:net";
 import type * as dgram from "node:dgram";
 import type { ConnectOptions, DatagramEndpoint, DatagramOpenOptions, FdWatchCallback, Listener, ListenOptions, Proactor, ProactorHost, StreamEndpoint } from "../src/proactor.js";
-import type { SockAddr } from "../src/events.js";
+import type { LoopMetrics, SockAddr } from "../src/events.js";
 import { monotonicMs } from "../src/clock.js";
 import { abortReason, NotImplementedError } from "../src/exceptions.js";
 import { FallbackStreamEndpoint, type FallbackHost } from "./stream.js";
@@ -90,6 +90,12 @@ export class FallbackProactor implements Proactor {
   /** Fd watches waiting (node:net's own operations are not counted). */
   pendingOps(): number {
     return this.watches?.waiting ?? 0;
+  }
+
+  /** Node's own handles are not counted; the only operations of ours are fd waits. */
+  metrics(): Omit<LoopMetrics, "backend"> {
+    const waiting = this.pendingOps();
+    return { opsInFlight: waiting, opsInFlightByKind: waiting > 0 ? { fdWatch: waiting } : {} };
   }
 
   /** Sockets and servers still open; close() releases them. */

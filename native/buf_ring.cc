@@ -1,7 +1,9 @@
 // The provided buffer rings multishot RECV picks from (ops/recv.cc): setupBufRing maps and
-// registers one, bufferAddress gives JS the address of its own memory to put into one.
+// registers one, bufferAddress gives JS the address of its own memory to put into one,
+// bufRingHead reads how far the kernel has consumed one (loop.metrics()).
 // Contract: src/uring/native.ts, NativeRing.
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -91,6 +93,26 @@ Napi::Value RingObject::bufferAddress(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), -EINVAL);
   }
   return Napi::Number::New(info.Env(), double(reinterpret_cast<uintptr_t>(data)));
+}
+
+// bufRingHead(group) -> the kernel's head of buffer group `group` (uint16, wraps) | -errno.
+// IORING_REGISTER_PBUF_STATUS (kernel 6.8; liburing 2.3 has no wrapper, hence the raw
+// syscall): entries the kernel may still take = tail - head. -EINVAL on older kernels.
+Napi::Value RingObject::bufRingHead(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!ring_ || ring_->state() != Ring::State::Open || info.Length() < 1 || !info[0].IsNumber()) {
+    return Napi::Number::New(env, -EINVAL);
+  }
+  constexpr unsigned kRegisterPbufStatus = 26;  // IORING_REGISTER_PBUF_STATUS
+  struct PbufStatus {
+    uint32_t buf_group;
+    uint32_t head;
+    uint32_t resv[8];
+  } status{};
+  status.buf_group = info[0].As<Napi::Number>().Uint32Value();
+  long r = syscall(__NR_io_uring_register, ring_->fd(), kRegisterPbufStatus, &status, 1);
+  if (r < 0) return Napi::Number::New(env, -errno);
+  return Napi::Number::New(env, status.head);
 }
 
 }  // namespace ringloop

@@ -1,5 +1,8 @@
-// probe(): can this process set up a ring, with which flags, and which opcodes does the
-// kernel support. Never throws for a setup failure (setupResult carries -errno).
+// probe(): can this process set up a ring (as every Ring is set up: setup.cc), with which
+// flags, which opcodes does the kernel support, and is the ring's allowlist enforced (an
+// allowed NOP and a refused FALLOCATE submitted on the probe ring, their results reported).
+// Never throws for a setup failure (setupResult carries -errno; setuidRefused says when
+// ringloop itself refused).
 // buildInfo: facts fixed at build time.
 #include "probe.h"
 
@@ -7,6 +10,7 @@
 
 #include <string>
 
+#include "ops/ops.h"
 #include "ring.h"
 
 #ifndef RINGLOOP_LIBURING_VERSION
@@ -53,6 +57,41 @@ Napi::Object opcodeTable(Napi::Env env, io_uring* ring) {
   return opcodes;
 }
 
+// The allowlist as opcode names (what the hardened ring accepts).
+Napi::Array allowedOpcodes(Napi::Env env) {
+  Napi::Array names = Napi::Array::New(env);
+  uint32_t n = 0;
+  for (int op : kKernelOpcodes) {
+    names.Set(n++, unsigned(op) < kOpNameCount ? kOpNames[op] : ("OP_" + std::to_string(op)).c_str());
+  }
+  return names;
+}
+
+// Submits a NOP (allowed) and a FALLOCATE (never used by ringloop, so refused) and waits
+// for both: {nop, refused} results, or -errno when the check itself could not run.
+Napi::Object restrictionCheck(Napi::Env env, io_uring* ring) {
+  Napi::Object out = Napi::Object::New(env);
+  io_uring_sqe* nop = io_uring_get_sqe(ring);
+  io_uring_sqe* refused = io_uring_get_sqe(ring);
+  if (!nop || !refused) return out;
+  io_uring_prep_nop(nop);
+  io_uring_sqe_set_data64(nop, 1);
+  io_uring_prep_fallocate(refused, -1, 0, 0, 1);
+  io_uring_sqe_set_data64(refused, 2);
+  int r = io_uring_submit_and_wait(ring, 2);
+  if (r < 0) {
+    out.Set("error", r);
+    return out;
+  }
+  for (int i = 0; i < 2; ++i) {
+    io_uring_cqe* cqe = nullptr;
+    if (io_uring_wait_cqe(ring, &cqe) != 0 || !cqe) break;
+    out.Set(cqe->user_data == 1 ? "nop" : "refused", cqe->res);
+    io_uring_cqe_seen(ring, cqe);
+  }
+  return out;
+}
+
 }  // namespace
 
 Napi::Value probe(const Napi::CallbackInfo& info) {
@@ -61,6 +100,9 @@ Napi::Value probe(const Napi::CallbackInfo& info) {
   io_uring ring;
   SetupResult setup = setupRing(&ring, 2);
   result.Set("setupResult", setup.err);
+  result.Set("setuidRefused", setup.setuidRefused);
+  result.Set("allowedOpcodes", allowedOpcodes(env));
+  result.Set("restrictions", setup.err == 0 ? restrictionCheck(env, &ring) : Napi::Object::New(env));
   result.Set("flags", setupFlagNames(env, setup.flags));
   result.Set("features", setup.features);
   result.Set("opcodes", setup.err == 0 ? opcodeTable(env, &ring) : Napi::Object::New(env));

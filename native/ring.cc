@@ -93,11 +93,12 @@ void* Ring::opSlot(uint32_t index) {
 }
 
 bool Ring::attach(Napi::Env env, Napi::Object self, Napi::Function onCompletions,
-                  int32_t* stage, int32_t* completions, int32_t* control) {
+                  int32_t* stage, int32_t* completions, int32_t* control, double* metrics) {
   env_ = env;
   stage_ = stage;
   completions_ = completions;
   control_ = control;
+  metrics_ = metrics;
   self_ = Napi::Persistent(self);
   callback_ = Napi::Persistent(onCompletions);
   asyncContext_.reset(new Napi::AsyncContext(env, "ringloop.Ring"));
@@ -136,7 +137,9 @@ inline void Ring::prepRecord(io_uring_sqe* sqe, const int32_t* rec) {
 int Ring::submitPending(int* submitted) {
   while (io_uring_sq_ready(&ring_) != 0) {
     int r = io_uring_submit(&ring_);
+    metrics_[M_ENTER_CALLS] += 1;
     if (r < 0) return r;
+    metrics_[M_SQES_SUBMITTED] += r;
     if (r == 0) return -EAGAIN;
     *submitted += r;
   }
@@ -154,6 +157,7 @@ int Ring::flush() {
   while (done < staged) {
     io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
     if (!sqe) {  // SQ full: submit and go on
+      metrics_[M_SQ_FULL] += 1;
       err = submitPending(&submitted);
       if (err != 0) break;
       continue;
@@ -207,6 +211,7 @@ unsigned Ring::reap() {
     ++n;
   }
   io_uring_cq_advance(&ring_, head - first);
+  metrics_[M_CQES_REAPED] += head - first;
   inflight_ -= finished;
   return n;
 }
@@ -215,9 +220,11 @@ unsigned Ring::reap() {
 // CQ was full) or waiting for task work (COOP_TASKRUN posts them at our next syscall).
 unsigned Ring::reapWithParked() {
   unsigned n = reap();
-  if (n == 0 && (IO_URING_READ_ONCE(*ring_.sq.kflags) &
-                 (IORING_SQ_CQ_OVERFLOW | IORING_SQ_TASKRUN))) {
+  unsigned kflags = IO_URING_READ_ONCE(*ring_.sq.kflags);
+  if (n == 0 && (kflags & (IORING_SQ_CQ_OVERFLOW | IORING_SQ_TASKRUN))) {
+    if (kflags & IORING_SQ_CQ_OVERFLOW) metrics_[M_CQ_OVERFLOWS] += 1;
     io_uring_get_events(&ring_);
+    metrics_[M_ENTER_CALLS] += 1;
     n = reap();
   }
   control_[CTRL_INFLIGHT] = int32_t(inflight_);
@@ -308,8 +315,13 @@ void Ring::busyPoll() {
 void Ring::onPoll(uv_poll_t* handle, int, int) {
   Ring* ring = static_cast<Ring*>(handle->data);
   if (ring->state_ != State::Open) return;
+  ring->metrics_[M_WAKEUPS] += 1;
   ring->drainCompletions();
   if (ring->busyPollNs_ > 0 && openRings.load(std::memory_order_relaxed) < onlineCpus) ring->busyPoll();
+}
+
+void Ring::refreshMetrics() {
+  if (state_ == State::Open && ring_.cq.koverflow) metrics_[M_CQ_DROPPED] = double(IO_URING_READ_ONCE(*ring_.cq.koverflow));
 }
 
 // ---- ref / close / teardown --------------------------------------------------------------

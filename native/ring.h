@@ -73,6 +73,17 @@ constexpr int CTRL_INFLIGHT = 1;
 constexpr int CTRL_SPIN_HITS = 2;  // wake-ups' busy polls that found work (native counts; wraps)
 constexpr int CONTROL_INTS = 4;  // 3 reserved
 
+// Ring health counters (Float64Array `metrics`: native adds, JS reads on demand; doubles
+// are exact to 2^53).
+constexpr int M_SQES_SUBMITTED = 0;  // SQEs the kernel took
+constexpr int M_CQES_REAPED = 1;     // CQEs consumed (fire-and-forget ones included)
+constexpr int M_ENTER_CALLS = 2;     // io_uring_enter syscalls (submits, get_events)
+constexpr int M_CQ_OVERFLOWS = 3;    // reaps that found the CQ overflowed (CQEs parked in the kernel)
+constexpr int M_CQ_DROPPED = 4;      // CQEs the kernel dropped (cq.koverflow; refreshMetrics)
+constexpr int M_WAKEUPS = 5;         // ring fd poll wake-ups
+constexpr int M_SQ_FULL = 6;         // submits forced by a full stage (JS) or SQ (flush) mid-way
+constexpr int METRIC_SLOTS = 8;
+
 constexpr int OP_NOP = 0;
 constexpr int OP_TIMEOUT = 11;
 constexpr int OP_TIMEOUT_REMOVE = 12;
@@ -179,7 +190,13 @@ struct SetupResult {
   int err = 0;  // 0 or -errno
   unsigned flags = 0;
   unsigned features = 0;
+  // err is -EPERM because this process runs setuid/setgid (effective ids differ from the
+  // real ones): ringloop refuses io_uring there (setup.cc).
+  bool setuidRefused = false;
 };
+// A ring as every Ring gets it: flag fallbacks, refused in a setuid/setgid process, and
+// hardened (created disabled, restricted to ringloop's opcodes, register ops and SQE flags,
+// then enabled).
 SetupResult setupRing(io_uring* ring, unsigned entries);
 Napi::Array setupFlagNames(Napi::Env env, unsigned flags);
 
@@ -194,7 +211,7 @@ class Ring {
   // Starts the uv handles (unref'd) and the env cleanup hook. `self` is the JS Ring object
   // (kept alive until Closed); the three arrays live in ArrayBuffers it holds.
   bool attach(Napi::Env env, Napi::Object self, Napi::Function onCompletions,
-              int32_t* stage, int32_t* completions, int32_t* control);
+              int32_t* stage, int32_t* completions, int32_t* control, double* metrics);
 
   // Staged records -> SQEs -> io_uring_submit. Returns SQEs submitted, or -errno when
   // submission failed (the records that got no SQE stay staged, moved to the front).
@@ -213,6 +230,8 @@ class Ring {
   void trackFd(int fd) { ownedFds_.insert(fd); }
   void untrackFd(int fd) { ownedFds_.erase(fd); }
   void closeOwnedFds();
+  // The counters only the kernel knows (M_CQ_DROPPED), copied into `metrics` now.
+  void refreshMetrics();
   // The JS object is being finalized: delete now if Closed, else when Closed.
   void releaseOwner();
 
@@ -266,6 +285,8 @@ class Ring {
   int32_t* stage_ = nullptr;
   int32_t* completions_ = nullptr;
   int32_t* control_ = nullptr;
+  double metricsUnattached_[METRIC_SLOTS] = {};  // counts before attach (a failed construction)
+  double* metrics_ = metricsUnattached_;
 
   // Per-op storage: chunks of kSlotsPerChunk slots, allocated on first use, never moved.
   static constexpr uint32_t kChunkShift = 8;

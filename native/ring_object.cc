@@ -6,6 +6,7 @@
 // arrays stay readable but are no longer used.
 #include "ring_object.h"
 
+#include <algorithm>
 #include <string>
 
 #include "errors.h"
@@ -59,6 +60,13 @@ bool readInt(Napi::Object options, const char* name, uint32_t min, uint32_t max,
   return true;
 }
 
+Napi::Float64Array float64Array(Napi::Env env, size_t length, double** data) {
+  Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, length * sizeof(double));
+  *data = static_cast<double*>(buffer.Data());
+  std::fill(*data, *data + length, 0.0);
+  return Napi::Float64Array::New(env, length, buffer, 0);
+}
+
 Napi::Int32Array int32Array(Napi::Env env, size_t length, int32_t** data) {
   Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, length * sizeof(int32_t));
   *data = static_cast<int32_t*>(buffer.Data());
@@ -78,6 +86,8 @@ Napi::Function RingObject::define(Napi::Env env) {
                          InstanceMethod<&RingObject::trackFd>("trackFd"),
                          InstanceMethod<&RingObject::untrackFd>("untrackFd"),
                          InstanceMethod<&RingObject::closeOwnedFds>("closeOwnedFds"),
+                         InstanceMethod<&RingObject::refreshMetrics>("refreshMetrics"),
+                         InstanceMethod<&RingObject::bufRingHead>("bufRingHead"),
                          InstanceMethod<&RingObject::prepConnect>("prepConnect"),
                          InstanceMethod<&RingObject::prepSend>("prepSend"),
                          InstanceMethod<&RingObject::prepRecv>("prepRecv"),
@@ -118,12 +128,21 @@ RingObject::RingObject(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RingOb
   SetupResult setup;
   ring_ = Ring::create(entries, maxOps, &setup);
   if (!ring_) {
-    systemError(env, setup.err, "io_uring_setup").ThrowAsJavaScriptException();
+    Napi::Error err = systemError(env, setup.err, "io_uring_setup");
+    if (setup.setuidRefused) {
+      err.Set("message", Napi::String::New(env,
+          "ringloop refuses to set up io_uring in a setuid/setgid process (effective ids differ "
+          "from the real ones: io_uring work could run with credentials the process meant to "
+          "drop, CVE-2024-22017); use the fallback backend"));
+      err.Set("code", Napi::String::New(env, "ERR_URING_SETUID"));
+    }
+    err.ThrowAsJavaScriptException();
     return;
   }
   ring_->setBusyPollNs(int64_t(busyPollUs) * 1000);
 
   int32_t *stage, *completions, *control;
+  double* metrics;
   Napi::Object self = info.This().As<Napi::Object>();
   auto readOnly = static_cast<napi_property_attributes>(napi_enumerable);
   self.DefineProperties({
@@ -139,6 +158,7 @@ RingObject::RingObject(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RingOb
       Napi::PropertyDescriptor::Value("completionCapacity",
                                       Napi::Number::New(env, ring_->completionCapacity()),
                                       readOnly),
+      Napi::PropertyDescriptor::Value("metrics", float64Array(env, METRIC_SLOTS, &metrics), readOnly),
       Napi::PropertyDescriptor::Value("control", int32Array(env, CONTROL_INTS, &control),
                                       readOnly),
       Napi::PropertyDescriptor::Value("flags", setupFlagNames(env, setup.flags), readOnly),
@@ -147,7 +167,7 @@ RingObject::RingObject(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RingOb
   if (env.IsExceptionPending()) return;  // ~RingObject closes the ring
 
   if (!ring_->attach(env, self, onCompletions.As<Napi::Function>(), stage, completions,
-                     control)) {
+                     control, metrics)) {
     if (!env.IsExceptionPending()) {
       Napi::Error::New(env, "ringloop: cannot attach the ring to the libuv loop")
           .ThrowAsJavaScriptException();
@@ -182,5 +202,7 @@ void RingObject::untrackFd(const Napi::CallbackInfo& info) {
 }
 
 void RingObject::closeOwnedFds(const Napi::CallbackInfo&) { ring_->closeOwnedFds(); }
+
+void RingObject::refreshMetrics(const Napi::CallbackInfo&) { ring_->refreshMetrics(); }
 
 }  // namespace ringloop

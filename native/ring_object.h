@@ -24,6 +24,7 @@ class RingObject : public Napi::ObjectWrap<RingObject> {
   void trackFd(const Napi::CallbackInfo& info);
   void untrackFd(const Napi::CallbackInfo& info);
   void closeOwnedFds(const Napi::CallbackInfo& info);
+  void refreshMetrics(const Napi::CallbackInfo& info);
   // ops/<op>.cc: fill an op's per-op storage before JS stages its record
   Napi::Value prepConnect(const Napi::CallbackInfo& info);  // ops/connect.cc
   Napi::Value prepSend(const Napi::CallbackInfo& info);     // ops/send.cc
@@ -35,6 +36,7 @@ class RingObject : public Napi::ObjectWrap<RingObject> {
   // buf_ring.cc
   Napi::Value setupBufRing(const Napi::CallbackInfo& info);
   Napi::Value bufferAddress(const Napi::CallbackInfo& info);
+  Napi::Value bufRingHead(const Napi::CallbackInfo& info);
   // huge_buffer.cc
   Napi::Value freshHugeBuffer(const Napi::CallbackInfo& info);
   // sendfile.cc

@@ -8,9 +8,72 @@
 //   CQSIZE        (5.5)  CQ = 2 * entries (also the kernel default without it)
 // Never DEFER_TASKRUN (the ring fd then never wakes epoll, libuv sleeps through
 // completions) and never SQPOLL (CPU burn, CVE-2024-22017).
+//
+// Hardening (kernel 5.10: IORING_SETUP_R_DISABLED, IORING_REGISTER_RESTRICTIONS,
+// IORING_REGISTER_ENABLE_RINGS): the ring is created disabled; before it is enabled the
+// kernel is told the only opcodes (ops/ops.h kKernelOpcodes), register ops (kRegisterOps)
+// and SQE flags (kSqeFlags) it will ever take from this ring: anything else fails with
+// -EACCES, so a bug or an attacker steering a record cannot make the ring run an op
+// ringloop never meant to (open a file by path through OPENAT2, MSG_RING into another
+// ring, URING_CMD ...). And no ring at all in a setuid/setgid process: io_uring ops run with
+// the credentials the ring was created with, work that may outlive a privilege drop
+// (CVE-2024-22017: Node's own io_uring use in setuid processes).
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "ops/ops.h"
 #include "ring.h"
 
 namespace ringloop {
+
+namespace {
+
+// Register ops used after the ring is enabled: buffer rings (setup, status), synchronous
+// cancel, and the opcode probe (read-only).
+constexpr unsigned kRegisterOps[] = {
+    IORING_REGISTER_PROBE,          // 8   (probe.cc)
+    IORING_REGISTER_PBUF_RING,      // 22  (buf_ring.cc)
+    IORING_UNREGISTER_PBUF_RING,    // 23
+    IORING_REGISTER_SYNC_CANCEL,    // 24  (ops/cancel.cc)
+    26,                             // IORING_REGISTER_PBUF_STATUS, 6.8 (buf_ring.cc; not in liburing 2.3)
+};
+// SQE flags any op may carry: provided buffers (RECV, RECVMSG), io-wq offload (file reads).
+constexpr unsigned kSqeFlags = IOSQE_BUFFER_SELECT | IOSQE_ASYNC;
+
+bool setuidProcess() { return geteuid() != getuid() || getegid() != getgid(); }
+
+// io_uring_register(2) directly: liburing 2.3's shared library does not export
+// io_uring_register_restrictions / io_uring_enable_rings (its symbol map lacks them).
+int registerRaw(io_uring* ring, unsigned op, void* arg, unsigned nr) {
+  long r = syscall(__NR_io_uring_register, ring->ring_fd, op, arg, nr);
+  return r < 0 ? -errno : int(r);
+}
+
+// Registers the allowlist and enables the ring. 0 or -errno.
+int restrictAndEnable(io_uring* ring) {
+  constexpr size_t kOps = sizeof(kKernelOpcodes) / sizeof(kKernelOpcodes[0]);
+  constexpr size_t kRegs = sizeof(kRegisterOps) / sizeof(kRegisterOps[0]);
+  io_uring_restriction res[kOps + kRegs + 1] = {};
+  size_t n = 0;
+  for (int op : kKernelOpcodes) {
+    res[n].opcode = IORING_RESTRICTION_SQE_OP;
+    res[n++].sqe_op = uint8_t(op);
+  }
+  for (unsigned reg : kRegisterOps) {
+    res[n].opcode = IORING_RESTRICTION_REGISTER_OP;
+    res[n++].register_op = uint8_t(reg);
+  }
+  res[n].opcode = IORING_RESTRICTION_SQE_FLAGS_ALLOWED;
+  res[n++].sqe_flags = uint8_t(kSqeFlags);
+  int r = registerRaw(ring, IORING_REGISTER_RESTRICTIONS, res, unsigned(n));
+  if (r < 0) return r;
+  r = registerRaw(ring, IORING_REGISTER_ENABLE_RINGS, nullptr, 0);
+  return r < 0 ? r : 0;
+}
+
+}  // namespace
 
 static const unsigned kDropOrder[] = {
     IORING_SETUP_SINGLE_ISSUER, IORING_SETUP_TASKRUN_FLAG, IORING_SETUP_COOP_TASKRUN,
@@ -21,13 +84,24 @@ SetupResult setupRing(io_uring* ring, unsigned entries) {
   unsigned flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN |
                    IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_SINGLE_ISSUER;
   SetupResult out;
+  if (setuidProcess()) {
+    out.err = -EPERM;
+    out.setuidRefused = true;
+    return out;
+  }
   for (size_t drop = 0;; ++drop) {
     io_uring_params params{};
-    params.flags = flags;
+    params.flags = flags | IORING_SETUP_R_DISABLED;
     params.cq_entries = 2 * entries;
     int r = io_uring_queue_init_params(entries, ring, &params);
     if (r == 0) {
-      out.flags = ring->flags;
+      r = restrictAndEnable(ring);
+      if (r < 0) {
+        io_uring_queue_exit(ring);
+        out.err = r;
+        return out;
+      }
+      out.flags = ring->flags & ~unsigned(IORING_SETUP_R_DISABLED);
       out.features = params.features;
       return out;
     }

@@ -101,6 +101,12 @@ export interface ProbeResult {
   /** Opcode name (without IORING_OP_) -> supported. Empty when setup failed. */
   opcodes: Record<string, boolean>;
   kernel: string;
+  /** setupResult is -EPERM because ringloop refused: this process runs setuid/setgid. */
+  setuidRefused: boolean;
+  /** The hardened ring's allowlist: the only opcodes the kernel takes from a ringloop ring. */
+  allowedOpcodes: string[];
+  /** The allowlist at work on the probe ring: a NOP (0) and a FALLOCATE (-EACCES when enforced). */
+  restrictions: { nop?: number; refused?: number; error?: number };
 }
 
 export interface NativeAddon {

@@ -36,6 +36,7 @@ import {
   type ExceptionContext,
   type ExceptionHandler,
   type Executor,
+  type LoopMetrics,
   type SendfileOptions,
   type SendfileSource,
   type SockAddr,
@@ -706,6 +707,11 @@ export class BaseEventLoop implements AbstractEventLoop, ProactorHost {
   /** Operations the backend has in flight (0 when idle; test teardown checks it). */
   pendingOps(): number {
     return this._proactor.pendingOps();
+  }
+
+  /** Backend health counters and ops in flight, read on demand (LoopMetrics in events.ts). */
+  metrics(): LoopMetrics {
+    return { backend: this.backend, ...this._proactor.metrics() };
   }
 
   /** @internal */

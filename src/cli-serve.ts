@@ -12,6 +12,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { runServe, type BackendChoice, type ServeTotals } from "./serve/run.js";
+import type { ServeSnapshot } from "./serve/server.js";
 import { startWorkers } from "./serve/workers.js";
 import { DEFAULTS, resolveOptions, type ServeOptions } from "./serve/options.js";
 import { fdBudget, openFileLimit, openFdCount } from "./serve/fd-budget.js";
@@ -45,6 +46,9 @@ export const SERVE_USAGE = `usage: ringloop serve [DIR] [options]
   --cache-valid MS         re-check cached files after this long (default ${DEFAULTS.cacheValidMs})
   --tls-cert FILE          HTTPS: PEM certificate (chain); needs --tls-key. Bodies then go
   --tls-key FILE           through the TLS layer (read + write): no sendfile
+  --stats S                every S seconds one line on stderr: "ringloop serve: stats {json}"
+                           (requests, connections, open connections, ops in flight, the
+                           loop's ring metrics per worker), and a last one after the stop
   -h, --help               this text
   -v, --version            the ringloop version
 `;
@@ -75,6 +79,7 @@ const FLAGS = {
   "cache-valid": { type: "string", option: "cacheValidMs", int: true },
   "tls-cert": { type: "string", option: "tlsCert" },
   "tls-key": { type: "string", option: "tlsKey" },
+  stats: { type: "string", int: true },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "v" },
 } as const satisfies Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean; option?: keyof ServeOptions; int?: boolean }>;
@@ -97,6 +102,8 @@ class UsageError extends Error {}
 
 interface ServeArgs {
   options: ServeOptions;
+  /** --stats: seconds between stats lines, 0 = none. */
+  statsSecs: number;
   workers: number;
   backend: BackendChoice;
   help: boolean;
@@ -124,7 +131,7 @@ function parseServeArgs(args: string[]): ServeArgs {
     else values[tok.name as FlagName] = tok.value;
   }
   if (positionals.length > 1) throw new UsageError(`more than one directory given ("${positionals[0]}", "${positionals[1]}")`);
-  const out: ServeArgs = { options: {}, workers: 1, backend: null, help: values.help === true, version: values.version === true };
+  const out: ServeArgs = { options: {}, statsSecs: 0, workers: 1, backend: null, help: values.help === true, version: values.version === true };
   const options = out.options as Record<string, unknown>;
   if (positionals.length === 1) options.root = positionals[0];
   for (const [name, value] of Object.entries(values) as Array<[FlagName, string | boolean | string[]]>) {
@@ -139,6 +146,10 @@ function parseServeArgs(args: string[]): ServeArgs {
   if (values.backend !== undefined) {
     if (values.backend !== "uring" && values.backend !== "fallback") throw new UsageError(`--backend must be uring or fallback, got "${values.backend}"`);
     out.backend = values.backend;
+  }
+  if (values.stats !== undefined) {
+    out.statsSecs = Number(values.stats);
+    if (out.statsSecs < 1 || out.statsSecs > 86400) throw new UsageError(`--stats must be 1..86400 seconds, got ${values.stats}`);
   }
   if (values.workers !== undefined) {
     out.workers = Number(values.workers);
@@ -215,24 +226,38 @@ export async function serve(args: string[]): Promise<number> {
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  let statsTimer: NodeJS.Timeout | null = null;
+  const everyStats = (take: () => ServeSnapshot[] | Promise<ServeSnapshot[]>): void => {
+    if (parsed.statsSecs === 0) return;
+    statsTimer = setInterval(() => {
+      void Promise.resolve(take()).then((snaps) => process.stderr.write(statsLine(snaps)));
+    }, parsed.statsSecs * 1000);
+    statsTimer.unref();
+  };
   try {
     if (parsed.workers === 1) {
       const totals = await runServe(parsed.backend, parsed.options, (h, s) => {
         stop = s;
         process.stdout.write(banner(h.url, h.backend, 1, h.root));
+        everyStats(() => [h.snapshot()]);
         if (stopRequested) s();
       });
+      if (statsTimer !== null) clearInterval(statsTimer);
+      if (parsed.statsSecs > 0) process.stderr.write(statsLine([totals.final]));
       process.stderr.write(stoppedLine([totals]));
     } else {
       const pool = await startWorkers(parsed.workers, parsed.backend, perWorker(parsed.options, parsed.workers));
       process.stdout.write(banner(pool.ready.url, pool.ready.backend, parsed.workers, pool.ready.root));
+      everyStats(() => pool.snapshots());
       const stopped = new Promise<null>((resolve) => {
         stop = () => resolve(null);
         if (stopRequested) resolve(null);
       });
       const failure = await Promise.race([stopped, pool.failed]);
+      if (statsTimer !== null) clearInterval(statsTimer);
       const totals = await pool.stop();
       if (failure !== null) throw failure;
+      if (parsed.statsSecs > 0) process.stderr.write(statsLine(totals.map((t) => t.final)));
       process.stderr.write(stoppedLine(totals));
     }
   } catch (err) {
@@ -244,6 +269,24 @@ export async function serve(args: string[]): Promise<number> {
     process.removeListener("SIGTERM", onSignal);
   }
   return 0;
+}
+
+/**
+ * "ringloop serve: stats {json}" (stderr, one line): the workers' counts summed, and each
+ * worker's loop metrics (`metrics`, one entry per worker).
+ */
+function statsLine(snaps: ServeSnapshot[]): string {
+  const sum = (key: "requests" | "connections" | "openConnections" | "refused" | "sending" | "opsInFlight"): number => snaps.reduce((n, s) => n + s[key], 0);
+  const line = {
+    requests: sum("requests"),
+    connections: sum("connections"),
+    openConnections: sum("openConnections"),
+    refused: sum("refused"),
+    sending: sum("sending"),
+    opsInFlight: sum("opsInFlight"),
+    metrics: snaps.map((s) => s.metrics),
+  };
+  return `ringloop serve: stats ${JSON.stringify(line)}\n`;
 }
 
 /** "ringloop serve: stopped after R requests on C connections (per worker: r1, r2)" (stderr). */

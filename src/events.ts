@@ -377,6 +377,45 @@ export interface SockOptions {
 
 export interface SockSendfileOptions extends SendfileOptions, SockOptions {}
 
+// ---------------------------------------------------------------- health metrics
+
+/**
+ * loop.metrics(): what the loop's backend has done and holds now, read on demand (the
+ * counters are kept all the time, in native memory on io_uring). Counts since the loop was
+ * made, except where a field says "per thread" (kept by code shared by the thread's loops).
+ */
+export interface LoopMetrics {
+  backend: "uring" | "fallback";
+  /** Operations submitted whose final completion has not arrived (loop.pendingOps()). */
+  opsInFlight: number;
+  /** The same, by kind (io_uring: the opcode, e.g. RECV, SEND, ACCEPT, POLL_ADD; fallback: fdWatch). */
+  opsInFlightByKind: Record<string, number>;
+  /** io_uring only. */
+  uring?: UringMetrics;
+}
+
+export interface UringMetrics {
+  /** SQEs the kernel took, CQEs consumed, io_uring_enter syscalls (submits and event fetches). */
+  sqesSubmitted: number;
+  cqesReaped: number;
+  enterCalls: number;
+  /** Wake-ups of the ring fd poll in libuv, and busy polls after one that found work. */
+  wakeups: number;
+  busyPollHits: number;
+  /** Times the CQ was found overflowed (CQEs parked in the kernel and fetched: none lost). */
+  cqOverflows: number;
+  /** CQEs the kernel dropped (0 unless it lacks IORING_FEAT_NODROP and memory ran out). */
+  cqDropped: number;
+  /** Flushes that found the SQ full and submitted part-way (more staged than it holds). */
+  sqFull: number;
+  /** Multishot receives re-armed after the buffer ring ran dry (ENOBUFS), per thread. */
+  enobufsRearms: number;
+  /** Ops that took a slower path this time, by what and why (per thread). */
+  fallbacks: Record<string, number>;
+  /** Provided buffer rings: `inKernel` = buffers the kernel can still fill (null where the kernel cannot say: before 6.8). */
+  bufRings: Array<{ group: number; count: number; size: number; inKernel: number | null }>;
+}
+
 // ---------------------------------------------------------------- the loop
 
 /** The loop interface (asyncio.AbstractEventLoop) as far as the delivered issues go. */
@@ -434,6 +473,8 @@ export interface AbstractEventLoop extends HandleOwner {
   setExceptionHandler(handler: ExceptionHandler | null): void;
   getExceptionHandler(): ExceptionHandler | null;
   defaultExceptionHandler(context: ExceptionContext): void;
+  /** Backend health counters and ops in flight (an addition to asyncio's API: LoopMetrics). */
+  metrics(): LoopMetrics;
 }
 
 /** Base class of event loop policies (asyncio.AbstractEventLoopPolicy). */

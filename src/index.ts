@@ -34,6 +34,8 @@ export {
   type ExceptionContext,
   type ExceptionHandler,
   type Executor,
+  type LoopMetrics,
+  type UringMetrics,
   type TaskCoro,
   type TaskFactory,
   type SockAddr,

@@ -74,6 +74,13 @@ export function uringAvailability(): UringAvailability {
   });
 
   const probe = load.addon.probe();
+  if (probe.setuidRefused) {
+    return fail({
+      name: "io_uring_setup",
+      ok: false,
+      detail: "refused by ringloop: this process runs setuid/setgid (effective ids differ from the real ones), where io_uring work could run with credentials the process meant to drop (CVE-2024-22017)",
+    });
+  }
   if (probe.setupResult !== 0) {
     const code = errnoName(probe.setupResult);
     const why: Record<string, string> = {
@@ -83,7 +90,11 @@ export function uringAvailability(): UringAvailability {
     };
     return fail({ name: "io_uring_setup", ok: false, detail: `failed with ${code}${why[code] ? `: ${why[code]}` : ""}` });
   }
-  checks.push({ name: "io_uring_setup", ok: true, detail: `ok, flags ${probe.flags.join("|") || "none"}` });
+  checks.push({
+    name: "io_uring_setup",
+    ok: true,
+    detail: `ok, flags ${probe.flags.join("|") || "none"}; restricted to ${probe.allowedOpcodes.length} opcodes (a refused op got ${probe.restrictions.refused === undefined ? "no answer" : errnoName(probe.restrictions.refused)})`,
+  });
 
   const missing = NEEDED_OPCODES.filter((op) => !probe.opcodes[op]);
   if (missing.length > 0) return fail({ name: "opcodes", ok: false, detail: `missing ${missing.join(", ")}` });

@@ -11,7 +11,7 @@
 // - After a batch of completions (or a timer wake-up) the backend calls host._runOnce() once.
 // - An op owns its buffers and fds until its final completion, also after a cancel.
 // - close() cancels whatever is in flight and releases every handle; it is idempotent.
-import type { ExceptionContext, SockAddr } from "./events.js";
+import type { ExceptionContext, LoopMetrics, SockAddr } from "./events.js";
 
 // ---------------------------------------------------------------- streams
 //
@@ -301,6 +301,8 @@ export interface Proactor {
   unref(): void;
   /** Operations submitted whose final completion has not arrived (leak checks, close). */
   pendingOps(): number;
+  /** loop.metrics() without `backend`: counters read on demand, cheap enough to call often. */
+  metrics(): Omit<LoopMetrics, "backend">;
   close(): void;
   // Streams. Errors are Node-style system errors (code, errno, syscall, address, port).
   /** Connect one stream socket to one address (no name resolution here). */

@@ -92,4 +92,17 @@ inline bool prepOp(const Prep& p) {
   }
 }
 
+// The kernel opcodes the cases above put in SQEs (ringloop's own record kinds, such as
+// OP_SENDTO = SEND with an address, map to theirs): the ring's allowlist (setup.cc,
+// IORING_REGISTER_RESTRICTIONS). Adding an op: add its kernel opcode here too, or the
+// kernel refuses it with -EACCES (test/hardening.test.ts compares with src/uring/native.ts).
+constexpr int kKernelOpcodes[] = {
+    IORING_OP_NOP,      IORING_OP_TIMEOUT, IORING_OP_TIMEOUT_REMOVE, IORING_OP_ASYNC_CANCEL,
+    IORING_OP_ACCEPT,   IORING_OP_CONNECT, IORING_OP_SENDMSG,        IORING_OP_SEND,
+    IORING_OP_RECV,     IORING_OP_RECVMSG, IORING_OP_SHUTDOWN,       IORING_OP_POLL_ADD,
+    IORING_OP_SPLICE,   IORING_OP_OPENAT,  IORING_OP_READ,           IORING_OP_WRITE,
+    IORING_OP_READV,    IORING_OP_WRITEV,  IORING_OP_STATX,          IORING_OP_FSYNC,
+    IORING_OP_CLOSE,
+};
+
 }  // namespace ringloop

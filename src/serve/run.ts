@@ -4,7 +4,7 @@
 import { policyFor } from "../policy.js";
 import type { BaseEventLoop } from "../base-events.js";
 import type { AbstractEventLoop, ExceptionContext } from "../events.js";
-import { startServe, type ServeHandle, type ServeOptions } from "./server.js";
+import { startServe, type ServeHandle, type ServeOptions, type ServeSnapshot } from "./server.js";
 
 export type BackendChoice = "uring" | "fallback" | null;
 
@@ -18,6 +18,8 @@ export interface ServeTotals {
   requests: number;
   /** Refused at the connection limit. */
   refused: number;
+  /** The snapshot taken after the graceful close, before the loop closed (ops in flight: 0). */
+  final: ServeSnapshot;
 }
 
 /**
@@ -57,7 +59,7 @@ export async function runServe(backend: BackendChoice, opts: ServeOptions, onRea
         });
         await stopped;
         await handle.close();
-        return { connections: handle.stats.connections, requests: handle.stats.requests, refused: handle.stats.refused };
+        return { connections: handle.stats.connections, requests: handle.stats.requests, refused: handle.stats.refused, final: handle.snapshot() };
       }),
     );
   } finally {

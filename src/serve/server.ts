@@ -15,7 +15,7 @@
 // maxConnections, once per episode (an episode ends when a connection is admitted again).
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
-import type { AbstractEventLoop, AbstractFuture, AbstractServer, TimerHandle } from "../events.js";
+import type { AbstractEventLoop, AbstractFuture, AbstractServer, LoopMetrics, TimerHandle } from "../events.js";
 import { HttpConnection, type ServeContext } from "./connection.js";
 import { FileCache } from "./file-cache.js";
 import { AccessLog } from "./access-log.js";
@@ -50,8 +50,23 @@ export interface ServeHandle {
   readonly stats: { connections: number; requests: number; sending: number; refused: number };
   /** The connection limit in effect (maxConnections, or the default from the open-file limit). */
   readonly maxConnections: number;
+  /** Now: the stats, the connections open, and the loop's health (ops in flight, ring counters). */
+  snapshot(): ServeSnapshot;
   /** Graceful shutdown (see above); calling it again returns the same promise. */
   close(): Promise<void>;
+}
+
+/** ServeHandle.snapshot(): what `ringloop serve --stats` prints. */
+export interface ServeSnapshot {
+  requests: number;
+  connections: number;
+  openConnections: number;
+  refused: number;
+  /** Bodies being sent by loop.sendfile now. */
+  sending: number;
+  /** The loop's operations in flight (loop.metrics().opsInFlight). */
+  opsInFlight: number;
+  metrics: LoopMetrics;
 }
 
 export async function startServe(loop: AbstractEventLoop, options: ServeOptions = {}): Promise<ServeHandle> {
@@ -175,6 +190,11 @@ export async function startServe(loop: AbstractEventLoop, options: ServeOptions 
     backend: loop.backend,
     stats: ctx.stats,
     maxConnections,
+    snapshot: () => {
+      const metrics = loop.metrics();
+      const { requests, connections, refused, sending } = ctx.stats;
+      return { requests, connections, openConnections: ctx.connections.size, refused, sending, opsInFlight: metrics.opsInFlight, metrics };
+    },
     close: () => (closing ??= close()),
   };
 }

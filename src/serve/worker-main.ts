@@ -1,16 +1,18 @@
 // Entry of one --workers thread: its own loop and ring, the same port (SO_REUSEPORT).
-// Messages: to the thread "stop"; from it {type: "ready", url, port, backend},
-// {type: "error", message} and, after the graceful close, {type: "stopped", connections,
-// requests} (the worker's totals).
+// Messages: to the thread "stop" and "snapshot"; from it {type: "ready", url, port, backend},
+// {type: "error", message}, {type: "snapshot", snapshot} (an answer to each "snapshot") and,
+// after the graceful close, {type: "stopped", ...ServeTotals} (the worker's totals).
 import { parentPort, workerData } from "node:worker_threads";
 import { runServe, type BackendChoice } from "./run.js";
-import type { ServeOptions } from "./server.js";
+import type { ServeHandle, ServeOptions } from "./server.js";
 
 const port = parentPort!;
 const data = workerData as { backend: BackendChoice; options: ServeOptions };
 let stopRequested = false;
 let stopFn: (() => void) | null = null;
+let served: ServeHandle | null = null;
 port.on("message", (m) => {
+  if (m === "snapshot" && served !== null) port.postMessage({ type: "snapshot", snapshot: served.snapshot() });
   if (m !== "stop") return;
   stopRequested = true;
   stopFn?.();
@@ -18,6 +20,7 @@ port.on("message", (m) => {
 
 runServe(data.backend, { ...data.options, reusePort: true }, (handle, stop) => {
   stopFn = stop;
+  served = handle;
   port.postMessage({ type: "ready", url: handle.url, port: handle.port, backend: handle.backend, root: handle.root });
   if (stopRequested) stop();
 }).then(

@@ -9,7 +9,7 @@
 import * as path from "node:path";
 import { Worker } from "node:worker_threads";
 import type { BackendChoice, ServeTotals } from "./run.js";
-import type { ServeOptions } from "./server.js";
+import type { ServeOptions, ServeSnapshot } from "./server.js";
 
 export interface WorkerReady {
   url: string;
@@ -24,6 +24,8 @@ export interface WorkerPool {
   failed: Promise<Error>;
   /** Asks every worker to stop; resolves when all have stopped, with each one's totals. */
   stop(): Promise<ServeTotals[]>;
+  /** Each worker's ServeHandle.snapshot() now (one message round trip per worker). */
+  snapshots(): Promise<ServeSnapshot[]>;
 }
 
 const WORKER_MAIN = path.join(__dirname, "worker-main.js");
@@ -35,6 +37,8 @@ interface Started {
   exited: Promise<void>;
   /** Its totals, once it has reported them after its graceful close. */
   totals: ServeTotals;
+  /** Snapshot requests waiting for the worker's answer, in order. */
+  snapshotWaiters: Array<(s: ServeSnapshot) => void>;
 }
 
 function startOne(backend: BackendChoice, options: ServeOptions): Promise<Started> {
@@ -42,15 +46,19 @@ function startOne(backend: BackendChoice, options: ServeOptions): Promise<Starte
     const worker = new Worker(WORKER_MAIN, { workerData: { backend, options } });
     let settled = false;
     const exited = new Promise<void>((res) => worker.once("exit", () => res()));
-    const totals: ServeTotals = { connections: 0, requests: 0, refused: 0 };
-    worker.on("message", (m: { type: string; message?: string } & WorkerReady & ServeTotals) => {
+    const totals = { connections: 0, requests: 0, refused: 0 } as ServeTotals;
+    const snapshotWaiters: Array<(s: ServeSnapshot) => void> = [];
+    worker.on("message", (m: { type: string; message?: string; snapshot?: ServeSnapshot } & WorkerReady & ServeTotals) => {
       if (m.type === "stopped") {
         totals.connections = m.connections;
         totals.requests = m.requests;
         totals.refused = m.refused;
+        totals.final = m.final;
+      } else if (m.type === "snapshot") {
+        snapshotWaiters.shift()?.(m.snapshot!);
       } else if (m.type === "ready" && !settled) {
         settled = true;
-        resolve({ worker, ready: m, exited, totals });
+        resolve({ worker, ready: m, exited, totals, snapshotWaiters });
       } else if (m.type === "error" && !settled) {
         settled = true;
         reject(new Error(m.message));
@@ -94,7 +102,17 @@ export async function startWorkers(n: number, backend: BackendChoice, options: S
         });
       }
     });
-    return { ready: first.ready, failed, stop: stopAll };
+    const snapshots = (): Promise<ServeSnapshot[]> =>
+      Promise.all(
+        started.map(
+          (w) =>
+            new Promise<ServeSnapshot>((resolve) => {
+              w.snapshotWaiters.push(resolve);
+              w.worker.postMessage("snapshot");
+            }),
+        ),
+      );
+    return { ready: first.ready, failed, stop: stopAll, snapshots };
   } catch (err) {
     await stopAll();
     throw err;

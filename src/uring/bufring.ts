@@ -104,6 +104,12 @@ export class BufRing {
     return out;
   }
 
+  /** Buffers the kernel can still fill (tail - the kernel's head; null where it cannot say: kernel < 6.8). */
+  inKernel(): number | null {
+    const head = this.native.bufRingHead(this.group);
+    return head < 0 ? null : (this.tail - head) & 0xffff;
+  }
+
   /** The memory of buffer `bid` (for a reader that parses it in place, e.g. datagrams; then recycle(bid)). */
   region(bid: number): Buffer {
     return this.regions[bid];

@@ -62,7 +62,7 @@ export interface DatagramContext {
 const enum State { Open, Closing, Closed }
 
 /** Counters for tests and profiling (process-wide). */
-export const datagramStats = { rearms: 0, truncated: 0, queuedSends: 0 };
+export const datagramStats = { rearms: 0, noBufs: 0, truncated: 0, queuedSends: 0 };
 
 function noopSink(): DatagramSink {
   const nop = () => {};
@@ -133,6 +133,7 @@ export class UringDatagramEndpoint implements DatagramEndpoint, OpHandler {
     }
     if (this.wantRecv && this.recvSlot < 0) {
       datagramStats.rearms++;
+      if (res === -ENOBUFS) datagramStats.noBufs++;
       this.armRecv();
     }
   }

@@ -60,6 +60,15 @@ export const CTRL_STAGED = 0; // records staged and not yet submitted (JS increm
 export const CTRL_INFLIGHT = 1; // SQEs submitted whose final CQE has not arrived (native maintains)
 export const CTRL_SPIN_HITS = 2; // busy polls after a wake-up that found work (native counts)
 
+/** Offsets inside `metrics` (Float64Array: native adds, JS reads on demand; loop.metrics()). */
+export const M_SQES_SUBMITTED = 0; // SQEs the kernel took
+export const M_CQES_REAPED = 1; // CQEs consumed (fire-and-forget ones included)
+export const M_ENTER_CALLS = 2; // io_uring_enter syscalls (submits, get_events)
+export const M_CQ_OVERFLOWS = 3; // reaps that found the CQ overflowed (CQEs parked in the kernel, none lost)
+export const M_CQ_DROPPED = 4; // CQEs the kernel dropped (cq.koverflow; refreshMetrics() reads it)
+export const M_WAKEUPS = 5; // ring fd poll wake-ups
+export const M_SQ_FULL = 6; // submits forced mid-turn by a full stage (JS adds) or a full SQ (native adds)
+
 /** IORING_OP_* numbers used so far (kernel uapi). */
 export const OP_NOP = 0;
 export const OP_TIMEOUT = 11;
@@ -148,6 +157,16 @@ export interface NativeRing {
   readonly completions: Int32Array;
   readonly completionCapacity: number;
   readonly control: Int32Array;
+  /** Health counters at M_* (see there). */
+  readonly metrics: Float64Array;
+  /** Copies the counters only the kernel knows (M_CQ_DROPPED) into `metrics`. */
+  refreshMetrics(): void;
+  /**
+   * The kernel's head of provided-buffer group `group` (IORING_REGISTER_PBUF_STATUS, kernel
+   * 6.8): a uint16 that wraps; entries the kernel may still take = tail - head. -errno
+   * (-EINVAL on older kernels).
+   */
+  bufRingHead(group: number): number;
   /** Setup flags in use, e.g. ["COOP_TASKRUN", "SINGLE_ISSUER"]. */
   readonly flags: string[];
   readonly fd: number;

@@ -2,10 +2,11 @@
 // loop (native/ring.cc). Ops are staged into shared memory and submitted once per libuv
 // iteration; completions arrive in batches and end with one host._runOnce().
 import type { ConnectOptions, DatagramEndpoint, DatagramOpenOptions, FdWatch, FdWatchCallback, ListenOptions, Listener, Proactor, ProactorHost, StreamEndpoint } from "../proactor.js";
-import type { SockAddr } from "../events.js";
+import type { LoopMetrics, SockAddr } from "../events.js";
 import { Ring, DEFAULT_RING_CONFIG, type OpHandler, type RingConfig } from "./ring.js";
 import { RingTimer } from "./timer.js";
 import { OP_NOP, OP_ASYNC_CANCEL, NO_OP_INDEX } from "./native.js";
+import { uringMetrics } from "./metrics.js";
 import { BufRing } from "./bufring.js";
 import { PipePool } from "./sendfile-pipes.js";
 import { startFileSend, type FileSend } from "./sendfile.js";
@@ -198,6 +199,11 @@ export class UringProactor implements Proactor, StreamContext, FdWatchContext, D
   /** Ops in flight, not counting the loop's own wake-up timer. */
   pendingOps(): number {
     return this.closed ? 0 : this.ring.pending - this.timer.held;
+  }
+
+  metrics(): Omit<LoopMetrics, "backend"> {
+    const bufRings = [this.buffers, this.dgramBuffers].filter((b): b is BufRing => b !== null);
+    return uringMetrics(this.ring, this.closed, this.timer.held, bufRings);
   }
 
   detachedCleanup(): () => void {

@@ -27,6 +27,7 @@ import {
   CTRL_STAGED,
   CTRL_INFLIGHT,
   CTRL_SPIN_HITS,
+  M_SQ_FULL,
   NO_OP_INDEX,
   IORING_CQE_F_MORE,
 } from "./native.js";
@@ -62,6 +63,8 @@ export class Ring {
   private readonly completions: Int32Array;
   private readonly gens: Int32Array;
   private readonly handlers: (OpHandler | null)[];
+  /** The opcode each slot's op was last staged with (loop.metrics(): ops in flight by kind). */
+  private readonly slotOps: Uint16Array;
   private readonly freeSlots: Int32Array;
   /** 1 = the op was finished in the kernel by cancelSync(); its CQE is still to come. */
   private readonly finished: Uint8Array;
@@ -94,6 +97,7 @@ export class Ring {
     this.completions = this.native.completions;
     this.gens = new Int32Array(config.maxOps);
     this.handlers = new Array<OpHandler | null>(config.maxOps).fill(null);
+    this.slotOps = new Uint16Array(config.maxOps);
     this.freeSlots = new Int32Array(config.maxOps);
     this.finished = new Uint8Array(config.maxOps);
     for (let i = 0; i < config.maxOps; i++) this.freeSlots[i] = config.maxOps - 1 - i;
@@ -110,6 +114,18 @@ export class Ring {
   }
 
   /** Busy polls that found work since the ring was made (wraps at 2^31; tests, profiling). */
+  /** Ops in flight, by the opcode they were staged with. */
+  opsByOpcode(): Map<number, number> {
+    const out = new Map<number, number>();
+    const handlers = this.handlers;
+    for (let slot = 0; slot < handlers.length; slot++) {
+      if (handlers[slot] === null || this.finished[slot] === 1) continue;
+      const op = this.slotOps[slot];
+      out.set(op, (out.get(op) ?? 0) + 1);
+    }
+    return out;
+  }
+
   get spinHits(): number {
     return this.control[CTRL_SPIN_HITS];
   }
@@ -156,12 +172,14 @@ export class Ring {
   stageRecord(opcode: number, slot: number, fd: number): number {
     let n = this.control[CTRL_STAGED];
     if (n === this.stageCapacity) {
+      this.native.metrics[M_SQ_FULL] += 1;
       this.native.submit();
       n = this.control[CTRL_STAGED];
     }
     const off = n * STAGE_RECORD_INTS;
     const s = this.stage;
     s[off + S_OPCODE] = opcode;
+    if (slot !== NO_OP_INDEX) this.slotOps[slot] = opcode;
     s[off + S_INDEX] = slot;
     s[off + S_GEN] = slot === NO_OP_INDEX ? 0 : this.gens[slot];
     s[off + S_FD] = fd;
