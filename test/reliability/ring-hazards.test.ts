@@ -12,7 +12,7 @@ import * as net from "node:net";
 import * as nfs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { UringEventLoop, Protocol, fs, socket, type AbstractEventLoop, type AbstractSocket, type Transport } from "ringloop";
+import { UringEventLoop, Protocol, fs, socket, type AbstractEventLoop, type AbstractSocket, type Transport, type LoopMetrics } from "ringloop";
 import { uringOnlyTest } from "../helpers/backends.js";
 import { inLoop, within, serverPort } from "../streams/_streams.js";
 
@@ -30,7 +30,7 @@ async function pair(loop: AbstractEventLoop, listener: AbstractSocket): Promise<
 uringOnlyTest("CQ overflow: 2,000 poll completions at once on a 2-entry CQ (entries: 1): every sockRecv gets its byte", async (t) => {
   const PAIRS = 20;
   const WAITS = 100;
-  const tiny: AbstractEventLoop & { pendingOps(): number } = new UringEventLoop({ entries: 1 });
+  const tiny: AbstractEventLoop & { pendingOps(): number; metrics(): LoopMetrics } = new UringEventLoop({ entries: 1 });
   const listener = socket(4, "stream");
   listener.bind({ host: "127.0.0.1", port: 0 });
   listener.listen(PAIRS);
@@ -52,6 +52,10 @@ uringOnlyTest("CQ overflow: 2,000 poll completions at once on a 2-entry CQ (entr
         t.deepEqual([...bytes].sort((a, b) => a - b), [...sent[i]].sort((a, b) => a - b), `pair ${i}: the bytes sent, each once`);
       }
       t.is(tiny.pendingOps(), 0);
+      const m = tiny.metrics().uring!;
+      t.log(`metrics: ${m.cqOverflows} CQ overflows, ${m.cqDropped} dropped, ${m.sqFull} SQ-full flushes, ${m.cqesReaped} CQEs`);
+      t.true(m.cqOverflows > 0, "the burst overflowed the CQ (the case this test is about)");
+      t.is(m.cqDropped, 0);
     });
   } finally {
     for (const [c, s] of pairs) (c.close(), s.close());
@@ -109,6 +113,10 @@ uringOnlyTest("CQ overflow: 200 connections echoing in lockstep bursts on a 2-en
         const echoed = await within(20_000, Promise.all(clients.map((s, i) => roundTrip(s, msgs[i]))), `round ${round}`);
         t.true(echoed.every((b, i) => b.equals(msgs[i])), `round ${round}: every echo intact`);
       }
+      const m = tiny.metrics().uring!;
+      t.log(`metrics: ${m.cqOverflows} CQ overflows, ${m.cqDropped} dropped, ${m.sqFull} SQ-full flushes, ${m.cqesReaped} CQEs`);
+      t.true(m.cqOverflows > 0, "the bursts overflowed the CQ (the case this test is about)");
+      t.is(m.cqDropped, 0);
       for (const s of clients) s.destroy();
       server.close();
       await within(10_000, server.waitClosed(), "server closed after its clients");
@@ -122,7 +130,7 @@ uringOnlyTest("CQ overflow: 200 connections echoing in lockstep bursts on a 2-en
 
 uringOnlyTest("SQ full: 4,000 records of four kinds staged in one turn on a 4-entry ring (reads, writes, NOPs, polls): each completes once, right", async (t) => {
   const N = 1000;
-  const tiny: AbstractEventLoop & { pendingOps(): number } = new UringEventLoop({ entries: 4 });
+  const tiny: AbstractEventLoop & { pendingOps(): number; metrics(): LoopMetrics } = new UringEventLoop({ entries: 4 });
   const dir = nfs.mkdtempSync(path.join(os.tmpdir(), "ringloop-sqfull-"));
   const src = path.join(dir, "src");
   const dst = path.join(dir, "dst");
@@ -166,6 +174,10 @@ uringOnlyTest("SQ full: 4,000 records of four kinds staged in one turn on a 4-en
       await tiny.sockSendall(client, sent);
       const got = await within(20_000, Promise.all(polls), "N sockRecv waits");
       t.deepEqual([...Buffer.concat(got)].sort((a, b) => a - b), [...sent].sort((a, b) => a - b), "each byte received once");
+      const m = tiny.metrics().uring!;
+      t.log(`metrics: ${m.sqFull} SQ-full flushes, ${m.enterCalls} io_uring_enter calls for ${m.sqesSubmitted} SQEs, ${m.cqOverflows} CQ overflows`);
+      t.true(m.sqFull > 0, "the turn staged more than the SQ holds (the case this test is about)");
+      t.is(m.cqDropped, 0);
       await input.close();
       await output.close();
     });
