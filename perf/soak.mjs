@@ -253,6 +253,10 @@ async function main() {
   ];
   const pass = checks.every(([, ok]) => ok);
   for (const [rule, ok, figure] of checks) console.log(`soak: ${ok ? "ok  " : "FAIL"} ${rule}: ${figure}`);
+  const ring = finalStats?.metrics?.[0]?.uring;
+  if (ring !== undefined) {
+    console.log(`soak: the server's ring over the run: ${ring.sqesSubmitted} SQEs, ${ring.cqesReaped} CQEs, ${ring.enterCalls} io_uring_enter, ${ring.wakeups} wake-ups, ${ring.cqOverflows} CQ overflows (${ring.cqDropped} dropped), ${ring.sqFull} SQ-full flushes, ${ring.enobufsRearms} ENOBUFS re-arms`);
+  }
   const total = rows.reduce((n, r) => n + r.requests, 0);
   console.log(`soak: ${pass ? "PASS" : "FAIL"}: ${total} requests, ${rows.reduce((n, r) => n + r.connections, 0)} connections, ${rows.reduce((n, r) => n + r.resets, 0)} resets, ${server.stopLine ?? "no stop line"}`);
   if (flag("--write")) {
@@ -260,6 +264,14 @@ async function main() {
     console.log(`soak: wrote ${file}`);
   }
   return pass ? 0 : 1;
+}
+
+/** The checkout's commit (with "+changes" when the tree differs from it), for RESULTS.md. */
+function gitCommit() {
+  const rev = spawnSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" });
+  if (rev.status !== 0) return "unknown";
+  const dirty = spawnSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd: ROOT, encoding: "utf8" }).stdout.trim() !== "";
+  return `${rev.stdout.trim()}${dirty ? "+changes" : ""}`;
 }
 
 function resultsText({ rows, idleAfterWarmup, idleEnd, finalStats, checks, pass, backend }) {
@@ -270,7 +282,7 @@ function resultsText({ rows, idleAfterWarmup, idleEnd, finalStats, checks, pass,
     `npm run build:ts && node perf/soak.mjs --minutes ${MINUTES}${BACKEND ? ` --backend ${BACKEND}` : ""} --write`,
     "```",
     "",
-    `${new Date().toISOString().slice(0, 10)}, node ${process.version}, kernel ${os.release()}, ${os.cpus().length} CPUs (shared machine). Per period of ${PERIOD} s: requests and connections the server counted (its stats lines), errors, resets asked for, and the server's RSS, fds, open connections and ops in flight at the period's end.`,
+    `${new Date().toISOString().slice(0, 10)}, commit ${gitCommit()}, node ${process.version}, kernel ${os.release()}, ${os.cpus().length} CPUs (shared machine). Per period of ${PERIOD} s: requests and connections the server counted (its stats lines), errors, resets asked for, and the server's RSS, fds, open connections and ops in flight at the period's end.`,
     "",
     "| period | requests | connections | errors | resets | RSS | fds | open conns | ops in flight |",
     "|---|---|---|---|---|---|---|---|---|",
@@ -281,6 +293,7 @@ function resultsText({ rows, idleAfterWarmup, idleEnd, finalStats, checks, pass,
     ...checks.map(([rule, ok, figure]) => `- ${ok ? "ok" : "FAIL"}: ${rule}: ${figure}`),
     "",
     `Verdict: ${pass ? "PASS" : "FAIL"}.`,
+    ...(finalStats?.metrics?.[0]?.uring ? ["", `The server's ring over the run (loop.metrics() in its last stats line): ${JSON.stringify(Object.fromEntries(Object.entries(finalStats.metrics[0].uring).filter(([, v]) => typeof v === "number")))}.`] : []),
   ];
   return lines.join("\n");
 }
