@@ -105,15 +105,20 @@ class ResponseReader {
   }
 }
 
-function connect(port, counters) {
-  return new Promise((resolve, reject) => {
+/** A connected socket, or null when the connection failed (counted as an error of `kind`). */
+function connect(port, counters, kind) {
+  return new Promise((resolve) => {
     const sock = net.connect(port, "127.0.0.1");
+    const failed = (e) => {
+      counters.error(kind, `connect: ${e.code ?? e.message}`);
+      resolve(null);
+    };
     sock.once("connect", () => {
       counters.connections++;
-      sock.off("error", reject);
+      sock.off("error", failed);
       resolve(sock);
     });
-    sock.once("error", reject);
+    sock.once("error", failed);
   });
 }
 
@@ -144,13 +149,8 @@ export async function shortIteration(ctx) {
     want = 416;
     extra = `Range: bytes=${files[name].length + 10}-\r\n`;
   }
-  let sock;
-  try {
-    sock = await connect(port, counters);
-  } catch (e) {
-    counters.error("short", `connect: ${e.code ?? e.message}`);
-    return;
-  }
+  const sock = await connect(port, counters, "short");
+  if (sock === null) return;
   const reader = new ResponseReader(sock, timeoutMs);
   sock.write(`GET ${target} ${version}\r\nHost: soak\r\nConnection: close\r\n${extra}\r\n`);
   try {
@@ -170,13 +170,8 @@ export async function shortIteration(ctx) {
 /** One keep-alive connection of range requests. */
 export async function rangeIteration(ctx) {
   const { port, files, counters, timeoutMs, state } = ctx;
-  let sock;
-  try {
-    sock = await connect(port, counters);
-  } catch (e) {
-    counters.error("range", `connect: ${e.code ?? e.message}`);
-    return;
-  }
+  const sock = await connect(port, counters, "range");
+  if (sock === null) return;
   const reader = new ResponseReader(sock, timeoutMs);
   try {
     for (let i = 0; i < 50 && state.running; i++) {
@@ -223,13 +218,8 @@ function multipartOk(r, parts) {
 export async function slowIteration(ctx) {
   const { port, files, counters, slowBytesPerSec } = ctx;
   const file = files["big.bin"];
-  let sock;
-  try {
-    sock = await connect(port, counters);
-  } catch (e) {
-    counters.error("slow", `connect: ${e.code ?? e.message}`);
-    return;
-  }
+  const sock = await connect(port, counters, "slow");
+  if (sock === null) return;
   const timeoutMs = Math.max(ctx.timeoutMs, (2 * file.length * 1000) / slowBytesPerSec);
   const result = await new Promise((resolve) => {
     const hash = crypto.createHash("sha256");
@@ -270,13 +260,8 @@ export async function slowIteration(ctx) {
 /** One request answered by a reset (RST) at a random point. */
 export async function resetIteration(ctx) {
   const { port, counters } = ctx;
-  let sock;
-  try {
-    sock = await connect(port, counters);
-  } catch (e) {
-    counters.error("reset", `connect: ${e.code ?? e.message}`);
-    return;
-  }
+  const sock = await connect(port, counters, "reset");
+  if (sock === null) return;
   const after = [0, 1, 64 * 1024, 1 + pick(8 * 1024 * 1024)][pick(4)];
   await new Promise((resolve) => {
     let got = 0;
