@@ -260,7 +260,7 @@ async function main() {
   const total = rows.reduce((n, r) => n + r.requests, 0);
   console.log(`soak: ${pass ? "PASS" : "FAIL"}: ${total} requests, ${rows.reduce((n, r) => n + r.connections, 0)} connections, ${rows.reduce((n, r) => n + r.resets, 0)} resets, ${server.stopLine ?? "no stop line"}`);
   if (flag("--write")) {
-    const file = writeSection("soak", "perf/soak.mjs", resultsText({ rows, idleAfterWarmup, idleEnd, finalStats, checks, pass, backend }));
+    const file = writeSection(`soak-${backend}`, "perf/soak.mjs", resultsText({ rows, idleAfterWarmup, idleEnd, finalStats, checks, pass, backend }));
     console.log(`soak: wrote ${file}`);
   }
   return pass ? 0 : 1;
