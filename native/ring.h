@@ -90,6 +90,8 @@ constexpr int OP_TIMEOUT_REMOVE = 12;
 constexpr int OP_ASYNC_CANCEL = 14;
 constexpr int OP_SENDMSG = 9;
 constexpr int OP_SEND = 26;
+constexpr int OP_SEND_ZC = 47;
+constexpr int OP_SENDMSG_ZC = 48;
 constexpr int OP_POLL_ADD = 6;
 constexpr int OP_ACCEPT = 13;
 constexpr int OP_CONNECT = 16;
@@ -115,6 +117,9 @@ static_assert(OP_TIMEOUT_REMOVE == IORING_OP_TIMEOUT_REMOVE, "native.ts OP_TIMEO
 static_assert(OP_ASYNC_CANCEL == IORING_OP_ASYNC_CANCEL, "native.ts OP_ASYNC_CANCEL");
 static_assert(OP_SENDMSG == IORING_OP_SENDMSG, "native.ts OP_SENDMSG");
 static_assert(OP_SEND == IORING_OP_SEND, "native.ts OP_SEND");
+static_assert(OP_SEND_ZC == IORING_OP_SEND_ZC, "native.ts OP_SEND_ZC");
+static_assert(OP_SENDMSG_ZC == IORING_OP_SENDMSG_ZC, "native.ts OP_SENDMSG_ZC");
+static_assert(IORING_CQE_F_NOTIF == 1u << 3, "native.ts IORING_CQE_F_NOTIF");
 static_assert(OP_POLL_ADD == IORING_OP_POLL_ADD, "native.ts OP_POLL_ADD");
 static_assert(OP_ACCEPT == IORING_OP_ACCEPT, "native.ts OP_ACCEPT");
 static_assert(OP_CONNECT == IORING_OP_CONNECT, "native.ts OP_CONNECT");

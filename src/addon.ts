@@ -172,6 +172,14 @@ export function loadAddon(): AddonLoad {
   return cached;
 }
 
+let probed: ProbeResult | null | undefined;
+
+/** The addon's io_uring probe, run once per thread (it sets up and tears down a small ring); null without the addon. */
+export function probeOnce(): ProbeResult | null {
+  if (probed === undefined) probed = loadAddon().addon?.probe() ?? null;
+  return probed;
+}
+
 /** The addon's socket syscalls; throws (saying why) where the addon did not load. */
 export function nativeSockets(): NativeSockets {
   const { addon, error } = loadAddon();

@@ -410,6 +410,8 @@ export interface UringMetrics {
   sqFull: number;
   /** Multishot receives re-armed after the buffer ring ran dry (ENOBUFS), per thread. */
   enobufsRearms: number;
+  /** Writes sent by SEND_ZC / SENDMSG_ZC (zeroCopyMin), per thread. */
+  zeroCopySends: number;
   /** Ops that took a slower path this time, by what and why (per thread). */
   fallbacks: Record<string, number>;
   /** Provided buffer rings: `inKernel` = buffers the kernel can still fill (null where the kernel cannot say: before 6.8). */

@@ -12,7 +12,7 @@ import { BaseEventLoop } from "./base-events.js";
 import { describeType } from "./validate.js";
 import { UringEventLoop } from "./uring/loop.js";
 import { FallbackEventLoop } from "../fallback/loop.js";
-import { loadAddon } from "./addon.js";
+import { loadAddon, probeOnce } from "./addon.js";
 import { NEEDED_OPCODES } from "./uring/opcodes.js";
 
 export { NEEDED_OPCODES };
@@ -73,7 +73,7 @@ export function uringAvailability(): UringAvailability {
     detail: sysctl === null ? "kernel.io_uring_disabled not present (kernel before 6.6)" : `kernel.io_uring_disabled=${sysctl}${sysctl === "1" ? " (allowed for io_uring_group members; setup decides)" : ""}`,
   });
 
-  const probe = load.addon.probe();
+  const probe = probeOnce()!;
   if (probe.setuidRefused) {
     return fail({
       name: "io_uring_setup",

@@ -25,6 +25,8 @@ bool prepAcceptMultishot(const Prep& p);  // ops/accept.cc
 bool prepConnect(const Prep& p);        // ops/connect.cc
 bool prepSendmsg(const Prep& p);        // ops/send.cc
 bool prepSend(const Prep& p);           // ops/send.cc
+bool prepSendZc(const Prep& p);         // ops/send.cc
+bool prepSendmsgZc(const Prep& p);      // ops/send.cc
 bool prepRecv(const Prep& p);           // ops/recv.cc
 bool prepRecvmsgMultishot(const Prep& p);  // ops/recvmsg.cc
 bool prepSendto(const Prep& p);         // ops/sendto.cc
@@ -59,6 +61,10 @@ inline bool prepOp(const Prep& p) {
       return prepSendmsg(p);
     case OP_SEND:
       return prepSend(p);
+    case OP_SEND_ZC:
+      return prepSendZc(p);
+    case OP_SENDMSG_ZC:
+      return prepSendmsgZc(p);
     case OP_RECV:
       return prepRecv(p);
     case OP_RECVMSG:
@@ -102,7 +108,7 @@ constexpr int kKernelOpcodes[] = {
     IORING_OP_RECV,     IORING_OP_RECVMSG, IORING_OP_SHUTDOWN,       IORING_OP_POLL_ADD,
     IORING_OP_SPLICE,   IORING_OP_OPENAT,  IORING_OP_READ,           IORING_OP_WRITE,
     IORING_OP_READV,    IORING_OP_WRITEV,  IORING_OP_STATX,          IORING_OP_FSYNC,
-    IORING_OP_CLOSE,
+    IORING_OP_CLOSE,    IORING_OP_SEND_ZC, IORING_OP_SENDMSG_ZC,
 };
 
 }  // namespace ringloop

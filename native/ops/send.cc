@@ -1,7 +1,14 @@
 // IORING_OP_SENDMSG with iovecs, and IORING_OP_SEND for a write of one chunk: the kernel
 // then skips importing a msghdr and an iovec (measured on the 64 B echo: see
-// perf/RESULTS.md). One family: both read the same per-op storage, filled by the same
-// marshaller. Minimum kernel: SENDMSG 5.3, SEND 5.6.
+// perf/RESULTS.md); and their zero-copy forms IORING_OP_SEND_ZC / SENDMSG_ZC (large writes
+// on TCP sockets: the kernel sends from our pages instead of copying them). One family:
+// all four read the same per-op storage, filled by the same marshaller. Minimum kernel:
+// SENDMSG 5.3, SEND 5.6, SEND_ZC 6.0, SENDMSG_ZC 6.1.
+//
+// Zero copy completes twice: first the bytes sent (with IORING_CQE_F_MORE when a
+// notification follows), then a CQE with IORING_CQE_F_NOTIF once the kernel has let go of
+// the pages. Until that notification the memory stays lent to the kernel: JS holds the
+// chunks (and the op's slot) until the final CQE, and releases them only then.
 //
 // Per-op storage: SendSlot (msghdr + up to SEND_MAX_IOV iovecs), written by
 // ring.prepSend(slot, chunks) before JS stages the record.
@@ -73,6 +80,21 @@ bool prepSend(const Prep& p) {
   auto* slot = p.filled<SendSlot>();
   if (!slot || slot->msg.msg_iov != slot->iov || slot->msg.msg_iovlen != 1) return false;
   io_uring_prep_send(p.sqe, p.rec[S_FD], slot->iov[0].iov_base, slot->iov[0].iov_len, int(p.rec[S_FLAGS]));
+  return true;
+}
+
+bool prepSendmsgZc(const Prep& p) {
+  auto* slot = p.filled<SendSlot>();
+  if (!slot || slot->msg.msg_iov != slot->iov) return false;
+  io_uring_prep_sendmsg_zc(p.sqe, p.rec[S_FD], &slot->msg, unsigned(p.rec[S_FLAGS]));
+  return true;
+}
+
+bool prepSendZc(const Prep& p) {
+  auto* slot = p.filled<SendSlot>();
+  if (!slot || slot->msg.msg_iov != slot->iov || slot->msg.msg_iovlen != 1) return false;
+  io_uring_prep_send_zc(p.sqe, p.rec[S_FD], slot->iov[0].iov_base, slot->iov[0].iov_len,
+                        int(p.rec[S_FLAGS]), 0);
   return true;
 }
 

@@ -4,6 +4,7 @@ import { BaseEventLoop } from "../base-events.js";
 import { UringProactor } from "./proactor.js";
 import { DEFAULT_RING_CONFIG } from "./ring.js";
 import { DEFAULT_DGRAM_BUF_COUNT, DEFAULT_DGRAM_BUF_SIZE, RECV_HEADER_BYTES } from "./datagram.js";
+import { DEFAULT_ZERO_COPY_MIN } from "./stream.js";
 
 /** Largest busyPollUs (the native Ring checks the same bound, kMaxBusyPollUs in ring_object.cc). */
 const BUSY_POLL_MAX_US = 1000;
@@ -35,6 +36,13 @@ export interface UringLoopOptions {
    * with its real `size` (README, Datagrams).
    */
   dgramBufSize?: number;
+  /**
+   * Writes to a TCP socket of at least this many bytes go by IORING_OP_SEND_ZC (zero copy:
+   * the kernel sends from the write's staging memory, which stays lent to it until the
+   * completion's notification); 0 = never. Default DEFAULT_ZERO_COPY_MIN (README, zc-bench).
+   * Kernels without SEND_ZC / SENDMSG_ZC (before 6.1) never use it.
+   */
+  zeroCopyMin?: number;
 }
 
 export class UringEventLoop extends BaseEventLoop {
@@ -43,8 +51,8 @@ export class UringEventLoop extends BaseEventLoop {
   constructor(opts: UringLoopOptions = {}) {
     if (opts === null || typeof opts !== "object") throw new TypeError("The \"opts\" argument must be an object");
     const { bufCount = DEFAULT_RING_CONFIG.bufCount, bufSize = DEFAULT_RING_CONFIG.bufSize, busyPollUs = defaultBusyPollUs() } = opts;
-    const { dgramBufCount = DEFAULT_DGRAM_BUF_COUNT, dgramBufSize = DEFAULT_DGRAM_BUF_SIZE } = opts;
-    for (const [name, v] of [["bufCount", bufCount], ["bufSize", bufSize], ["busyPollUs", busyPollUs], ["dgramBufCount", dgramBufCount], ["dgramBufSize", dgramBufSize]] as const) {
+    const { dgramBufCount = DEFAULT_DGRAM_BUF_COUNT, dgramBufSize = DEFAULT_DGRAM_BUF_SIZE, zeroCopyMin = DEFAULT_ZERO_COPY_MIN } = opts;
+    for (const [name, v] of [["bufCount", bufCount], ["bufSize", bufSize], ["busyPollUs", busyPollUs], ["dgramBufCount", dgramBufCount], ["dgramBufSize", dgramBufSize], ["zeroCopyMin", zeroCopyMin]] as const) {
       if (typeof v !== "number") throw new TypeError(`The "opts.${name}" property must be of type number. Received type ${typeof v}`);
     }
     if (!Number.isInteger(bufCount) || bufCount < 1 || bufCount > 32768 || (bufCount & (bufCount - 1)) !== 0) {
@@ -59,6 +67,9 @@ export class UringEventLoop extends BaseEventLoop {
     if (!Number.isInteger(dgramBufSize) || dgramBufSize < 1 || dgramBufSize > (1 << 24) - RECV_HEADER_BYTES) {
       throw new RangeError(`The "opts.dgramBufSize" property must be an integer >= 1 and <= ${(1 << 24) - RECV_HEADER_BYTES}. Received ${String(dgramBufSize)}`);
     }
+    if (!Number.isInteger(zeroCopyMin) || zeroCopyMin < 0) {
+      throw new RangeError(`The "opts.zeroCopyMin" property must be an integer >= 0 (bytes; 0 = never). Received ${String(zeroCopyMin)}`);
+    }
     if (!Number.isInteger(busyPollUs) || busyPollUs < 0 || busyPollUs > BUSY_POLL_MAX_US) {
       throw new RangeError(`The "opts.busyPollUs" property must be an integer >= 0 and <= ${BUSY_POLL_MAX_US}. Received ${String(busyPollUs)}`);
     }
@@ -71,6 +82,7 @@ export class UringEventLoop extends BaseEventLoop {
         bufSize,
         dgramBufCount,
         dgramBufSize,
+        zeroCopyMin,
       }),
     );
   }

@@ -45,6 +45,7 @@ export function uringMetrics(ring: Ring, closed: boolean, timers: number, bufRin
       cqDropped: m[native.M_CQ_DROPPED],
       sqFull: m[native.M_SQ_FULL],
       enobufsRearms: streamStats.noBufs + datagramStats.noBufs,
+      zeroCopySends: streamStats.zeroCopySends,
       fallbacks: {
         "RECV multishot -> single RECV (buffer ring empty: ENOBUFS)": streamStats.noBufs,
         "SEND -> POLL_ADD, then SEND again (EAGAIN on a full AF_UNIX peer)": streamStats.sendPolls,
@@ -54,6 +55,7 @@ export function uringMetrics(ring: Ring, closed: boolean, timers: number, bufRin
         "SPLICE short -> SPLICE of the rest": fileSendStats.shortSplices,
         "RECVMSG multishot re-armed (it ended: ENOBUFS or the kernel's own limit)": datagramStats.rearms,
         "SENDTO queued behind the per-endpoint limit": datagramStats.queuedSends,
+        "SEND_ZC -> SEND (the socket refused zero copy: EOPNOTSUPP)": streamStats.zeroCopyRefused,
       },
       bufRings: bufRings.map((b) => ({ group: b.group, count: b.count, size: b.size, inKernel: closed ? null : b.inKernel() })),
     },

@@ -76,6 +76,9 @@ export const OP_TIMEOUT_REMOVE = 12;
 export const OP_ASYNC_CANCEL = 14;
 export const OP_SENDMSG = 9;
 export const OP_SEND = 26;
+/** Zero-copy sends (6.0 / 6.1): a result CQE with F_MORE, then an F_NOTIF CQE when the pages are free. */
+export const OP_SEND_ZC = 47;
+export const OP_SENDMSG_ZC = 48;
 export const OP_POLL_ADD = 6;
 export const POLLOUT = 4;
 export const OP_ACCEPT = 13;
@@ -112,6 +115,7 @@ export const SEND_MAX_IOV = 4;
 export const IORING_TIMEOUT_ABS = 1 << 0;
 export const IORING_TIMEOUT_UPDATE = 1 << 1;
 export const IORING_CQE_F_MORE = 1 << 1;
+export const IORING_CQE_F_NOTIF = 1 << 3;
 export const IORING_ASYNC_CANCEL_ALL = 1 << 0;
 export const IORING_ASYNC_CANCEL_FD = 1 << 1;
 export const IORING_CQE_F_BUFFER = 1 << 0;

@@ -7,6 +7,8 @@ import { Ring, DEFAULT_RING_CONFIG, type OpHandler, type RingConfig } from "./ri
 import { RingTimer } from "./timer.js";
 import { OP_NOP, OP_ASYNC_CANCEL, NO_OP_INDEX } from "./native.js";
 import { uringMetrics } from "./metrics.js";
+import { probeOnce } from "../addon.js";
+import { DEFAULT_ZERO_COPY_MIN } from "./stream.js";
 import { BufRing } from "./bufring.js";
 import { PipePool } from "./sendfile-pipes.js";
 import { startFileSend, type FileSend } from "./sendfile.js";
@@ -28,13 +30,15 @@ export class UringProactor implements Proactor, StreamContext, FdWatchContext, D
   private refed = false;
   private closed = false;
   /** @internal */ readonly config: RingConfig;
+  /** StreamContext: SEND_ZC from this many bytes (0 = never: the option, or a kernel without SEND_ZC / SENDMSG_ZC). */
+  readonly zeroCopyMin: number;
   private buffers: BufRing | null = null;
   private dgramBuffers: BufRing | null = null;
   private arena: SendArena | null = null;
   /** sendfile's splice pipes (no fd until the first splice). */
   private readonly pipePool: PipePool;
   /** Endpoints and listeners whose fd is open, by fd (closed with the proactor). */
-  private readonly open = new Map<number, { _forceClose(): void }>();
+  private readonly open = new Map<number, { _forceClose(): void; _beforeRingClose?(): void }>();
   /** sockSendfile sends in flight: close() releases them and ends them with an error. */
   private readonly socketSends = new Set<{ send: FileSend | null; done: (sent: number, err: Error | null) => void }>();
   /** @internal FdWatchContext: readiness waits in flight (ended by close()). */
@@ -44,6 +48,9 @@ export class UringProactor implements Proactor, StreamContext, FdWatchContext, D
 
   constructor(config: RingConfig = DEFAULT_RING_CONFIG) {
     this.config = config;
+    const zcMin = config.zeroCopyMin ?? DEFAULT_ZERO_COPY_MIN;
+    const ops = probeOnce()?.opcodes ?? {};
+    this.zeroCopyMin = zcMin > 0 && ops.SEND_ZC === true && ops.SENDMSG_ZC === true ? zcMin : 0;
     this.ring = new Ring(
       config,
       () => this.host?._runOnce(),
@@ -221,6 +228,9 @@ export class UringProactor implements Proactor, StreamContext, FdWatchContext, D
     this.closed = true;
     this.host = null;
     this.files.release();
+    // Zero-copy sends waiting for their notification on a socket with unsent data would
+    // hold the ring's close up (it waits for every final CQE): those sockets go first.
+    for (const owner of [...this.open.values()]) owner._beforeRingClose?.();
     this.ring.close();
     this.files.abandon();
     // The ring waited for every op's final CQE; the fds still open are released now.

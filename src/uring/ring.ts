@@ -52,6 +52,8 @@ export interface RingConfig {
   dgramBufCount?: number;
   /** Largest datagram payload received whole (bytes); larger ones are reported truncated. */
   dgramBufSize?: number;
+  /** Writes to TCP of at least this many bytes go by SEND_ZC (0 = never; src/uring/stream.ts). */
+  zeroCopyMin?: number;
 }
 
 export const DEFAULT_RING_CONFIG = { entries: 4096, maxOps: 32768, bufCount: 512, bufSize: 16384, busyPollUs: 50 };

@@ -27,9 +27,9 @@ import type { StreamEndpoint, StreamSink } from "../proactor.js";
 import type { SockAddr } from "../events.js";
 import { systemError, errno } from "../system-error.js";
 import {
-  OP_RECV, OP_SENDMSG, OP_SEND, OP_SHUTDOWN, OP_NOP, OP_ASYNC_CANCEL, OP_POLL_ADD, POLLOUT,
+  OP_RECV, OP_SENDMSG, OP_SEND, OP_SEND_ZC, OP_SENDMSG_ZC, OP_SHUTDOWN, OP_NOP, OP_ASYNC_CANCEL, OP_POLL_ADD, POLLOUT,
   S_BUF_GROUP, S_FLAGS, NO_OP_INDEX, SEND_MAX_IOV, MSG_NOSIGNAL, SHUT_WR,
-  IORING_CQE_F_MORE, IORING_CQE_F_BUFFER, IORING_CQE_BUFFER_SHIFT,
+  IORING_CQE_F_MORE, IORING_CQE_F_NOTIF, IORING_CQE_F_BUFFER, IORING_CQE_BUFFER_SHIFT,
   IORING_ASYNC_CANCEL_FD, IORING_ASYNC_CANCEL_ALL,
 } from "./native.js";
 import { nativeSockets, SOCKOPT_NODELAY, SOCKOPT_LINGER0, SOCKOPT_KEEPALIVE, SOCKOPT_KEEPIDLE } from "../addon.js";
@@ -39,7 +39,7 @@ import type { BufRing } from "./bufring.js";
 import { startFileSend, type FileSend } from "./sendfile.js";
 import type { PipePool } from "./sendfile-pipes.js";
 
-const { ENOBUFS, ECANCELED, ENOTCONN, EAGAIN } = errno;
+const { ENOBUFS, ECANCELED, ENOTCONN, EAGAIN, EOPNOTSUPP } = errno;
 
 /** What an endpoint needs from its proactor. */
 export interface StreamContext {
@@ -51,12 +51,20 @@ export interface StreamContext {
   released(fd: number): void;
   /** The loop's pipes for sendfile's splice path. */
   pipes(): PipePool;
+  /** Writes of at least this many bytes to a TCP socket go by SEND_ZC / SENDMSG_ZC (0: never). */
+  readonly zeroCopyMin: number;
 }
 
 const enum State { Open, Closing, Closed }
 
+/**
+ * SEND_ZC from this many bytes by default (UringLoopOptions.zeroCopyMin; 0 = never): see
+ * perf/RESULTS.md, zc-bench, for the measurement behind it.
+ */
+export const DEFAULT_ZERO_COPY_MIN = 0;
+
 /** Counters for tests and profiling (process-wide). */
-export const streamStats = { noBufs: 0, shortSends: 0, sendPolls: 0 };
+export const streamStats = { noBufs: 0, shortSends: 0, sendPolls: 0, zeroCopySends: 0, zeroCopyRefused: 0 };
 
 function noopSink(): StreamSink {
   const nop = () => {};
@@ -76,6 +84,14 @@ export class UringStreamEndpoint implements StreamEndpoint, OpHandler {
   private sendLeft = 0;
   /** The op in sendSlot is a POLL_ADD(POLLOUT) waiting to send sendChunks again. */
   private sendPolling = false;
+  /** Zero copy for large writes (TCP only; off for good once the socket refuses it). */
+  private zeroCopy: boolean;
+  /** The op in sendSlot is a SEND_ZC / SENDMSG_ZC. */
+  private sendZc = false;
+  /** Its result, once its first CQE came with F_MORE: the pages stay lent until the F_NOTIF CQE. */
+  private zcResult: number | null = null;
+  /** The fd was closed early (a close whose zero-copy send only waits for its notification). */
+  private fdClosed = false;
   private readSlot = -1;
   private readBuf: Uint8Array | null = null;
   private shutdownSlot = -1;
@@ -93,6 +109,7 @@ export class UringStreamEndpoint implements StreamEndpoint, OpHandler {
   ) {
     ctx.track(fd, this);
     if (family !== 0) nativeSockets().setOpt(fd, SOCKOPT_NODELAY, 1);
+    this.zeroCopy = family !== 0 && ctx.zeroCopyMin > 0;
   }
 
   setSink(sink: StreamSink): void {
@@ -182,8 +199,10 @@ export class UringStreamEndpoint implements StreamEndpoint, OpHandler {
     // the op then completes with -EINVAL through onWriteDone.
     ring.native.prepSend(slot, chunks);
     // One chunk (the common case: the transport coalesces into staging) -> SEND, cheaper
-    // in the kernel than SENDMSG's msghdr + iovec import.
-    const off = ring.stageRecord(chunks.length === 1 ? OP_SEND : OP_SENDMSG, slot, this.fd);
+    // in the kernel than SENDMSG's msghdr + iovec import. Large writes to TCP: zero copy.
+    this.sendZc = this.zeroCopy && this.sendLeft >= this.ctx.zeroCopyMin;
+    const op = this.sendZc ? (chunks.length === 1 ? OP_SEND_ZC : OP_SENDMSG_ZC) : chunks.length === 1 ? OP_SEND : OP_SENDMSG;
+    const off = ring.stageRecord(op, slot, this.fd);
     ring.setField(off, S_FLAGS, MSG_NOSIGNAL);
   }
 
@@ -247,17 +266,42 @@ export class UringStreamEndpoint implements StreamEndpoint, OpHandler {
     this.close();
   }
 
-  /** Every op has its final CQE: close the fd, then onClosed after one NOP round trip. */
+  /**
+   * Every op has its final CQE: close the fd, then onClosed after one NOP round trip. A
+   * zero-copy send that only waits for its notification does not hold the fd (the kernel
+   * frees the pages when the socket lets go of them, which closing it may be what takes:
+   * a peer that never reads), but it holds its chunks and onClosed until it arrives.
+   */
   private maybeFinishClose(): void {
     if (this.state !== State.Closing || this.closeSlot >= 0) return;
-    if (this.recvSlot >= 0 || this.sendSlot >= 0 || this.readSlot >= 0 || this.shutdownSlot >= 0) return;
-    if (this.fileSend !== null) return;
-    this.ctx.released(this.fd);
-    nativeSockets().close(this.fd);
+    if (this.recvSlot >= 0 || this.readSlot >= 0 || this.shutdownSlot >= 0 || this.fileSend !== null) return;
+    if (this.sendSlot >= 0) {
+      if (this.zcResult !== null) this.closeFd();
+      return;
+    }
+    this.closeFd();
     this.sendChunks = null;
     this.readBuf = null;
     this.closeSlot = this.ctx.ring.alloc(this);
     this.ctx.ring.stageRecord(OP_NOP, this.closeSlot, -1);
+  }
+
+  private closeFd(): void {
+    if (this.fdClosed) return;
+    this.fdClosed = true;
+    this.ctx.released(this.fd);
+    nativeSockets().close(this.fd);
+  }
+
+  /**
+   * The proactor is about to close the ring, which waits for every final CQE: a zero-copy
+   * send's notification may wait on the socket (unsent data pins its pages), so such a
+   * socket is reset and closed first (its data is dropped; the loop is going away).
+   */
+  _beforeRingClose(): void {
+    if (this.state === State.Closed || this.fdClosed || !this.sendZc || this.sendSlot < 0) return;
+    nativeSockets().setOpt(this.fd, SOCKOPT_LINGER0, 1);
+    this.closeFd();
   }
 
   /** The proactor is closing: the ring is gone, so just release the fd. */
@@ -265,7 +309,8 @@ export class UringStreamEndpoint implements StreamEndpoint, OpHandler {
     if (this.state === State.Closed) return;
     this.fileSend?.forceRelease();
     this.fileSend = null;
-    if (this.closeSlot < 0) nativeSockets().close(this.fd);
+    if (this.closeSlot < 0 && !this.fdClosed) nativeSockets().close(this.fd);
+    this.fdClosed = true;
     this.state = State.Closed;
   }
 
@@ -293,7 +338,7 @@ export class UringStreamEndpoint implements StreamEndpoint, OpHandler {
 
   _complete(res: number, flags: number, slot: number): void {
     if (slot === this.recvSlot) this.onRecv(res, flags);
-    else if (slot === this.sendSlot) this.onSend(res);
+    else if (slot === this.sendSlot) this.onSendCqe(res, flags);
     else if (slot === this.readSlot) this.onReadIntoDone(res);
     else if (slot === this.shutdownSlot) this.onShutdown(res);
     else if (slot === this.closeSlot) {
@@ -342,6 +387,33 @@ export class UringStreamEndpoint implements StreamEndpoint, OpHandler {
     } else {
       this.sink.onData(item);
     }
+  }
+
+  /**
+   * A zero-copy send completes twice (ops/send.cc): its result with F_MORE, then F_NOTIF once
+   * the pages are free; only then is the write done (the chunks were the kernel's until now).
+   * A socket that refuses zero copy (EOPNOTSUPP) gets the plain send, from then on.
+   */
+  private onSendCqe(res: number, flags: number): void {
+    if (this.sendZc) {
+      if ((flags & IORING_CQE_F_MORE) !== 0) {
+        this.zcResult = res;
+        streamStats.zeroCopySends++;
+        if (this.state !== State.Open) this.maybeFinishClose();
+        return;
+      }
+      if ((flags & IORING_CQE_F_NOTIF) !== 0) res = this.zcResult ?? res;
+      this.zcResult = null;
+      this.sendZc = false;
+      if (res === -EOPNOTSUPP && this.state === State.Open && this.sendChunks !== null) {
+        streamStats.zeroCopyRefused++;
+        this.zeroCopy = false;
+        this.sendSlot = -1;
+        this.issueSend(this.sendChunks);
+        return;
+      }
+    }
+    this.onSend(res);
   }
 
   private onSend(res: number): void {
