@@ -11,6 +11,9 @@
 //   accepted too, RFC 9112 2.2). Empty lines before a request line are skipped.
 // - Request line longer than maxRequestLine -> 414; the whole head longer than
 //   maxRequestLine + maxHeaderBytes, or more than maxHeaders fields -> 431.
+// - The answer never depends on how the bytes were segmented: a head that arrives whole
+//   gets the same early refusals (not HTTP, 414, 431), in the same order, as one that
+//   arrives a byte at a time (test/reliability/http-parser-*.test.ts).
 // - Bytes that cannot begin a request line are refused as soon as they arrive, not when
 //   the head times out: a TLS handshake record (0x16 0x03) -> 400 saying this is plain
 //   HTTP; anything else whose first line can no longer become "METHOD target HTTP/d.d"
@@ -202,13 +205,17 @@ export class RequestParser {
         const junk = notHttp(buf, pos, pos + Math.min(lineLen, maxRequestLine + 1), nl >= 0 && lineLen <= maxRequestLine + 1);
         if (junk !== null) return this.die(out, junk);
         if (lineLen > maxRequestLine + 1) return this.die(out, failed(414, "request line too long"));
-        if (buf.length - pos > maxRequestLine + maxHeaderBytes + 4) return this.die(out, failed(431, "header section too large"));
+        // The longest head allowed (maxRequestLine + maxHeaderBytes + 2) plus 3 bytes of its
+        // CRLF CRLF end may still complete; one byte more cannot.
+        if (buf.length - pos > maxRequestLine + maxHeaderBytes + 5) return this.die(out, failed(431, "header section too large"));
         break;
       }
-      if (buf[pos] === 0x16) {
-        const tls = notHttp(buf, pos, pos + 1, false);
-        if (tls !== null) return this.die(out, tls);
-      }
+      // The refusals made while a head is still arriving, made the same way when it arrived
+      // whole (the answer must not depend on how the bytes were segmented).
+      const lineLen = end.head.indexOf("\n") < 0 ? end.head.length : end.head.indexOf("\n");
+      const junk = notHttp(buf, pos, pos + Math.min(lineLen, maxRequestLine + 1), lineLen <= maxRequestLine + 1);
+      if (junk !== null) return this.die(out, junk);
+      if (lineLen > maxRequestLine + 1) return this.die(out, failed(414, "request line too long"));
       if (end.head.length > maxRequestLine + maxHeaderBytes + 2) return this.die(out, failed(431, "header section too large"));
       const req = this.parseHead(end.head);
       pos = end.next;

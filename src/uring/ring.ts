@@ -30,6 +30,7 @@ import {
   M_SQ_FULL,
   NO_OP_INDEX,
   IORING_CQE_F_MORE,
+  OP_ASYNC_CANCEL,
 } from "./native.js";
 import { systemError, errno } from "../system-error.js";
 
@@ -248,7 +249,20 @@ export class Ring {
     }
   }
 
+  /**
+   * Cancels every op in flight, each by its own user_data, then closes the native ring
+   * (which waits for their final CQEs, after one IORING_ASYNC_CANCEL_ANY for anything left).
+   * Why each first: the kernel's cost for one CANCEL_ANY grows with the square of the polls
+   * in flight (measured: loop.close() with 5,000 / 10,000 / 20,000 sockRecv waits took
+   * 0.24 / 0.68 / 3.3 s, blocking the thread; cancelled each first, 0.06 / 0.05 / 0.19 s).
+   * Records staged and never submitted are dropped first, as the native close drops them.
+   */
   close(): void {
+    this.control[CTRL_STAGED] = 0;
+    for (let slot = 0; slot < this.handlers.length; slot++) {
+      if (this.handlers[slot] !== null && this.finished[slot] === 0) this.stageTargeted(OP_ASYNC_CANCEL, NO_OP_INDEX, slot, 0);
+    }
+    this.native.submit();
     this.native.close();
     this.handlers.fill(null);
     this.finished.fill(0);
