@@ -9,6 +9,7 @@
 #include <cerrno>
 
 #include "errors.h"
+#include "file_stat.h"
 
 namespace ringloop {
 
@@ -25,8 +26,8 @@ struct FdPollObject::Handle {
   bool delivering = false;        // inside this handle's callback
   bool rearmed = false;           // start() was called during that callback
   bool identifiable = false;      // a socket or FIFO: (dev, ino) names the file
-  dev_t dev = 0;
-  ino_t ino = 0;
+  uint32_t devMajor = 0, devMinor = 0;
+  uint64_t ino = 0;
 };
 
 Napi::Function FdPollObject::define(Napi::Env env) {
@@ -61,30 +62,34 @@ FdPollObject::FdPollObject(const Napi::CallbackInfo& info)
   }
   fd_ = int(fd);
   callback_ = Napi::Persistent(info[1].As<Napi::Function>());
-  asyncContext_.reset(new Napi::AsyncContext(env, "ringloop.FdPoll"));
+  asyncContext_ = new CountedContext(env, "ringloop.FdPoll");
 }
 
-FdPollObject::~FdPollObject() { release(); }
+FdPollObject::~FdPollObject() {
+  release();
+  unref(asyncContext_);
+}
 
 // Idle -> a Handle polling nothing yet. 0 or -errno (nothing is left allocated on failure).
 int FdPollObject::acquire() {
   int dup = fcntl(fd_, F_DUPFD_CLOEXEC, 0);
   if (dup < 0) return -errno;
-  struct stat st;
+  struct statx st;
   int flags = fcntl(dup, F_GETFL);
-  if (flags < 0 || fstat(dup, &st) != 0) {
-    int err = -errno;
+  int err = flags < 0 ? -errno : statxFd(dup, &st);
+  if (err < 0) {
     ::close(dup);
     return err;
   }
   std::unique_ptr<Handle> h(new Handle());
   h->dup = dup;
-  h->identifiable = S_ISSOCK(st.st_mode) || S_ISFIFO(st.st_mode);
-  h->dev = st.st_dev;
-  h->ino = st.st_ino;
+  h->identifiable = S_ISSOCK(st.stx_mode) || S_ISFIFO(st.stx_mode);
+  h->devMajor = st.stx_dev_major;
+  h->devMinor = st.stx_dev_minor;
+  h->ino = st.stx_ino;
   // uv_poll_init checks that epoll takes the fd (EPERM for a regular file) and sets
   // O_NONBLOCK on it, which the file shares with the caller's fd: put the flag back.
-  int err = uv_poll_init(loop_, &h->poll, dup);
+  err = uv_poll_init(loop_, &h->poll, dup);
   if (err != 0) {
     ::close(dup);
     return err;  // libuv errors are -errno on Unix
@@ -155,8 +160,9 @@ void FdPollObject::stop(const Napi::CallbackInfo&) { release(); }
 Napi::Value FdPollObject::sameFile(const Napi::CallbackInfo& info) {
   Handle* h = handle_;
   if (!h) return Napi::Boolean::New(info.Env(), true);
-  struct stat st;
-  bool same = h->identifiable && fstat(fd_, &st) == 0 && st.st_dev == h->dev && st.st_ino == h->ino;
+  struct statx st;
+  bool same = h->identifiable && statxFd(fd_, &st) == 0 && st.stx_dev_major == h->devMajor &&
+              st.stx_dev_minor == h->devMinor && st.stx_ino == h->ino;
   return Napi::Boolean::New(info.Env(), same);
 }
 
@@ -185,15 +191,19 @@ void FdPollObject::onPoll(uv_poll_t* poll, int status, int revents) {
 // throws: it routes callback errors to the loop's exception handler).
 void FdPollObject::deliver(int status, int revents) {
   if (callback_.IsEmpty()) return;
-  std::shared_ptr<Napi::AsyncContext> context = asyncContext_;
+  CountedContext* context = asyncContext_;
+  ++context->refs;
   napi_env env = env_;
   napi_handle_scope scope;
-  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) {
+    unref(context);
+    return;
+  }
   napi_value global, argv[2], result;
   napi_status s = napi_get_global(env, &global);
   if (s == napi_ok) s = napi_create_int32(env, status, &argv[0]);
   if (s == napi_ok) s = napi_create_int32(env, revents, &argv[1]);
-  if (s == napi_ok) s = napi_make_callback(env, *context, global, callback_.Value(), 2, argv, &result);
+  if (s == napi_ok) s = napi_make_callback(env, context->context, global, callback_.Value(), 2, argv, &result);
   if (s != napi_ok) {
     bool pending = false;
     if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
@@ -202,6 +212,7 @@ void FdPollObject::deliver(int status, int revents) {
     }
   }
   napi_close_handle_scope(env, scope);
+  unref(context);
 }
 
 }  // namespace ringloop

@@ -78,7 +78,17 @@ class FdPollObject : public Napi::ObjectWrap<FdPollObject> {
   Handle* handle_ = nullptr;     // null when Idle
   Napi::FunctionReference callback_;
   // Shared with a delivery in progress, which keeps it even if the object goes meanwhile.
-  std::shared_ptr<Napi::AsyncContext> asyncContext_;
+  // Counted by hand (JS thread only): std::shared_ptr's count would make the prebuilds need
+  // __libc_single_threaded (GLIBC_2.32).
+  struct CountedContext {
+    CountedContext(Napi::Env env, const char* name) : context(env, name) {}
+    Napi::AsyncContext context;
+    int refs = 1;
+  };
+  static void unref(CountedContext* c) {
+    if (c != nullptr && --c->refs == 0) delete c;
+  }
+  CountedContext* asyncContext_ = nullptr;
 };
 
 }  // namespace ringloop

@@ -14,11 +14,11 @@
 //           the child's fd 1), STDIO_DEVNULL (/dev/null), STDIO_INHERIT (left as it is)
 //   out     [pid, pidfd, our stdin write end, our stdout read end, our stderr read end]
 //           (-1 where that fd is not a pipe)
-// How: posix_spawn (glibc: clone(CLONE_VM | CLONE_VFORK), so the cost does not grow with the
-// parent's memory), file actions in this order: fds 0..2, closefrom(3) (only 0..2 reach the
-// child, whatever the flags of our other fds: asyncio's close_fds), chdir(cwd). Attributes:
-// an empty signal mask and every signal's disposition back to default (Node ignores
-// SIGPIPE; a child must not inherit that, as libuv and Python's restore_signals see to).
+// How: clone(CLONE_VM | CLONE_VFORK) and our own child steps (cloneExec, childMain): fds
+// 0..2, every other fd closed (only 0..2 reach the child, whatever the flags of our other fds:
+// asyncio's close_fds), chdir(cwd), every signal's disposition back to default and an empty
+// mask (Node ignores SIGPIPE; a child must not inherit that, as libuv and Python's
+// restore_signals see to), execve.
 // Then pidfd_open (kernel 5.3): the exit is watched and the child is signalled and reaped
 // through the pidfd only, so pid reuse cannot hit another process and libuv's SIGCHLD
 // handler (which waits for its own pids only) and we never reap each other's children.
@@ -44,7 +44,10 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <spawn.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -56,6 +59,7 @@
 #include <string>
 #include <vector>
 
+#include "file_stat.h"
 #include "ring_args.h"
 
 namespace ringloop {
@@ -104,14 +108,15 @@ int resolveProgram(const std::string& file, const std::vector<std::string>& env,
     if (end == std::string::npos) end = dirs.size();
     std::string dir = dirs.substr(start, end - start);
     std::string candidate = (dir.empty() ? "." : dir) + "/" + file;
-    struct stat st;
-    if (stat(candidate.c_str(), &st) == 0) {
-      if (S_ISREG(st.st_mode) && access(candidate.c_str(), X_OK) == 0) {
+    struct statx st;
+    int err = statxPath(candidate.c_str(), &st);
+    if (err == 0) {
+      if (S_ISREG(st.stx_mode) && access(candidate.c_str(), X_OK) == 0) {
         *path = candidate;
         return 0;
       }
       denied = true;  // execve: EACCES for a directory or a file without execute permission
-    } else if (errno == EACCES) {
+    } else if (err == -EACCES) {
       denied = true;
     }
     start = end + 1;
@@ -171,33 +176,84 @@ int planStdio(const int32_t* stdio, SpawnFds* fds, int source[3]) {
   return 0;
 }
 
-int fileActions(posix_spawn_file_actions_t* fa, const int source[3], const std::string* cwd) {
-  for (int t = 0; t < 3; ++t) {
-    int r = 0;
-    if (source[t] >= 0) {
-      r = posix_spawn_file_actions_adddup2(fa, source[t], t);  // same fd: clears FD_CLOEXEC (glibc 2.29)
-    } else if (source[t] == kStdioDevnull) {
-      r = posix_spawn_file_actions_addopen(fa, t, "/dev/null", t == 0 ? O_RDONLY : O_WRONLY, 0);
-    } else if (source[t] == kStdioStdout) {
-      r = posix_spawn_file_actions_adddup2(fa, 1, 2);
-    }
-    if (r != 0) return -r;
-  }
-  int r = posix_spawn_file_actions_addclosefrom_np(fa, 3);
-  if (r == 0 && cwd != nullptr) r = posix_spawn_file_actions_addchdir_np(fa, cwd->c_str());
-  return -r;
+// What the child does between clone and execve. It shares our memory (CLONE_VM) and runs
+// while the calling thread is suspended (CLONE_VFORK), on its own stack, with every signal
+// blocked: it may only make syscalls (no malloc, no locks) and report through `error`.
+struct ChildPlan {
+  const char* path;
+  char* const* argv;
+  char* const* envp;
+  const int* source;      // per child fd 0..2, see planStdio
+  const char* cwd;        // or null
+  int maxFd;              // RLIMIT_NOFILE, for the close loop where close_range is missing
+  volatile int error;     // errno of the step that failed; 0 while all goes well
+};
+
+[[noreturn]] void childFail(ChildPlan* plan) {
+  plan->error = errno != 0 ? errno : EINVAL;
+  _exit(127);
 }
 
-int spawnAttributes(posix_spawnattr_t* attr) {
-  sigset_t none, all;
+// In the child, in this order: every signal's disposition back to default (Node ignores
+// SIGPIPE and handles others: a handler of ours must never run here), fds 0..2, every other
+// fd closed (asyncio's close_fds: close_range, kernel 5.9, else one close per fd), chdir,
+// then an empty signal mask and execve.
+int childMain(void* arg) {
+  ChildPlan* plan = static_cast<ChildPlan*>(arg);
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, nullptr);  // glibc's own: EINVAL
+  }
+  for (int t = 0; t < 3; ++t) {
+    int s = plan->source[t];
+    if (s == t) {
+      if (fcntl(t, F_SETFD, 0) < 0) childFail(plan);  // the same fd: only FD_CLOEXEC to clear
+    } else if (s >= 0) {
+      if (dup2(s, t) < 0) childFail(plan);
+    } else if (s == kStdioDevnull) {
+      int fd = open("/dev/null", t == 0 ? O_RDONLY : O_WRONLY);
+      if (fd < 0) childFail(plan);
+      if (fd != t && (dup2(fd, t) < 0 || close(fd) < 0)) childFail(plan);
+    } else if (s == kStdioStdout) {
+      if (dup2(1, 2) < 0) childFail(plan);
+    }
+  }
+  if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0) {
+    for (int fd = 3; fd < plan->maxFd; ++fd) close(fd);
+  }
+  if (plan->cwd != nullptr && chdir(plan->cwd) < 0) childFail(plan);
+  sigset_t none;
   sigemptyset(&none);
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, nullptr, sizeof(unsigned long));
+  execve(plan->path, plan->argv, plan->envp);
+  childFail(plan);
+}
+
+// clone(CLONE_VM | CLONE_VFORK), as glibc's posix_spawn does, so the cost does not grow with
+// our memory. Not posix_spawn itself: its closefrom and chdir file actions are GLIBC_2.34 and
+// 2.29 symbols, and the prebuilt addons must load on glibc 2.26. 0 and *pid, or -errno (the
+// child's, when the exec failed; that child is reaped here).
+int cloneExec(ChildPlan* plan, pid_t* pid) {
+  constexpr size_t kStack = 64 * 1024;
+  void* stack = mmap(nullptr, kStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) return -errno;
+  sigset_t all, old;  // raw rt_sigprocmask: pthread_sigmask is a GLIBC_2.32 symbol
   sigfillset(&all);
-  sigdelset(&all, SIGKILL);
-  sigdelset(&all, SIGSTOP);
-  int r = posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  if (r == 0) r = posix_spawnattr_setsigmask(attr, &none);
-  if (r == 0) r = posix_spawnattr_setsigdefault(attr, &all);
-  return -r;
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, sizeof(unsigned long));
+  plan->error = 0;
+  pid_t child = clone(childMain, static_cast<char*>(stack) + kStack, CLONE_VM | CLONE_VFORK | SIGCHLD, plan);
+  int err = child < 0 ? errno : 0;
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, nullptr, sizeof(unsigned long));
+  munmap(stack, kStack);
+  if (child < 0) return -err;
+  if (plan->error != 0) {  // the child has exited (CLONE_VFORK returns at its exec or exit)
+    while (waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    return -plan->error;
+  }
+  *pid = child;
+  return 0;
 }
 
 Napi::Value jsSpawn(const Napi::CallbackInfo& info) {
@@ -219,23 +275,14 @@ Napi::Value jsSpawn(const Napi::CallbackInfo& info) {
   int source[3];
   r = planStdio(stdio, &fds, source);
   if (r < 0) return Napi::Number::New(env, r);
-  posix_spawn_file_actions_t fa;
-  posix_spawnattr_t attr;
-  if (posix_spawn_file_actions_init(&fa) != 0) return Napi::Number::New(env, -ENOMEM);
-  if (posix_spawnattr_init(&attr) != 0) {
-    posix_spawn_file_actions_destroy(&fa);
-    return Napi::Number::New(env, -ENOMEM);
-  }
-  r = fileActions(&fa, source, info[3].IsString() ? &cwd : nullptr);
-  if (r == 0) r = spawnAttributes(&attr);
+  std::vector<char*> argvp = cStrings(argv);
+  std::vector<char*> envp = cStrings(envv);
+  rlimit nofile{};
+  getrlimit(RLIMIT_NOFILE, &nofile);
+  ChildPlan plan{path.c_str(), argvp.data(), envp.data(), source, info[3].IsString() ? cwd.c_str() : nullptr,
+                 nofile.rlim_cur == RLIM_INFINITY || nofile.rlim_cur > (1 << 20) ? (1 << 20) : int(nofile.rlim_cur), 0};
   pid_t pid = -1;
-  if (r == 0) {
-    std::vector<char*> argvp = cStrings(argv);
-    std::vector<char*> envp = cStrings(envv);
-    r = -posix_spawn(&pid, path.c_str(), &fa, &attr, argvp.data(), envp.data());
-  }
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
+  r = cloneExec(&plan, &pid);
   if (r < 0) return Napi::Number::New(env, r);
 
   int pidfd = int(syscall(SYS_pidfd_open, pid, 0));

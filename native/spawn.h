@@ -1,4 +1,4 @@
-// Child processes (posix_spawn + pidfd) for the io_uring backend's subprocesses.
+// Child processes (clone + execve, then a pidfd) for the io_uring backend's subprocesses.
 // Contract: src/addon.ts, NativeChildren.
 #pragma once
 

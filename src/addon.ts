@@ -83,7 +83,7 @@ export const STDIO_STDOUT = -2;
 export const STDIO_DEVNULL = -3;
 export const STDIO_INHERIT = -4;
 
-/** Child processes (native/spawn.cc: posix_spawn + pidfd); each returns >= 0 or -errno. */
+/** Child processes (native/spawn.cc: clone + execve, then a pidfd); each returns >= 0 or -errno. */
 export interface NativeChildren {
   /**
    * Starts `file` (a path, or a name looked up in env's PATH) with `argv`, `env` ("NAME=value"

@@ -6,7 +6,8 @@
 //   undefined   PIPE (asyncio's default): a pipe transport per fd (getPipeTransport(fd))
 //   PIPE, DEVNULL, STDOUT (stderr only: into whatever stdout is), an fd >= 0 of ours (the
 //   child gets a copy; ours stays open and ours), null (inherited as it is).
-// The child gets exactly fds 0..2 (asyncio's close_fds) and every signal's default
+// The child gets fds 0..2 (asyncio's close_fds; on the fallback, libuv also passes on fds we hold
+// without FD_CLOEXEC) and every signal's default
 // disposition. `env` (default process.env) is the whole environment of the child; the
 // program is looked up in ITS PATH (as Python and libuv do). `cwd` is checked first: a
 // missing or non-directory cwd rejects with ENOENT / ENOTDIR, syscall "chdir", path cwd.

@@ -1,5 +1,5 @@
 // Child processes on the io_uring backend (the Proactor's spawnChild, src/proactor.ts "child
-// processes"): native spawn (native/spawn.cc: posix_spawn with file actions, then a pidfd),
+// processes"): native spawn (native/spawn.cc: clone + execve, then a pidfd),
 // the parent ends of the pipes as UringPipeEndpoints, and the exit watched through the ring.
 //
 // Exit watch, one op in flight until the child is reaped:
