@@ -23,6 +23,7 @@ import type { SockAddr } from "../src/events.js";
 import { NotImplementedError } from "../src/exceptions.js";
 import { Deque } from "../src/deque.js";
 import { nodeHasReusePort } from "./listener.js";
+import { argTypeError } from "../src/validate.js";
 
 /** What a datagram endpoint needs from the FallbackProactor. */
 export interface DatagramHost {
@@ -133,7 +134,7 @@ export class FallbackDatagramEndpoint implements DatagramEndpoint {
     copy.set(data);
     this.sends.push(copy.length);
     if (addr === null) this.socket.send(copy, this.onSendDone);
-    else if (typeof addr === "string") throw new TypeError(`The "addr" argument must be an IP address on a UDP endpoint. Received a path`);
+    else if (typeof addr === "string") throw argTypeError(`The "addr" argument must be an IP address on a UDP endpoint. Received a path`, "ERR_INVALID_ARG_VALUE");
     else this.socket.send(copy, addr.port, addr.host, this.onSendDone);
   }
 

@@ -76,7 +76,7 @@ import type { Server } from "./server.js";
 import type { StreamTransport } from "./transports/stream.js";
 import type { BaseProtocol, SubprocessProtocol } from "./protocols.js";
 import { MessageChannel, type MessagePort } from "node:worker_threads";
-import { describeType, validateCallback, validateMs } from "./validate.js";
+import { describeType, validateCallback, validateMs, argTypeError } from "./validate.js";
 
 /** Iterations run back to back in one JS turn before yielding to libuv (see header). */
 const MAX_CHAINED_ITERATIONS = 16;
@@ -235,7 +235,7 @@ export class BaseEventLoop implements AbstractEventLoop, ProactorHost {
   /** Registers an async generator so shutdownAsyncgens() closes it; returns it. */
   registerAsyncgen<G extends AsyncGenerator<unknown, unknown, unknown>>(gen: G): G {
     if (gen === null || typeof gen !== "object" || typeof gen.return !== "function" || typeof gen.next !== "function") {
-      throw new TypeError(`The "gen" argument must be an async generator. Received ${describeType(gen)}`);
+      throw argTypeError(`The "gen" argument must be an async generator. Received ${describeType(gen)}`);
     }
     if (this._asyncgensShutdownCalled) {
       throw new Error(`asynchronous generator was scheduled after loop.shutdownAsyncgens() call`);
@@ -492,7 +492,7 @@ export class BaseEventLoop implements AbstractEventLoop, ProactorHost {
     if (x !== null && typeof x === "object" && typeof (x as PromiseLike<T>).then === "function") {
       return this.createTask(x as PromiseLike<T>);
     }
-    throw new TypeError(`An awaitable (a Promise or a Future) is required. Received ${describeType(x)}`);
+    throw argTypeError(`An awaitable (a Promise or a Future) is required. Received ${describeType(x)}`);
   }
 
   // ---------------------------------------------------------------- errors
@@ -547,7 +547,7 @@ export class BaseEventLoop implements AbstractEventLoop, ProactorHost {
     this._checkClosed();
     if (executor === null || executor === undefined) {
       if (!isWorkerTask(fn)) {
-        throw new TypeError(
+        throw argTypeError(
           "The default executor runs tasks given as { filename, name } in worker threads; " +
             "to run a function on the loop's thread pass an InlineExecutor",
         );
@@ -763,7 +763,7 @@ export class BaseEventLoop implements AbstractEventLoop, ProactorHost {
 function validateExecutor(executor: unknown, name: string): asserts executor is Executor {
   const e = executor as Executor;
   if (e === null || typeof e !== "object" || typeof e.submit !== "function" || typeof e.shutdown !== "function") {
-    throw new TypeError(`The "${name}" argument must be an Executor ({ submit, shutdown }). Received ${describeType(executor)}`);
+    throw argTypeError(`The "${name}" argument must be an Executor ({ submit, shutdown }). Received ${describeType(executor)}`);
   }
 }
 

@@ -21,7 +21,7 @@ import * as fs from "node:fs";
 import type { DatagramEndpoint, DatagramOpenOptions, Proactor } from "./proactor.js";
 import { SOCK_DGRAM, type AddrInfo, type CreateDatagramEndpointOptions, type SockAddr, type SockAddrInput, type Handle, type ExceptionContext } from "./events.js";
 import { AI_PASSIVE } from "./dns.js";
-import { describeType, validateCallback } from "./validate.js";
+import { describeType, validateCallback, argRangeError, argTypeError } from "./validate.js";
 import { resolveAddr } from "./sockaddr.js";
 import { nativeSockets, loadAddon } from "./addon.js";
 import { DatagramTransportImpl } from "./transports/datagram.js";
@@ -45,13 +45,13 @@ const MODIFIERS = ["localAddr", "remoteAddr", "family", "reusePort", "allowBroad
 
 function checkOpts(opts: unknown): CreateDatagramEndpointOptions {
   if (opts === undefined) return {};
-  if (opts === null || typeof opts !== "object") throw new TypeError(`The "opts" argument must be an object. Received ${describeType(opts)}`);
+  if (opts === null || typeof opts !== "object") throw argTypeError(`The "opts" argument must be an object. Received ${describeType(opts)}`);
   return opts as CreateDatagramEndpointOptions;
 }
 
 function checkBool(v: unknown, name: string): boolean {
   if (v === undefined || v === null) return false;
-  if (typeof v !== "boolean") throw new TypeError(`The "opts.${name}" option must be a boolean. Received ${describeType(v)}`);
+  if (typeof v !== "boolean") throw argTypeError(`The "opts.${name}" option must be a boolean. Received ${describeType(v)}`);
   return v;
 }
 
@@ -59,7 +59,7 @@ function checkFamily(v: unknown): Family | null {
   if (v === undefined || v === null || v === 0) return null;
   if (v === 4 || v === 6) return v;
   if (v === "unix") return 0;
-  throw new TypeError(`The "opts.family" option must be 0, 4, 6 or "unix". Received ${describeType(v)}`);
+  throw argTypeError(`The "opts.family" option must be 0, 4, 6 or "unix". Received ${describeType(v)}`, "ERR_INVALID_ARG_VALUE");
 }
 
 function given(v: unknown): boolean {
@@ -70,21 +70,21 @@ function given(v: unknown): boolean {
 function checkAddrShape(v: unknown, name: string): string | { host: string | null; port: number } | null {
   if (!given(v)) return null;
   if (typeof v === "string") {
-    if (v.length === 0) throw new RangeError(`The "opts.${name}" option must not be an empty path`);
+    if (v.length === 0) throw argRangeError(`The "opts.${name}" option must not be an empty path`);
     return v;
   }
-  if (typeof v !== "object") throw new TypeError(`The "opts.${name}" option must be { host, port } or a Unix path string. Received ${describeType(v)}`);
+  if (typeof v !== "object") throw argTypeError(`The "opts.${name}" option must be { host, port } or a Unix path string. Received ${describeType(v)}`);
   const { host, port } = v as { host?: unknown; port?: unknown };
-  if (host !== undefined && host !== null && typeof host !== "string") throw new TypeError(`The "opts.${name}.host" property must be a string or null. Received ${describeType(host)}`);
+  if (host !== undefined && host !== null && typeof host !== "string") throw argTypeError(`The "opts.${name}.host" property must be a string or null. Received ${describeType(host)}`);
   if (typeof port !== "number" || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new RangeError(`The "opts.${name}.port" property must be an integer >= 0 and <= 65535. Received ${describeType(port)}`);
+    throw argRangeError(`The "opts.${name}.port" property must be an integer >= 0 and <= 65535. Received ${describeType(port)}`);
   }
   return { host: (host as string | null | undefined) ?? null, port };
 }
 
 function checkSockFd(fd: unknown): number {
-  if (typeof fd !== "number" || !Number.isInteger(fd)) throw new TypeError(`The "opts.sock" option must be a file descriptor (an integer). Received ${describeType(fd)}`);
-  if (fd < 0) throw new RangeError(`The "opts.sock" option must be a file descriptor >= 0. Received ${fd}`);
+  if (typeof fd !== "number" || !Number.isInteger(fd)) throw argTypeError(`The "opts.sock" option must be a file descriptor (an integer). Received ${describeType(fd)}`);
+  if (fd < 0) throw argRangeError(`The "opts.sock" option must be a file descriptor >= 0. Received ${fd}`);
   return fd;
 }
 
@@ -153,8 +153,8 @@ async function adoptEndpoint(loop: DatagramLoop, fd: number): Promise<DatagramEn
     const r = nativeSockets().inspect(fd);
     if (typeof r === "number") throw systemError(r, "getsockopt");
     const [code, type] = r;
-    if (type !== SOCK_DGRAM) throw new TypeError(`The "opts.sock" option must be a datagram socket (SOCK_DGRAM). Received fd ${fd} of socket type ${type}`);
-    if (code !== 0 && code !== 4 && code !== 6) throw new TypeError(`The "opts.sock" option must be an IPv4, IPv6 or Unix socket. Received fd ${fd}`);
+    if (type !== SOCK_DGRAM) throw argTypeError(`The "opts.sock" option must be a datagram socket (SOCK_DGRAM). Received fd ${fd} of socket type ${type}`, "ERR_INVALID_ARG_VALUE");
+    if (code !== 0 && code !== 4 && code !== 6) throw argTypeError(`The "opts.sock" option must be an IPv4, IPv6 or Unix socket. Received fd ${fd}`, "ERR_INVALID_ARG_VALUE");
     family = code;
   }
   const ep = await p.adoptDatagram(fd, family);
@@ -182,7 +182,7 @@ function sendtoResolver(family: Family): (addr: SockAddrInput, name: string) => 
     }
     const a = resolveAddr(addr as SockAddr, name);
     if (a.family !== family) {
-      throw new TypeError(`The "${name}" argument must be ${family === 0 ? "a Unix path" : `an IPv${family} address`} on this endpoint. Received ${typeof addr === "string" ? "a path" : `an IPv${a.family} address`}`);
+      throw argTypeError(`The "${name}" argument must be ${family === 0 ? "a Unix path" : `an IPv${family} address`} on this endpoint. Received ${typeof addr === "string" ? "a path" : `an IPv${a.family} address`}`, "ERR_INVALID_ARG_VALUE");
     }
     if (a.family === 0) return a.host;
     if (validHosts.size >= 4096) validHosts.clear();
@@ -205,7 +205,7 @@ export async function createDatagramEndpoint(loop: DatagramLoop, protocolFactory
   if (given(opts.sock)) {
     const fd = checkSockFd(opts.sock);
     const used = MODIFIERS.filter((k) => given(opts[k]) && opts[k] !== false && opts[k] !== 0);
-    if (used.length > 0) throw new TypeError(`socket modifier options can not be used when sock is specified (${used.join(", ")})`);
+    if (used.length > 0) throw argTypeError(`socket modifier options can not be used when sock is specified (${used.join(", ")})`);
     endpoint = await adoptEndpoint(loop, fd);
     remoteSet = endpoint.peername();
     connected = remoteSet !== null;
@@ -215,14 +215,14 @@ export async function createDatagramEndpoint(loop: DatagramLoop, protocolFactory
     const unix = family === 0 || typeof local === "string" || typeof remote === "string";
     let candidates: Candidate[];
     if (unix) {
-      if (family !== null && family !== 0) throw new TypeError(`The "opts.family" option (${family}) does not match Unix path addresses`);
+      if (family !== null && family !== 0) throw argTypeError(`The "opts.family" option (${family}) does not match Unix path addresses`, "ERR_INVALID_ARG_VALUE");
       if ((local !== null && typeof local !== "string") || (remote !== null && typeof remote !== "string")) {
-        throw new TypeError(`Unix datagram endpoints take addresses as path strings (opts.localAddr, opts.remoteAddr)`);
+        throw argTypeError(`Unix datagram endpoints take addresses as path strings (opts.localAddr, opts.remoteAddr)`);
       }
       candidates = [{ family: 0, local, remote }];
       if (typeof local === "string") removeStaleSocket(local);
     } else if (local === null && remote === null) {
-      if (family === null) throw new TypeError(`The "opts.family" option is required when neither opts.localAddr nor opts.remoteAddr is given`);
+      if (family === null) throw argTypeError(`The "opts.family" option is required when neither opts.localAddr nor opts.remoteAddr is given`, "ERR_MISSING_ARGS");
       candidates = [{ family, local: null, remote: null }];
     } else {
       candidates = await ipCandidates(loop, family, local as { host: string | null; port: number } | null, remote as { host: string | null; port: number } | null);
@@ -253,7 +253,7 @@ export async function createDatagramEndpoint(loop: DatagramLoop, protocolFactory
   let protocol: unknown;
   try {
     protocol = protocolFactory();
-    if (protocol === null || typeof protocol !== "object") throw new TypeError(`protocolFactory() must return a protocol object. Received ${describeType(protocol)}`);
+    if (protocol === null || typeof protocol !== "object") throw argTypeError(`protocolFactory() must return a protocol object. Received ${describeType(protocol)}`, "ERR_INVALID_RETURN_VALUE");
   } catch (err) {
     endpoint.close();
     throw err;

@@ -8,6 +8,7 @@ import { isIPv6, SocketAddress } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { SOCK_STREAM, SOCK_DGRAM, SOCK_RAW, type AddrInfo } from './events.js';
+import { argRangeError, argTypeError } from "./validate.js";
 
 // glibc's values.
 export const AI_PASSIVE = 0x1;
@@ -65,9 +66,9 @@ function dnsError(syscall: string, code: keyof typeof UV_ERRNO, hostname: string
 }
 
 function checkInt(value: unknown, what: string, min: number, max: number): number {
-  if (typeof value !== 'number') throw new TypeError(`${what} must be a number, got ${typeof value}`);
+  if (typeof value !== 'number') throw argTypeError(`${what} must be a number, got ${typeof value}`);
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(`${what} must be an integer in ${min}..${max}, got ${value}`);
+    throw argRangeError(`${what} must be an integer in ${min}..${max}, got ${value}`);
   }
   return value;
 }
@@ -232,7 +233,7 @@ async function socketKinds(
   else if (/^\s*\+?\d*$/.test(port)) {
     // strtoul(): leading blanks, a sign, decimal digits; "" is port 0.
     num = Number(port.trim() || '0');
-    if (num > 65535) throw new RangeError(`port must be in 0..65535, got "${port}"`);
+    if (num > 65535) throw argRangeError(`port must be in 0..65535, got "${port}"`);
   }
   if (num !== null) return kinds(num, only ? [only] : TYPEPROTOS.filter((t) => t.byDefault));
 
@@ -299,7 +300,7 @@ function checkSignal(signal: unknown): AbortSignal | undefined {
     !('aborted' in signal) ||
     typeof (signal as AbortSignal).addEventListener !== 'function'
   ) {
-    throw new TypeError('opts.signal must be an AbortSignal');
+    throw argTypeError('opts.signal must be an AbortSignal');
   }
   return signal as AbortSignal;
 }
@@ -338,11 +339,11 @@ export async function getaddrinfo(
 ): Promise<AddrInfo[]> {
   if (host === undefined) host = null;
   if (port === undefined) port = null;
-  if (host !== null && typeof host !== 'string') throw new TypeError(`host must be a string or null, got ${typeof host}`);
+  if (host !== null && typeof host !== 'string') throw argTypeError(`host must be a string or null, got ${typeof host}`);
   if (port !== null && typeof port !== 'string') checkInt(port, 'port', 0, 65535);
-  if (typeof opts !== 'object' || opts === null) throw new TypeError('opts must be an object');
+  if (typeof opts !== 'object' || opts === null) throw argTypeError('opts must be an object');
   const { family = 0, type = 0, proto = 0, flags = 0 } = opts;
-  if (family !== 0 && family !== 4 && family !== 6) throw new TypeError(`opts.family must be 0, 4 or 6, got ${String(family)}`);
+  if (family !== 0 && family !== 4 && family !== 6) throw argTypeError(`opts.family must be 0, 4 or 6, got ${String(family)}`, "ERR_INVALID_ARG_VALUE");
   checkInt(type, 'opts.type', 0, 2 ** 31 - 1);
   checkInt(proto, 'opts.proto', 0, 2 ** 31 - 1);
   checkInt(flags, 'opts.flags', 0, 2 ** 31 - 1);
@@ -397,13 +398,13 @@ function lookupHostname(address: string, port: number): Promise<string> {
  * NI_NOFQDN strips this host's domain (the part of os.hostname() after its first dot).
  */
 export async function getnameinfo(addr: { host: string; port: number }, flags = 0): Promise<[string, string]> {
-  if (typeof addr !== 'object' || addr === null) throw new TypeError('addr must be an object { host, port }');
-  if (typeof addr.host !== 'string') throw new TypeError(`addr.host must be a string, got ${typeof addr.host}`);
+  if (typeof addr !== 'object' || addr === null) throw argTypeError('addr must be an object { host, port }');
+  if (typeof addr.host !== 'string') throw argTypeError(`addr.host must be a string, got ${typeof addr.host}`);
   const port = checkInt(addr.port, 'addr.port', 0, 65535);
   checkInt(flags, 'flags', 0, 2 ** 31 - 1);
-  if ((flags & ~NI_KNOWN) !== 0) throw new RangeError(`flags has unknown bits 0x${(flags & ~NI_KNOWN).toString(16)}`);
+  if ((flags & ~NI_KNOWN) !== 0) throw argRangeError(`flags has unknown bits 0x${(flags & ~NI_KNOWN).toString(16)}`, "ERR_INVALID_ARG_VALUE");
   const numeric = parseNumericHost(addr.host);
-  if (numeric === null) throw new TypeError(`addr.host must be a numeric IP address, got ${JSON.stringify(addr.host)}`);
+  if (numeric === null) throw argTypeError(`addr.host must be a numeric IP address, got ${JSON.stringify(addr.host)}`, "ERR_INVALID_ARG_VALUE");
 
   let host = numeric.address;
   if ((flags & NI_NUMERICHOST) === 0) {

@@ -2,6 +2,7 @@
 // time: the pool posts a TaskRequest only to a worker that has answered its previous one.
 import { parentPort } from 'node:worker_threads';
 import { inspect, types } from 'node:util';
+import { argTypeError } from "./validate.js";
 
 /** Pool -> worker: call export `name` of the module at `url` with `args`. */
 export interface TaskRequest {
@@ -53,7 +54,7 @@ function findExport(ns: Namespace, req: TaskRequest): (...args: unknown[]) => un
     const fn = (def as Namespace)[req.name];
     if (typeof fn === 'function') return (fn as (...args: unknown[]) => unknown).bind(def);
   }
-  throw new TypeError(`${req.filename} does not export a function named "${req.name}"`);
+  throw argTypeError(`${req.filename} does not export a function named "${req.name}"`, "ERR_INVALID_RETURN_VALUE");
 }
 
 function isPrimitive(v: unknown): boolean {

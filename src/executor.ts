@@ -10,6 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { SerializedError, TaskReply, TaskRequest } from './executor-worker.js';
 import type { Executor } from './events.js';
+import { argRangeError, argTypeError } from "./validate.js";
 
 /** A function exported by a module: `filename` is an absolute path or a file: URL. */
 export interface WorkerTask {
@@ -33,27 +34,26 @@ const TIMER_MAX = 2 ** 31 - 1; // longer setTimeout delays fire at once; treat t
 /** Validates a task and returns the file: URL import() takes. */
 function taskURL(task: unknown): string {
   if (typeof task === 'function') {
-    throw new TypeError(
+    throw argTypeError(
       "WorkerPoolExecutor runs tasks given as { filename, name }; to run a function on the loop's thread use InlineExecutor",
     );
   }
   if (!isWorkerTask(task)) {
-    throw new TypeError('WorkerPoolExecutor.submit: task must be { filename: string, name: string }');
+    throw argTypeError('WorkerPoolExecutor.submit: task must be { filename: string, name: string }');
   }
-  if (task.name === '') throw new TypeError('WorkerPoolExecutor.submit: task.name must be a non-empty export name');
+  if (task.name === '') throw argTypeError('WorkerPoolExecutor.submit: task.name must be a non-empty export name', "ERR_INVALID_ARG_VALUE");
   const f = task.filename;
   if (path.isAbsolute(f)) return pathToFileURL(f).href;
   if (/^file:/i.test(f)) {
     try {
       fileURLToPath(f);
     } catch (err) {
-      throw new TypeError(`WorkerPoolExecutor.submit: task.filename is not a usable file: URL: ${f}`, { cause: err });
+      throw argTypeError(`WorkerPoolExecutor.submit: task.filename is not a usable file: URL: ${f}`, "ERR_INVALID_ARG_VALUE", { cause: err });
     }
     return new URL(f).href;
   }
-  throw new TypeError(
-    `WorkerPoolExecutor.submit: task.filename must be absolute (a path or a file: URL), got ${JSON.stringify(f)}`,
-  );
+  throw argTypeError(
+    `WorkerPoolExecutor.submit: task.filename must be absolute (a path or a file: URL), got ${JSON.stringify(f)}`, "ERR_INVALID_ARG_VALUE");
 }
 
 const ERROR_CLASSES: Record<string, new (message?: string) => Error> = {
@@ -112,15 +112,15 @@ export class WorkerPoolExecutor implements Executor {
   #onDrained: (() => void) | null = null;
 
   constructor(opts: { maxWorkers?: number; idleTimeoutMs?: number } = {}) {
-    if (typeof opts !== 'object' || opts === null) throw new TypeError('WorkerPoolExecutor: options must be an object');
+    if (typeof opts !== 'object' || opts === null) throw argTypeError('WorkerPoolExecutor: options must be an object');
     const { maxWorkers = Math.max(1, os.availableParallelism()), idleTimeoutMs = 30_000 } = opts;
-    if (typeof maxWorkers !== 'number') throw new TypeError('WorkerPoolExecutor: maxWorkers must be a number');
+    if (typeof maxWorkers !== 'number') throw argTypeError('WorkerPoolExecutor: maxWorkers must be a number');
     if (!Number.isInteger(maxWorkers) || maxWorkers < 1) {
-      throw new RangeError(`WorkerPoolExecutor: maxWorkers must be an integer >= 1, got ${maxWorkers}`);
+      throw argRangeError(`WorkerPoolExecutor: maxWorkers must be an integer >= 1, got ${maxWorkers}`);
     }
-    if (typeof idleTimeoutMs !== 'number') throw new TypeError('WorkerPoolExecutor: idleTimeoutMs must be a number');
+    if (typeof idleTimeoutMs !== 'number') throw argTypeError('WorkerPoolExecutor: idleTimeoutMs must be a number');
     if (Number.isNaN(idleTimeoutMs) || idleTimeoutMs < 0) {
-      throw new RangeError(`WorkerPoolExecutor: idleTimeoutMs must be >= 0 (Infinity: never), got ${idleTimeoutMs}`);
+      throw argRangeError(`WorkerPoolExecutor: idleTimeoutMs must be >= 0 (Infinity: never), got ${idleTimeoutMs}`);
     }
     this.maxWorkers = maxWorkers;
     this.idleTimeoutMs = idleTimeoutMs;
@@ -267,7 +267,7 @@ export class InlineExecutor implements Executor {
   #closed = false;
 
   submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Promise<Awaited<R>> {
-    if (typeof fn !== 'function') throw new TypeError(`InlineExecutor.submit: fn must be a function, got ${typeof fn}`);
+    if (typeof fn !== 'function') throw argTypeError(`InlineExecutor.submit: fn must be a function, got ${typeof fn}`);
     if (this.#closed) return Promise.reject(new Error(SHUT_DOWN));
     const result = Promise.resolve().then(() => fn(...args)) as Promise<Awaited<R>>;
     const forget = () => this.#inFlight.delete(result);

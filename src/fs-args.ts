@@ -4,27 +4,20 @@
 import { constants } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { inspect } from "node:util";
-import { describeType } from "./validate.js";
+import { describeType, argRangeError, argTypeError } from "./validate.js";
 
 const { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, O_APPEND, O_EXCL, O_SYNC } = constants;
 
-type CodedError<E extends Error> = E & { code: string };
-
-function coded<E extends Error>(err: E, code: string): CodedError<E> {
-  (err as CodedError<E>).code = code;
-  return err as CodedError<E>;
-}
-
 export function invalidType(name: string, expected: string, value: unknown): TypeError {
-  return coded(new TypeError(`The "${name}" argument must be ${expected}. Received ${describeType(value)}`), "ERR_INVALID_ARG_TYPE");
+  return argTypeError(`The "${name}" argument must be ${expected}. Received ${describeType(value)}`, "ERR_INVALID_ARG_TYPE");
 }
 
 export function invalidValue(name: string, value: unknown, reason = "is invalid"): TypeError {
-  return coded(new TypeError(`The argument '${name}' ${reason}. Received ${inspect(value)}`), "ERR_INVALID_ARG_VALUE");
+  return argTypeError(`The argument '${name}' ${reason}. Received ${inspect(value)}`, "ERR_INVALID_ARG_VALUE");
 }
 
 export function outOfRange(name: string, range: string, value: unknown): RangeError {
-  return coded(new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${String(value)}`), "ERR_OUT_OF_RANGE");
+  return argRangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${String(value)}`, "ERR_OUT_OF_RANGE");
 }
 
 /** A path as node:fs takes it: string, Buffer/Uint8Array or file: URL, without NUL bytes. */

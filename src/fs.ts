@@ -22,6 +22,7 @@ import {
   toPath, validateFd, parseFlags, parseMode, toBytes, toBytesArray, toPosition, offsetLength,
   encodingOf, invalidType, invalidValue,
 } from "./fs-args.js";
+import { argRangeError } from "./validate.js";
 
 export { Stats };
 
@@ -357,7 +358,7 @@ async function writeAll(ops: FileOps, fd: number, bytes: Uint8Array, signal: Abo
 }
 
 function tooLarge(size: number): RangeError {
-  const err = new RangeError(`File size (${size}) is greater than 2 GiB`) as RangeError & { code: string };
+  const err = argRangeError(`File size (${size}) is greater than 2 GiB`) as RangeError & { code: string };
   err.code = "ERR_FS_FILE_TOO_LARGE";
   return err;
 }

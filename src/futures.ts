@@ -5,7 +5,7 @@
 // States: PENDING -> FINISHED (result or exception) | CANCELLED. No other transitions.
 import { CancelledError, InvalidStateError } from "./exceptions.js";
 import { captureStack, type AbstractEventLoop, type AbstractFuture } from "./events.js";
-import { validateCallback } from "./validate.js";
+import { validateCallback, argTypeError } from "./validate.js";
 
 const enum State {
   Pending,
@@ -33,7 +33,7 @@ export class Future<T = unknown> implements AbstractFuture<T> {
 
   constructor(opts?: { loop?: AbstractEventLoop }) {
     if (opts !== undefined && (typeof opts !== "object" || opts === null)) {
-      throw new TypeError("The \"opts\" argument must be an object");
+      throw argTypeError("The \"opts\" argument must be an object");
     }
     const loop = opts?.loop ?? defaultLoop?.();
     if (!loop) throw new Error("Future needs a loop: pass { loop } or set an event loop");
@@ -85,7 +85,7 @@ export class Future<T = unknown> implements AbstractFuture<T> {
   setException(exception: unknown): void {
     if (this._state !== State.Pending) throw new InvalidStateError(`invalid state: ${this._stateName()}`);
     if (exception === undefined || exception === null) {
-      throw new TypeError("The \"exception\" argument must not be null or undefined");
+      throw argTypeError("The \"exception\" argument must not be null or undefined");
     }
     this._exception = exception;
     this._state = State.Finished;

@@ -21,7 +21,7 @@
 import * as fs from "node:fs";
 import type { Proactor, PipeMode } from "./proactor.js";
 import { StreamTransport, READ_PIPE_KIND, WRITE_PIPE_KIND, type TransportLoop, type TransportOwner } from "./transports/stream.js";
-import { describeType, validateCallback } from "./validate.js";
+import { describeType, validateCallback, argRangeError, argTypeError } from "./validate.js";
 import { check, nativeFds } from "./addon.js";
 
 export interface PipeLoop extends TransportLoop {
@@ -46,16 +46,16 @@ function pipeFd(pipe: unknown): { fd: number; stream: NodeStreamLike | null } {
     stream = pipe as NodeStreamLike;
     fd = typeof stream.fd === "number" ? stream.fd : stream._handle?.fd;
     if (typeof fd !== "number" || fd < 0) {
-      throw new TypeError(`The "pipe" argument must be an fd or a Node stream with an fd; this ${describeType(pipe)} has none (yet: an fs stream has one after its 'open' event)`);
+      throw argTypeError(`The "pipe" argument must be an fd or a Node stream with an fd; this ${describeType(pipe)} has none (yet: an fs stream has one after its 'open' event)`);
     }
   } else if (typeof fd !== "number" || !Number.isInteger(fd)) {
-    throw new TypeError(`The "pipe" argument must be an fd (an integer) or a Node stream with an fd. Received ${describeType(pipe)}`);
+    throw argTypeError(`The "pipe" argument must be an fd (an integer) or a Node stream with an fd. Received ${describeType(pipe)}`);
   } else if (fd < 0) {
-    throw new RangeError(`The "pipe" argument must be an fd >= 0. Received ${fd}`);
+    throw argRangeError(`The "pipe" argument must be an fd >= 0. Received ${fd}`);
   }
   const st = fs.fstatSync(fd as number);
   if (!st.isFIFO() && !st.isSocket() && !st.isCharacterDevice()) {
-    throw new TypeError(`The "pipe" argument must be a pipe, a FIFO, a socket or a character device; fd ${fd as number} is not`);
+    throw argTypeError(`The "pipe" argument must be a pipe, a FIFO, a socket or a character device; fd ${fd as number} is not`, "ERR_INVALID_ARG_VALUE");
   }
   return { fd: fd as number, stream };
 }
@@ -90,7 +90,7 @@ async function connectPipe(loop: PipeLoop, protocolFactory: unknown, pipe: unkno
   validateCallback(protocolFactory, "protocolFactory");
   const { fd, stream } = pipeFd(pipe);
   const protocol = (protocolFactory as () => unknown)();
-  if (protocol === null || typeof protocol !== "object") throw new TypeError(`protocolFactory() must return a protocol object. Received ${describeType(protocol)}`);
+  if (protocol === null || typeof protocol !== "object") throw argTypeError(`protocolFactory() must return a protocol object. Received ${describeType(protocol)}`, "ERR_INVALID_RETURN_VALUE");
   let owned = fd;
   let held: Buffer[] = [];
   if (stream !== null) {

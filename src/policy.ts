@@ -9,7 +9,7 @@ import * as os from "node:os";
 import * as util from "node:util";
 import { AbstractEventLoopPolicy, type AbstractEventLoop } from "./events.js";
 import { BaseEventLoop } from "./base-events.js";
-import { describeType } from "./validate.js";
+import { describeType, argRangeError, argTypeError } from "./validate.js";
 import { UringEventLoop } from "./uring/loop.js";
 import { FallbackEventLoop } from "../fallback/loop.js";
 import { loadAddon, probeOnce } from "./addon.js";
@@ -140,7 +140,7 @@ function backendOverride(): Backend | null {
   const value = process.env.RINGLOOP_BACKEND;
   if (value === undefined || value === "") return null;
   if (value !== "uring" && value !== "fallback") {
-    throw new RangeError(`RINGLOOP_BACKEND must be "uring" or "fallback". Received "${value}"`);
+    throw argRangeError(`RINGLOOP_BACKEND must be "uring" or "fallback". Received "${value}"`);
   }
   return value;
 }
@@ -174,7 +174,7 @@ abstract class BaseLoopPolicy extends AbstractEventLoopPolicy {
 
   override setEventLoop(loop: AbstractEventLoop | null): void {
     if (loop !== null && !(loop instanceof BaseEventLoop)) {
-      throw new TypeError(`The "loop" argument must be an event loop or null. Received ${describeType(loop)}`);
+      throw argTypeError(`The "loop" argument must be an event loop or null. Received ${describeType(loop)}`);
     }
     this.setCalled = true;
     this.loop = loop;
@@ -235,7 +235,7 @@ export function getEventLoopPolicy(): AbstractEventLoopPolicy {
 /** null restores the default policy. */
 export function setEventLoopPolicy(next: AbstractEventLoopPolicy | null): void {
   if (next !== null && !(next instanceof AbstractEventLoopPolicy)) {
-    throw new TypeError(`The "policy" argument must be an AbstractEventLoopPolicy or null. Received ${describeType(next)}`);
+    throw argTypeError(`The "policy" argument must be an AbstractEventLoopPolicy or null. Received ${describeType(next)}`);
   }
   policy = next;
 }

@@ -4,7 +4,7 @@
 import { getRunningLoopOrNull } from "./running.js";
 import { newEventLoop, setEventLoop } from "./policy.js";
 import type { BaseEventLoop } from "./base-events.js";
-import { describeType } from "./validate.js";
+import { describeType, argTypeError } from "./validate.js";
 
 export interface RunOptions {
   /** Debug mode for the new loop (RINGLOOP_DEBUG=1 also turns it on). */
@@ -13,9 +13,9 @@ export interface RunOptions {
 
 export async function run<T>(main: (signal: AbortSignal) => PromiseLike<T> | T, opts: RunOptions = {}): Promise<T> {
   if (typeof main !== "function") {
-    throw new TypeError(`The "main" argument must be a function returning a Promise. Received ${describeType(main)}`);
+    throw argTypeError(`The "main" argument must be a function returning a Promise. Received ${describeType(main)}`);
   }
-  if (opts === null || typeof opts !== "object") throw new TypeError("The \"opts\" argument must be an object");
+  if (opts === null || typeof opts !== "object") throw argTypeError("The \"opts\" argument must be an object");
   if (getRunningLoopOrNull() !== null) throw new Error("run() cannot be called from a running event loop");
   const loop = newEventLoop() as BaseEventLoop;
   if (opts.debug !== undefined) loop.setDebug(opts.debug);

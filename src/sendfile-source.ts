@@ -4,7 +4,7 @@
 // how many bytes a send plans, positional reads for the generic paths, and the error for a
 // file that ends before that amount (truncated while being sent).
 import * as fs from "node:fs";
-import { describeType } from "./validate.js";
+import { describeType, argRangeError, argTypeError } from "./validate.js";
 import { SendfileNotAvailableError } from "./exceptions.js";
 import type { SendfileOptions, SendfileSource } from "./events.js";
 
@@ -29,33 +29,33 @@ export function truncated(fd: number, offset: number, total: number, sent: numbe
 
 export function validateFile(file: unknown): asserts file is SendfileSource {
   if (typeof file === "string") {
-    if (file.length === 0 || file.includes("\0")) throw new TypeError(`The "file" argument must be a non-empty path without NUL bytes. Received ${JSON.stringify(file)}`);
+    if (file.length === 0 || file.includes("\0")) throw argTypeError(`The "file" argument must be a non-empty path without NUL bytes. Received ${JSON.stringify(file)}`, "ERR_INVALID_ARG_VALUE");
     return;
   }
   const fd = typeof file === "number" ? file : typeof file === "object" && file !== null ? (file as { fd?: unknown }).fd : undefined;
   if (typeof fd !== "number") {
-    throw new TypeError(`The "file" argument must be a path, an fd or a FileHandle ({ fd: number }). Received ${describeType(file)}`);
+    throw argTypeError(`The "file" argument must be a path, an fd or a FileHandle ({ fd: number }). Received ${describeType(file)}`);
   }
-  if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) throw new RangeError(`The "file" fd must be an integer >= 0. Received ${fd}`);
+  if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) throw argRangeError(`The "file" fd must be an integer >= 0. Received ${fd}`);
 }
 
 export function validateAmount(value: unknown, name: string): asserts value is number {
-  if (typeof value !== "number") throw new TypeError(`The "${name}" argument must be a number. Received ${describeType(value)}`);
-  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`The "${name}" argument must be an integer >= 0. Received ${value}`);
+  if (typeof value !== "number") throw argTypeError(`The "${name}" argument must be a number. Received ${describeType(value)}`);
+  if (!Number.isSafeInteger(value) || value < 0) throw argRangeError(`The "${name}" argument must be an integer >= 0. Received ${value}`);
 }
 
 /** asyncio: count must be a positive integer (null/undefined: to EOF). */
 export function validateCount(value: unknown): asserts value is number {
   validateAmount(value, "count");
-  if (value === 0) throw new RangeError(`The "count" argument must be a positive integer. Received 0`);
+  if (value === 0) throw argRangeError(`The "count" argument must be a positive integer. Received 0`);
 }
 
 export function fallbackOption(opts: unknown): boolean {
   if (opts === undefined || opts === null) return true;
-  if (typeof opts !== "object") throw new TypeError(`The "opts" argument must be an object. Received ${describeType(opts)}`);
+  if (typeof opts !== "object") throw argTypeError(`The "opts" argument must be an object. Received ${describeType(opts)}`);
   const fallback = (opts as SendfileOptions).fallback;
   if (fallback === undefined) return true;
-  if (typeof fallback !== "boolean") throw new TypeError(`The "opts.fallback" option must be a boolean. Received ${describeType(fallback)}`);
+  if (typeof fallback !== "boolean") throw argTypeError(`The "opts.fallback" option must be a boolean. Received ${describeType(fallback)}`);
   return fallback;
 }
 

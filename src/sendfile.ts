@@ -22,7 +22,7 @@
 // read into again only once its send has completed (the endpoint owns it until then).
 import { StreamTransport } from "./transports/stream.js";
 import { SendfileNotAvailableError } from "./exceptions.js";
-import { describeType } from "./validate.js";
+import { describeType, argTypeError } from "./validate.js";
 import { validateFile, validateAmount, validateCount, fallbackOption, readAt, sendFromSource } from "./sendfile-source.js";
 
 /** Bytes per read on the generic path (two such buffers per sendfile). */
@@ -36,7 +36,7 @@ export async function sendfile(
   opts?: unknown,
 ): Promise<number> {
   if (!(transport instanceof StreamTransport)) {
-    throw new TypeError(`The "transport" argument must be a stream transport (createConnection, createServer). Received ${describeType(transport)}`);
+    throw argTypeError(`The "transport" argument must be a stream transport (createConnection, createServer). Received ${describeType(transport)}`);
   }
   validateFile(file);
   validateAmount(offset, "offset");

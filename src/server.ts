@@ -23,6 +23,7 @@ import { trackUnclosed, untrack, type ResourceState } from "./resource-warnings.
 import type { TlsLoop } from "./tls/layer.js";
 import type { TlsSettings } from "./tls/options.js";
 import { tlsOverEndpoint } from "./tls/start.js";
+import { argTypeError } from "./validate.js";
 
 /** The loop a server runs on: the public loop API plus the transports' and the TLS layer's internal hooks. */
 export type ServerLoop = AbstractEventLoop & TransportLoop & TlsLoop;
@@ -128,7 +129,7 @@ export class Server implements AbstractServer, TransportOwner {
     if (this.servingForever !== null) throw new Error(`server ${this} is already being awaited on serveForever()`);
     if (this.listeners === null) throw new Error(`server ${this} is closed`);
     const signal = opts?.signal;
-    if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError(`The "opts.signal" argument must be an AbortSignal`);
+    if (signal !== undefined && !(signal instanceof AbortSignal)) throw argTypeError(`The "opts.signal" argument must be an AbortSignal`);
     this.startServingNow();
     const fut = this.loop.createFuture<void>();
     this.servingForever = fut;
@@ -207,7 +208,7 @@ export class Server implements AbstractServer, TransportOwner {
     let protocol: unknown;
     try {
       protocol = this.protocolFactory();
-      if (protocol === null || typeof protocol !== "object") throw new TypeError(`protocolFactory() must return a protocol object. Received ${protocol === null ? "null" : typeof protocol}`);
+      if (protocol === null || typeof protocol !== "object") throw argTypeError(`protocolFactory() must return a protocol object. Received ${protocol === null ? "null" : typeof protocol}`, "ERR_INVALID_RETURN_VALUE");
     } catch (exc) {
       this.loop.callExceptionHandler({ message: "Error on transport creation for incoming connection", exception: exc, socket: this.socketList[0] });
       void discardEndpoint(endpoint);

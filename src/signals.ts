@@ -15,7 +15,7 @@
 import * as os from "node:os";
 import { isMainThread } from "node:worker_threads";
 import { Handle, type Callback, type HandleOwner } from "./events.js";
-import { describeType, validateCallback } from "./validate.js";
+import { argRangeError, argTypeError, describeType, validateCallback } from "./validate.js";
 
 /** What the handlers need from their loop. */
 export interface SignalLoop extends HandleOwner {
@@ -35,17 +35,11 @@ export function signalName(signal: unknown): NodeJS.Signals {
   } else if (typeof signal === "number") {
     name = Object.keys(SIGNALS).find((n) => SIGNALS[n] === signal);
   } else {
-    throw argError(TypeError, "ERR_INVALID_ARG_TYPE", `The "signal" argument must be a signal name or number. Received ${describeType(signal)}`);
+    throw argTypeError(`The "signal" argument must be a signal name or number. Received ${describeType(signal)}`, "ERR_INVALID_ARG_TYPE");
   }
-  if (name === undefined) throw argError(TypeError, "ERR_UNKNOWN_SIGNAL", `The "signal" argument is not a known signal. Received ${describeType(signal)}`);
-  if (UNCATCHABLE.has(name)) throw argError(RangeError, "ERR_INVALID_ARG_VALUE", `The "signal" argument must be a signal that can be caught; ${name} cannot be. Received ${describeType(signal)}`);
+  if (name === undefined) throw argTypeError(`The "signal" argument is not a known signal. Received ${describeType(signal)}`, "ERR_UNKNOWN_SIGNAL");
+  if (UNCATCHABLE.has(name)) throw argRangeError(`The "signal" argument must be a signal that can be caught; ${name} cannot be. Received ${describeType(signal)}`, "ERR_INVALID_ARG_VALUE");
   return name as NodeJS.Signals;
-}
-
-function argError(Kind: typeof TypeError | typeof RangeError, code: string, message: string): Error {
-  const err = new Kind(message) as Error & { code: string };
-  err.code = code;
-  return err;
 }
 
 interface Entry {

@@ -18,7 +18,7 @@ import { WATCH_READ, WATCH_WRITE } from "./proactor.js";
 import type { SockAddr, SockAddrInput, SockOptions } from "./events.js";
 import { Socket, type SocketWait } from "./socket.js";
 import { systemError, errno } from "./system-error.js";
-import { describeType, signalOption } from "./validate.js";
+import { describeType, signalOption, argRangeError, argTypeError } from "./validate.js";
 import { abortReason } from "./exceptions.js";
 import { nativeSockets, SOCKOPT_ERROR } from "./addon.js";
 import { errorExtra, type ResolvedAddr } from "./sockaddr.js";
@@ -38,8 +38,8 @@ const EAGAIN = -errno.EAGAIN;
  * the first attempt, so that every argument is checked first).
  */
 export function begin(loop: SockLoop, sock: unknown, syscall: string, opts: unknown, type?: "stream" | "dgram"): AbortSignal | undefined {
-  if (!(sock instanceof Socket)) throw new TypeError(`The "sock" argument must be a ringloop Socket. Received ${describeType(sock)}`);
-  if (type !== undefined && sock.type !== type) throw new TypeError(`The "sock" argument must be a ${type} socket. Received a ${sock.type} socket`);
+  if (!(sock instanceof Socket)) throw argTypeError(`The "sock" argument must be a ringloop Socket. Received ${describeType(sock)}`);
+  if (type !== undefined && sock.type !== type) throw argTypeError(`The "sock" argument must be a ${type} socket. Received a ${sock.type} socket`, "ERR_INVALID_ARG_VALUE");
   const signal = signalOption(opts);
   loop._checkClosed();
   loop._proactor.checkFdWatch();
@@ -110,12 +110,12 @@ function toBytes(data: unknown, name: string): Uint8Array {
   if (data instanceof Uint8Array) return data;
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  throw new TypeError(`The "${name}" argument must be a Buffer, TypedArray, DataView or ArrayBuffer. Received ${describeType(data)}`);
+  throw argTypeError(`The "${name}" argument must be a Buffer, TypedArray, DataView or ArrayBuffer. Received ${describeType(data)}`);
 }
 
 function checkSize(n: unknown, name: string, min: number): asserts n is number {
-  if (typeof n !== "number") throw new TypeError(`The "${name}" argument must be of type number. Received ${describeType(n)}`);
-  if (!Number.isInteger(n) || n < min || n > 0x7fffffff) throw new RangeError(`The "${name}" argument must be an integer >= ${min} and <= 2147483647. Received ${n}`);
+  if (typeof n !== "number") throw argTypeError(`The "${name}" argument must be of type number. Received ${describeType(n)}`);
+  if (!Number.isInteger(n) || n < min || n > 0x7fffffff) throw argRangeError(`The "${name}" argument must be an integer >= ${min} and <= 2147483647. Received ${n}`);
 }
 
 export async function sockRecv(loop: SockLoop, sock: Socket, nbytes: number, opts?: SockOptions): Promise<Buffer> {
@@ -143,7 +143,7 @@ export async function sockRecvfrom(loop: SockLoop, sock: Socket, bufsize: number
 export async function sockRecvfromInto(loop: SockLoop, sock: Socket, buf: Uint8Array, nbytes = 0, opts?: SockOptions): Promise<[number, SockAddr | null]> {
   let view = toBytes(buf, "buf");
   checkSize(nbytes, "nbytes", 0);
-  if (nbytes > view.byteLength) throw new RangeError(`The "nbytes" argument (${nbytes}) is larger than the buffer (${view.byteLength} bytes)`);
+  if (nbytes > view.byteLength) throw argRangeError(`The "nbytes" argument (${nbytes}) is larger than the buffer (${view.byteLength} bytes)`);
   if (nbytes > 0) view = view.subarray(0, nbytes);
   const signal = begin(loop, sock, "recvfrom", opts);
   const [n, addr] = await retry(loop, sock, WATCH_READ, "recvfrom", signal, (fd) => nativeSockets().recvFrom(fd, view));

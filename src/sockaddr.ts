@@ -3,6 +3,7 @@
 // input is a TypeError / RangeError naming the argument. No name resolution here.
 import * as net from "node:net";
 import type { SockAddr } from "./events.js";
+import { argRangeError, argTypeError } from "./validate.js";
 
 /** Family codes of the native socket calls: 4 = AF_INET, 6 = AF_INET6, 0 = AF_UNIX. */
 export type FamilyCode = 4 | 6 | 0;
@@ -20,24 +21,24 @@ const UNIX_PATH_MAX = 107;
 /** Checks `addr` (argument `name`) and returns its family code, host and port. */
 export function resolveAddr(addr: SockAddr, name: string): ResolvedAddr {
   if (typeof addr === "string") {
-    if (addr.length === 0) throw new TypeError(`The "${name}" argument must be a non-empty path`);
+    if (addr.length === 0) throw argTypeError(`The "${name}" argument must be a non-empty path`, "ERR_INVALID_ARG_VALUE");
     if (Buffer.byteLength(addr) > UNIX_PATH_MAX + (addr[0] === "\0" ? 1 : 0)) {
-      throw new RangeError(`The "${name}" argument is too long for a Unix socket path (${Buffer.byteLength(addr)} bytes)`);
+      throw argRangeError(`The "${name}" argument is too long for a Unix socket path (${Buffer.byteLength(addr)} bytes)`);
     }
     return { family: 0, host: addr, port: 0 };
   }
   if (addr === null || typeof addr !== "object") {
-    throw new TypeError(`The "${name}" argument must be an address object { host, port } or a path string`);
+    throw argTypeError(`The "${name}" argument must be an address object { host, port } or a path string`);
   }
   const { host, port } = addr;
-  if (typeof host !== "string") throw new TypeError(`The "${name}.host" property must be of type string`);
+  if (typeof host !== "string") throw argTypeError(`The "${name}.host" property must be of type string`);
   if (typeof port !== "number" || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new RangeError(`The "${name}.port" property must be an integer >= 0 and <= 65535. Received ${String(port)}`);
+    throw argRangeError(`The "${name}.port" property must be an integer >= 0 and <= 65535. Received ${String(port)}`);
   }
   const v = net.isIP(host.split("%")[0]);
-  if (v === 0) throw new TypeError(`The "${name}.host" property must be an IP address literal (no name resolution here). Received '${host}'`);
+  if (v === 0) throw argTypeError(`The "${name}.host" property must be an IP address literal (no name resolution here). Received '${host}'`, "ERR_INVALID_ARG_VALUE");
   if (addr.family !== undefined && addr.family !== v) {
-    throw new TypeError(`The "${name}.family" property (${String(addr.family)}) does not match the host '${host}'`);
+    throw argTypeError(`The "${name}.family" property (${String(addr.family)}) does not match the host '${host}'`, "ERR_INVALID_ARG_VALUE");
   }
   return { family: v as 4 | 6, host, port };
 }

@@ -29,7 +29,7 @@ import {
 } from "./events.js";
 import { NotImplementedError } from "./exceptions.js";
 import { systemError, errno } from "./system-error.js";
-import { describeType } from "./validate.js";
+import { describeType, argRangeError, argTypeError } from "./validate.js";
 import { trackUnclosed, untrack, type ResourceState } from "./resource-warnings.js";
 import { resolveAddr, type FamilyCode, type ResolvedAddr } from "./sockaddr.js";
 import {
@@ -80,7 +80,7 @@ function natives(): NativeSockets {
 
 function optionOf(name: unknown): readonly [number, OptionKind] {
   if (typeof name !== "string" || !Object.prototype.hasOwnProperty.call(OPTIONS, name)) {
-    throw new TypeError(`The "name" argument must be one of ${Object.keys(OPTIONS).join(", ")}. Received ${describeType(name)}`);
+    throw argTypeError(`The "name" argument must be one of ${Object.keys(OPTIONS).join(", ")}. Received ${describeType(name)}`, "ERR_INVALID_ARG_VALUE");
   }
   return OPTIONS[name as SocketOption];
 }
@@ -106,22 +106,22 @@ function optionValue(name: string, kind: OptionKind, value: unknown): number {
   if (kind === "flag") {
     if (typeof value === "boolean") return value ? 1 : 0;
     if (typeof value === "number" && Number.isInteger(value)) return value !== 0 ? 1 : 0;
-    throw new TypeError(`The "value" argument for ${name} must be a boolean. Received ${describeType(value)}`);
+    throw argTypeError(`The "value" argument for ${name} must be a boolean. Received ${describeType(value)}`);
   }
   if (kind === "size") {
-    if (typeof value !== "number") throw new TypeError(`The "value" argument for ${name} must be a number. Received ${describeType(value)}`);
-    if (!Number.isInteger(value) || value < 0 || value > 0x7fffffff) throw new RangeError(`The "value" argument for ${name} must be an integer >= 0 and <= 2147483647. Received ${value}`);
+    if (typeof value !== "number") throw argTypeError(`The "value" argument for ${name} must be a number. Received ${describeType(value)}`);
+    if (!Number.isInteger(value) || value < 0 || value > 0x7fffffff) throw argRangeError(`The "value" argument for ${name} must be an integer >= 0 and <= 2147483647. Received ${value}`);
     return value;
   }
   if (kind === "linger") {
     const l = value as Linger;
     if (l === null || typeof l !== "object" || typeof l.onoff !== "boolean" || typeof l.linger !== "number") {
-      throw new TypeError(`The "value" argument for SO_LINGER must be { onoff: boolean, linger: number }. Received ${describeType(value)}`);
+      throw argTypeError(`The "value" argument for SO_LINGER must be { onoff: boolean, linger: number }. Received ${describeType(value)}`);
     }
-    if (!Number.isInteger(l.linger) || l.linger < 0 || l.linger > 0x7fffffff) throw new RangeError(`The "value.linger" property must be an integer >= 0. Received ${l.linger}`);
+    if (!Number.isInteger(l.linger) || l.linger < 0 || l.linger > 0x7fffffff) throw argRangeError(`The "value.linger" property must be an integer >= 0. Received ${l.linger}`);
     return l.onoff ? l.linger : -1;
   }
-  throw new TypeError(`${name} is read-only`);
+  throw argTypeError(`${name} is read-only`);
 }
 
 const FAMILY_CODE = { 4: 4, 6: 6, unix: 0 } as const;
@@ -185,7 +185,7 @@ export class Socket implements AbstractSocket {
   _resolve(addr: SockAddrInput, name: string): ResolvedAddr {
     const a = resolveAddr(addr as SockAddr, name);
     if (a.family !== FAMILY_CODE[this.family]) {
-      throw new TypeError(`The "${name}" argument is not an address of this socket's family (${this.family}). Received ${typeof addr === "string" ? `'${addr}'` : JSON.stringify(addr)}`);
+      throw argTypeError(`The "${name}" argument is not an address of this socket's family (${this.family}). Received ${typeof addr === "string" ? `'${addr}'` : JSON.stringify(addr)}`, "ERR_INVALID_ARG_VALUE");
     }
     return a;
   }
@@ -197,7 +197,7 @@ export class Socket implements AbstractSocket {
   }
 
   listen(backlog = 128): void {
-    if (typeof backlog !== "number" || !Number.isInteger(backlog)) throw new TypeError(`The "backlog" argument must be an integer. Received ${describeType(backlog)}`);
+    if (typeof backlog !== "number" || !Number.isInteger(backlog)) throw argTypeError(`The "backlog" argument must be an integer. Received ${describeType(backlog)}`);
     if (this.type !== "stream") throw systemError(errno.EOPNOTSUPP, "listen");
     check(natives().listen(this._checkOpen("listen"), Math.max(0, backlog)), "listen");
   }
@@ -264,8 +264,8 @@ function addrResult(r: SockAddr | number | null, syscall: string): SockAddr {
 }
 
 export function checkFdArg(fd: unknown, name: string): asserts fd is number {
-  if (typeof fd !== "number") throw new TypeError(`The "${name}" argument must be of type number (a file descriptor). Received ${describeType(fd)}`);
-  if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) throw new RangeError(`The "${name}" argument must be an integer >= 0. Received ${fd}`);
+  if (typeof fd !== "number") throw argTypeError(`The "${name}" argument must be of type number (a file descriptor). Received ${describeType(fd)}`);
+  if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) throw argRangeError(`The "${name}" argument must be an integer >= 0. Received ${fd}`);
 }
 
 /**
@@ -273,11 +273,11 @@ export function checkFdArg(fd: unknown, name: string): asserts fd is number {
  * `proto` may be 0 or the family's own protocol (6 = TCP for stream, 17 = UDP for dgram).
  */
 export function socket(family: SocketFamily = 4, type: SocketType = "stream", proto = 0): Socket {
-  if (family !== 4 && family !== 6 && family !== "unix") throw new TypeError(`The "family" argument must be 4, 6 or "unix". Received ${describeType(family)}`);
-  if (type !== "stream" && type !== "dgram") throw new TypeError(`The "type" argument must be "stream" or "dgram". Received ${describeType(type)}`);
-  if (typeof proto !== "number" || !Number.isInteger(proto)) throw new TypeError(`The "proto" argument must be an integer. Received ${describeType(proto)}`);
+  if (family !== 4 && family !== 6 && family !== "unix") throw argTypeError(`The "family" argument must be 4, 6 or "unix". Received ${describeType(family)}`, "ERR_INVALID_ARG_VALUE");
+  if (type !== "stream" && type !== "dgram") throw argTypeError(`The "type" argument must be "stream" or "dgram". Received ${describeType(type)}`, "ERR_INVALID_ARG_VALUE");
+  if (typeof proto !== "number" || !Number.isInteger(proto)) throw argTypeError(`The "proto" argument must be an integer. Received ${describeType(proto)}`);
   const own = family === "unix" ? 0 : type === "stream" ? 6 : 17;
-  if (proto !== 0 && proto !== own) throw new RangeError(`The "proto" argument must be 0 or ${own} for a ${family === "unix" ? "Unix" : `IPv${family}`} ${type} socket. Received ${proto}`);
+  if (proto !== 0 && proto !== own) throw argRangeError(`The "proto" argument must be 0 or ${own} for a ${family === "unix" ? "Unix" : `IPv${family}`} ${type} socket. Received ${proto}`, "ERR_INVALID_ARG_VALUE");
   const fd = natives().socket(FAMILY_CODE[family] as FamilyCode, type === "dgram" ? SOCK_DGRAM : SOCK_STREAM, proto);
   if (fd < 0) throw systemError(fd, "socket");
   return new Socket(fd, family, type);

@@ -22,7 +22,7 @@ import {
 } from "./events.js";
 import { AI_PASSIVE } from "./dns.js";
 import { abortReason } from "./exceptions.js";
-import { describeType, validateCallback, validateSignal } from "./validate.js";
+import { describeType, validateCallback, validateSignal, argRangeError, argTypeError } from "./validate.js";
 import { systemError, errno } from "./system-error.js";
 import { StreamTransport } from "./transports/stream.js";
 import { Server, discardEndpoint, type ServerLoop, type ProtocolFactory, type UnixPathOwner } from "./server.js";
@@ -44,7 +44,7 @@ function checkFactory(f: unknown): asserts f is ProtocolFactory {
 
 function checkOpts<T>(opts: unknown): T {
   if (opts === undefined) return {} as T;
-  if (opts === null || typeof opts !== "object") throw new TypeError(`The "opts" argument must be an object. Received ${describeType(opts)}`);
+  if (opts === null || typeof opts !== "object") throw argTypeError(`The "opts" argument must be an object. Received ${describeType(opts)}`);
   return opts as T;
 }
 
@@ -58,43 +58,43 @@ function checkSsl(opts: CreateConnectionOptions & CreateServerOptions, serverSid
   const timeouts = checkTimeouts(opts, tls);
   let hostname = checkServerHostname(opts.serverHostname, tls);
   if (!tls) return null;
-  if (serverSide && hostname !== null) throw new TypeError(`The "opts.serverHostname" option is for clients (a server's name is in its certificate)`);
+  if (serverSide && hostname !== null) throw argTypeError(`The "opts.serverHostname" option is for clients (a server's name is in its certificate)`, "ERR_INVALID_ARG_VALUE");
   if (!serverSide) {
     hostname ??= defaultHostname;
-    if (hostname === null) throw new TypeError(`The "opts.serverHostname" option is required with ssl when there is no host (the name checked against the certificate; "" checks none)`);
+    if (hostname === null) throw argTypeError(`The "opts.serverHostname" option is required with ssl when there is no host (the name checked against the certificate; "" checks none)`, "ERR_MISSING_ARGS");
   }
   return tlsSettings(opts.ssl, serverSide, hostname, timeouts);
 }
 
 function checkFd(fd: unknown, name: string): asserts fd is number {
   if (typeof fd !== "number" || !Number.isInteger(fd)) {
-    throw new TypeError(`The "${name}" argument must be a file descriptor (an integer). Received ${describeType(fd)}`);
+    throw argTypeError(`The "${name}" argument must be a file descriptor (an integer). Received ${describeType(fd)}`);
   }
-  if (fd < 0) throw new RangeError(`The "${name}" argument must be a file descriptor >= 0. Received ${fd}`);
+  if (fd < 0) throw argRangeError(`The "${name}" argument must be a file descriptor >= 0. Received ${fd}`);
 }
 
 function checkFamily(family: unknown): 0 | 4 | 6 {
   if (family === undefined) return 0;
-  if (family !== 0 && family !== 4 && family !== 6) throw new TypeError(`The "opts.family" option must be 0, 4 or 6. Received ${describeType(family)}`);
+  if (family !== 0 && family !== 4 && family !== 6) throw argTypeError(`The "opts.family" option must be 0, 4 or 6. Received ${describeType(family)}`, "ERR_INVALID_ARG_VALUE");
   return family;
 }
 
 function checkBool(v: unknown, name: string, dflt: boolean): boolean {
   if (v === undefined) return dflt;
-  if (typeof v !== "boolean") throw new TypeError(`The "opts.${name}" option must be a boolean. Received ${describeType(v)}`);
+  if (typeof v !== "boolean") throw argTypeError(`The "opts.${name}" option must be a boolean. Received ${describeType(v)}`);
   return v;
 }
 
 function checkBacklog(v: unknown): number {
   if (v === undefined) return 100;
-  if (typeof v !== "number" || !Number.isInteger(v)) throw new TypeError(`The "opts.backlog" option must be an integer. Received ${describeType(v)}`);
-  if (v < 0) throw new RangeError(`The "opts.backlog" option must be >= 0. Received ${v}`);
+  if (typeof v !== "number" || !Number.isInteger(v)) throw argTypeError(`The "opts.backlog" option must be an integer. Received ${describeType(v)}`);
+  if (v < 0) throw argRangeError(`The "opts.backlog" option must be >= 0. Received ${v}`);
   return v;
 }
 
 function checkPath(path: unknown): asserts path is string {
-  if (typeof path !== "string") throw new TypeError(`The "path" argument must be a string. Received ${describeType(path)}`);
-  if (path.length === 0) throw new RangeError(`The "path" argument must not be empty`);
+  if (typeof path !== "string") throw argTypeError(`The "path" argument must be a string. Received ${describeType(path)}`);
+  if (path.length === 0) throw argRangeError(`The "path" argument must not be empty`, "ERR_INVALID_ARG_VALUE");
 }
 
 // ---------------------------------------------------------------- connections
@@ -104,7 +104,7 @@ async function makeTransport(loop: StreamLoop, endpoint: StreamEndpoint, protoco
   let protocol: unknown;
   try {
     protocol = protocolFactory();
-    if (protocol === null || typeof protocol !== "object") throw new TypeError(`protocolFactory() must return a protocol object. Received ${describeType(protocol)}`);
+    if (protocol === null || typeof protocol !== "object") throw argTypeError(`protocolFactory() must return a protocol object. Received ${describeType(protocol)}`, "ERR_INVALID_RETURN_VALUE");
   } catch (err) {
     await discardEndpoint(endpoint);
     throw err;
@@ -231,19 +231,19 @@ export async function createConnection(
   const family = checkFamily(opts.family);
   const signal = validateSignal(opts.signal);
   const delay = opts.happyEyeballsDelay ?? null;
-  if (delay !== null && (typeof delay !== "number" || !(delay >= 0))) throw new TypeError(`The "opts.happyEyeballsDelay" option must be a number >= 0 (ms). Received ${describeType(delay)}`);
+  if (delay !== null && (typeof delay !== "number" || !(delay >= 0))) throw argTypeError(`The "opts.happyEyeballsDelay" option must be a number >= 0 (ms). Received ${describeType(delay)}`);
   const interleave = opts.interleave ?? (delay !== null ? 1 : 0);
-  if (typeof interleave !== "number" || !Number.isInteger(interleave) || interleave < 0) throw new TypeError(`The "opts.interleave" option must be an integer >= 0. Received ${describeType(interleave)}`);
+  if (typeof interleave !== "number" || !Number.isInteger(interleave) || interleave < 0) throw argTypeError(`The "opts.interleave" option must be an integer >= 0. Received ${describeType(interleave)}`);
   const p = loop._proactor;
   const hostGiven = host !== undefined && host !== null;
   const portGiven = port !== undefined && port !== null;
   if (opts.sock !== undefined) {
-    if (hostGiven || portGiven) throw new TypeError("host/port and sock can not be specified at the same time");
+    if (hostGiven || portGiven) throw argTypeError("host/port and sock can not be specified at the same time", "ERR_INVALID_ARG_VALUE");
     checkFd(opts.sock, "opts.sock");
     const ep = p.adoptStream(opts.sock);
     return makeTransport(loop, ep, protocolFactory, isIpAddr(ep.sockname()), tls);
   }
-  if (!hostGiven && !portGiven) throw new TypeError("host and port was not specified and no sock specified");
+  if (!hostGiven && !portGiven) throw argTypeError("host and port was not specified and no sock specified", "ERR_MISSING_ARGS");
   if (signal?.aborted) throw abortReason(signal);
 
   const infos = await loop.getaddrinfo(host ?? null, port ?? null, { family, type: SOCK_STREAM });
@@ -251,7 +251,7 @@ export async function createConnection(
   let localInfos: AddrInfo[] | null = null;
   if (opts.localAddr !== undefined && opts.localAddr !== null) {
     const la = opts.localAddr;
-    if (typeof la !== "object") throw new TypeError(`The "opts.localAddr" option must be { host, port }. Received ${describeType(la)}`);
+    if (typeof la !== "object") throw argTypeError(`The "opts.localAddr" option must be { host, port }. Received ${describeType(la)}`);
     localInfos = await loop.getaddrinfo(la.host ?? null, la.port ?? 0, { family, type: SOCK_STREAM, flags: AI_PASSIVE });
     if (localInfos.length === 0) throw new Error("getaddrinfo() returned empty list");
   }
@@ -278,11 +278,11 @@ export async function createUnixConnection(loop: StreamLoop, protocolFactory: un
   const p = loop._proactor;
   let ep: StreamEndpoint;
   if (opts.sock !== undefined) {
-    if (path !== undefined && path !== null) throw new TypeError("path and sock can not be specified at the same time");
+    if (path !== undefined && path !== null) throw argTypeError("path and sock can not be specified at the same time", "ERR_INVALID_ARG_VALUE");
     checkFd(opts.sock, "opts.sock");
     ep = p.adoptStream(opts.sock);
   } else {
-    if (path === undefined || path === null) throw new TypeError("no path and sock were specified");
+    if (path === undefined || path === null) throw argTypeError("no path and sock were specified", "ERR_MISSING_ARGS");
     checkPath(path);
     if (signal?.aborted) throw abortReason(signal);
     ep = await p.connectStream(path, { signal });
@@ -324,7 +324,7 @@ export async function createServer(
   const p = loop._proactor;
   const listeners: Listener[] = [];
   if (opts.sock !== undefined) {
-    if ((host !== undefined && host !== null) || (port !== undefined && port !== null)) throw new TypeError("host/port and sock can not be specified at the same time");
+    if ((host !== undefined && host !== null) || (port !== undefined && port !== null)) throw argTypeError("host/port and sock can not be specified at the same time", "ERR_INVALID_ARG_VALUE");
     checkFd(opts.sock, "opts.sock");
     listeners.push(await p.adoptListener(opts.sock));
   } else {
@@ -333,10 +333,10 @@ export async function createServer(
     else if (typeof host === "string") hosts = [host];
     else if (Array.isArray(host)) {
       hosts = host.map((h, i) => {
-        if (typeof h !== "string") throw new TypeError(`The "host[${i}]" argument must be a string. Received ${describeType(h)}`);
+        if (typeof h !== "string") throw argTypeError(`The "host[${i}]" argument must be a string. Received ${describeType(h)}`);
         return h;
       });
-    } else throw new TypeError(`The "host" argument must be a string, an array of strings or null. Received ${describeType(host)}`);
+    } else throw argTypeError(`The "host" argument must be a string, an array of strings or null. Received ${describeType(host)}`);
     const resolved = await Promise.all(hosts.map((h) => loop.getaddrinfo(h, port ?? 0, { family, type: SOCK_STREAM, flags: AI_PASSIVE })));
     const seen = new Set<string>();
     const infos = resolved.flat().filter((i) => {
@@ -390,11 +390,11 @@ export async function createUnixServer(loop: StreamLoop, protocolFactory: unknow
   let listener: Listener;
   let owner: UnixPathOwner | null = null;
   if (opts.sock !== undefined) {
-    if (path !== undefined && path !== null) throw new TypeError("path and sock can not be specified at the same time");
+    if (path !== undefined && path !== null) throw argTypeError("path and sock can not be specified at the same time", "ERR_INVALID_ARG_VALUE");
     checkFd(opts.sock, "opts.sock");
     listener = await p.adoptListener(opts.sock);
   } else {
-    if (path === undefined || path === null) throw new TypeError("path was not specified, and no sock specified");
+    if (path === undefined || path === null) throw argTypeError("path was not specified, and no sock specified", "ERR_MISSING_ARGS");
     checkPath(path);
     const abstract = path[0] === "\0";
     if (!abstract) await removeStaleSocket(p, path);

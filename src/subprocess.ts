@@ -19,7 +19,7 @@ import * as fs from "node:fs";
 import type { ChildStdio, Proactor } from "./proactor.js";
 import { PIPE, STDOUT, DEVNULL, type SubprocessTransport } from "./transports.js";
 import type { SubprocessOptions } from "./events.js";
-import { describeType, validateCallback } from "./validate.js";
+import { describeType, validateCallback, argRangeError, argTypeError } from "./validate.js";
 import { systemError, errno } from "./system-error.js";
 import { BaseSubprocessTransport } from "./transports/subprocess.js";
 import type { TransportLoop } from "./transports/stream.js";
@@ -32,9 +32,9 @@ const SHELL = "/bin/sh";
 const STDIO_NAMES = ["stdin", "stdout", "stderr"] as const;
 
 function checkString(value: unknown, name: string, allowEmpty: boolean): asserts value is string {
-  if (typeof value !== "string") throw new TypeError(`The "${name}" argument must be a string. Received ${describeType(value)}`);
-  if (!allowEmpty && value.length === 0) throw new RangeError(`The "${name}" argument must not be empty`);
-  if (value.includes("\0")) throw new RangeError(`The "${name}" argument must not contain null bytes`);
+  if (typeof value !== "string") throw argTypeError(`The "${name}" argument must be a string. Received ${describeType(value)}`);
+  if (!allowEmpty && value.length === 0) throw argRangeError(`The "${name}" argument must not be empty`, "ERR_INVALID_ARG_VALUE");
+  if (value.includes("\0")) throw argRangeError(`The "${name}" argument must not contain null bytes`);
 }
 
 function stdioOf(value: unknown, fd: 0 | 1 | 2): ChildStdio {
@@ -43,28 +43,28 @@ function stdioOf(value: unknown, fd: 0 | 1 | 2): ChildStdio {
   if (value === null) return "inherit";
   if (value === DEVNULL) return "devnull";
   if (value === STDOUT) {
-    if (fd !== 2) throw new RangeError(`The "${name}" option cannot be STDOUT (only stderr can go into stdout)`);
+    if (fd !== 2) throw argRangeError(`The "${name}" option cannot be STDOUT (only stderr can go into stdout)`);
     return "stdout";
   }
   if (typeof value !== "number" || !Number.isInteger(value)) {
-    throw new TypeError(`The "${name}" option must be PIPE, DEVNULL, ${fd === 2 ? "STDOUT, " : ""}an fd or null. Received ${describeType(value)}`);
+    throw argTypeError(`The "${name}" option must be PIPE, DEVNULL, ${fd === 2 ? "STDOUT, " : ""}an fd or null. Received ${describeType(value)}`);
   }
-  if (value < 0) throw new RangeError(`The "${name}" option must be PIPE, DEVNULL, ${fd === 2 ? "STDOUT, " : ""}an fd >= 0 or null. Received ${value}`);
+  if (value < 0) throw argRangeError(`The "${name}" option must be PIPE, DEVNULL, ${fd === 2 ? "STDOUT, " : ""}an fd >= 0 or null. Received ${value}`);
   return value;
 }
 
 function envOf(env: unknown): string[] {
   if (env !== undefined && env !== null && (typeof env !== "object" || Array.isArray(env))) {
-    throw new TypeError(`The "opts.env" option must be an object of strings. Received ${describeType(env)}`);
+    throw argTypeError(`The "opts.env" option must be an object of strings. Received ${describeType(env)}`);
   }
   const source = (env ?? process.env) as Record<string, unknown>;
   const out: string[] = [];
   for (const key of Object.keys(source)) {
     const value = source[key];
     if (value === undefined) continue;
-    if (typeof value !== "string") throw new TypeError(`The "opts.env.${key}" option must be a string. Received ${describeType(value)}`);
+    if (typeof value !== "string") throw argTypeError(`The "opts.env.${key}" option must be a string. Received ${describeType(value)}`);
     if (key.length === 0 || key.includes("=") || key.includes("\0") || value.includes("\0")) {
-      throw new RangeError(`The "opts.env" option must not hold a name with "=" or an empty name, nor null bytes. Received "${key}"`);
+      throw argRangeError(`The "opts.env" option must not hold a name with "=" or an empty name, nor null bytes. Received "${key}"`);
     }
     out.push(`${key}=${value}`);
   }
@@ -87,14 +87,14 @@ function checkCwd(cwd: unknown): string | null {
 
 async function start(loop: SubprocessLoop, protocolFactory: unknown, file: string, argv: string[], optsIn: unknown): Promise<[SubprocessTransport, unknown]> {
   if (optsIn !== undefined && (optsIn === null || typeof optsIn !== "object")) {
-    throw new TypeError(`The "opts" argument must be an object. Received ${describeType(optsIn)}`);
+    throw argTypeError(`The "opts" argument must be an object. Received ${describeType(optsIn)}`);
   }
   const opts = (optsIn ?? {}) as SubprocessOptions;
   const stdio: [ChildStdio, ChildStdio, ChildStdio] = [stdioOf(opts.stdin, 0), stdioOf(opts.stdout, 1), stdioOf(opts.stderr, 2)];
   const env = envOf(opts.env);
   const cwd = checkCwd(opts.cwd);
   const protocol = (protocolFactory as () => unknown)();
-  if (protocol === null || typeof protocol !== "object") throw new TypeError(`protocolFactory() must return a protocol object. Received ${describeType(protocol)}`);
+  if (protocol === null || typeof protocol !== "object") throw argTypeError(`protocolFactory() must return a protocol object. Received ${describeType(protocol)}`, "ERR_INVALID_RETURN_VALUE");
   const child = await loop._proactor.spawnChild({ file, argv, env, cwd, stdio });
   const transport = new BaseSubprocessTransport(loop, child, protocol as BaseSubprocessTransport["_protocol"], argv);
   // The transport scheduled connectionMade with callSoon; this callback runs after it.
@@ -107,7 +107,7 @@ export async function subprocessExec(loop: SubprocessLoop, protocolFactory: unkn
   checkString(program, "program", false);
   let list: string[] = [];
   if (args !== undefined && args !== null) {
-    if (!Array.isArray(args)) throw new TypeError(`The "args" argument must be an array of strings. Received ${describeType(args)}`);
+    if (!Array.isArray(args)) throw argTypeError(`The "args" argument must be an array of strings. Received ${describeType(args)}`);
     args.forEach((a, i) => checkString(a, `args[${i}]`, true));
     list = args as string[];
   }

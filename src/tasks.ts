@@ -10,6 +10,7 @@
 import { Future } from "./futures.js";
 import { CancelledError, isCancellation } from "./exceptions.js";
 import type { AbstractEventLoop, AbstractTask, TaskCoro } from "./events.js";
+import { argTypeError } from "./validate.js";
 
 let taskCounter = 0;
 
@@ -23,7 +24,7 @@ export class Task<T = unknown> extends Future<T> implements AbstractTask<T> {
   constructor(coro: TaskCoro<T>, opts?: { loop?: AbstractEventLoop; name?: string }) {
     super(opts?.loop ? { loop: opts.loop } : undefined);
     if (opts?.name !== undefined && typeof opts.name !== "string") {
-      throw new TypeError("The \"name\" option must be a string");
+      throw argTypeError("The \"name\" option must be a string");
     }
     this._name = opts?.name ?? `Task-${++taskCounter}`;
     const loop = this._loop as AbstractEventLoop & { _registerTask?(t: Task<unknown>): void };
@@ -36,7 +37,7 @@ export class Task<T = unknown> extends Future<T> implements AbstractTask<T> {
       this._started = true;
       this._follow(coro as PromiseLike<T>);
     } else {
-      throw new TypeError("The \"coro\" argument must be a Promise or a function (signal) => Promise");
+      throw argTypeError("The \"coro\" argument must be a Promise or a function (signal) => Promise");
     }
     loop._registerTask?.(this as Task<unknown>);
   }

@@ -6,7 +6,7 @@ import type { Transport } from "../transports.js";
 import type { BaseTransport } from "../transports.js";
 import type { AbstractEventLoop, CreateConnectionOptions, CreateUnixConnectionOptions } from "../events.js";
 import { getRunningLoop } from "../running.js";
-import { describeType } from "../validate.js";
+import { describeType, argTypeError } from "../validate.js";
 import { TransportDuplex, type TransportDuplexOptions } from "./transport-duplex.js";
 
 /**
@@ -21,7 +21,7 @@ export class DuplexProtocol {
     options?: TransportDuplexOptions,
   ) {
     if (onConnection !== null && typeof onConnection !== "function") {
-      throw new TypeError(`The "onConnection" argument must be a function. Received ${describeType(onConnection)}`);
+      throw argTypeError(`The "onConnection" argument must be a function. Received ${describeType(onConnection)}`);
     }
     this.duplex = new TransportDuplex(options);
   }
@@ -53,7 +53,7 @@ export class DuplexProtocol {
  */
 export function toDuplex(transport: Transport, options?: TransportDuplexOptions): TransportDuplex {
   if (transport === null || typeof transport !== "object" || typeof (transport as Transport).setProtocol !== "function") {
-    throw new TypeError(`The "transport" argument must be a ringloop stream transport. Received ${describeType(transport)}`);
+    throw argTypeError(`The "transport" argument must be a ringloop stream transport. Received ${describeType(transport)}`);
   }
   if (transport.isClosing()) throw Object.assign(new Error(`toDuplex: ${transport} is closing`), { code: "ERR_TRANSPORT_CLOSED" });
   const protocol = new DuplexProtocol(null, options);
@@ -71,7 +71,7 @@ export function toDuplex(transport: Transport, options?: TransportDuplexOptions)
  */
 export function feedNodeServer(server: EventEmitter, options?: TransportDuplexOptions): () => DuplexProtocol {
   if (server === null || typeof server !== "object" || typeof (server as EventEmitter).emit !== "function") {
-    throw new TypeError(`The "server" argument must be a node:net, node:http or node:https server. Received ${describeType(server)}`);
+    throw argTypeError(`The "server" argument must be a node:net, node:http or node:https server. Received ${describeType(server)}`);
   }
   return () => new DuplexProtocol((duplex) => server.emit("connection", duplex), options);
 }
@@ -97,8 +97,8 @@ export interface ConnectDuplexOptions extends Omit<CreateConnectionOptions, "soc
  * createConnection and undici's connect option expect.
  */
 export function connectDuplex(options: ConnectDuplexOptions, callback?: (err: Error | null, duplex?: TransportDuplex) => void): TransportDuplex {
-  if (options === null || typeof options !== "object") throw new TypeError(`The "options" argument must be an object. Received ${describeType(options)}`);
-  if (callback !== undefined && typeof callback !== "function") throw new TypeError(`The "callback" argument must be a function. Received ${describeType(callback)}`);
+  if (options === null || typeof options !== "object") throw argTypeError(`The "options" argument must be an object. Received ${describeType(options)}`);
+  if (callback !== undefined && typeof callback !== "function") throw argTypeError(`The "callback" argument must be a function. Received ${describeType(callback)}`);
   const loop = options.loop ?? getRunningLoop();
   const protocol = new DuplexProtocol(null, options);
   const duplex = protocol.duplex;

@@ -27,7 +27,7 @@ import { Duplex } from "node:stream";
 import type { Transport } from "../transports.js";
 import type { SockAddr } from "../events.js";
 import { StreamTransport } from "../transports/stream.js";
-import { describeType } from "../validate.js";
+import { describeType, argRangeError, argTypeError } from "../validate.js";
 
 export interface TransportDuplexOptions {
   /** As net.Socket's (default false): the peer's EOF ends our write side too. */
@@ -135,7 +135,7 @@ export class TransportDuplex extends Duplex {
   }
 
   setKeepAlive(enable = false, initialDelayMs = 0): this {
-    if (typeof initialDelayMs !== "number" || !(initialDelayMs >= 0)) throw new TypeError(`The "initialDelay" argument must be a number >= 0 (ms). Received ${describeType(initialDelayMs)}`);
+    if (typeof initialDelayMs !== "number" || !(initialDelayMs >= 0)) throw argTypeError(`The "initialDelay" argument must be a number >= 0 (ms). Received ${describeType(initialDelayMs)}`);
     this.whenTransport(() => {
       if (this.transport instanceof StreamTransport) this.transport._setKeepAlive(Boolean(enable), Math.floor(initialDelayMs / 1000));
     });
@@ -144,9 +144,9 @@ export class TransportDuplex extends Duplex {
 
   /** As net.Socket: 'timeout' after `ms` without activity (0 turns it off); the caller ends the connection. */
   setTimeout(ms: number, callback?: () => void): this {
-    if (typeof ms !== "number" || !(ms >= 0) || !Number.isFinite(ms)) throw new RangeError(`The "msecs" argument must be a finite number >= 0. Received ${String(ms)}`);
+    if (typeof ms !== "number" || !(ms >= 0) || !Number.isFinite(ms)) throw argRangeError(`The "msecs" argument must be a finite number >= 0. Received ${String(ms)}`);
     if (callback !== undefined) {
-      if (typeof callback !== "function") throw new TypeError(`The "callback" argument must be a function. Received ${describeType(callback)}`);
+      if (typeof callback !== "function") throw argTypeError(`The "callback" argument must be a function. Received ${describeType(callback)}`);
       if (ms === 0) this.removeListener("timeout", callback);
       else this.once("timeout", callback);
     }

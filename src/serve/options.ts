@@ -2,7 +2,7 @@
 // naming the option; the error also carries `option` (the key) and `rule` (what the value
 // must be), so the CLI can name its own flag instead.
 import * as path from "node:path";
-import { describeType } from "../validate.js";
+import { describeType, argTypeError } from "../validate.js";
 
 /** How paths with a segment starting with "." are answered (serve-static's `dotfiles`). */
 export type DotfilesMode = "allow" | "deny" | "ignore";
@@ -187,7 +187,7 @@ function checkHeaders(value: unknown, cors: boolean): Array<[string, string]> {
 }
 
 export function resolveOptions(opts: ServeOptions): ResolvedServeOptions {
-  if (opts === null || typeof opts !== "object") throw new TypeError(`The "options" argument must be an object. Received ${describeType(opts)}`);
+  if (opts === null || typeof opts !== "object") throw argTypeError(`The "options" argument must be an object. Received ${describeType(opts)}`);
   const cors = checkBool("cors", opts.cors ?? false);
   let cacheControl: string | null = null;
   if (opts.cacheControl !== undefined && opts.maxAge !== undefined) throw optionError("range", "maxAge", "cannot be given together with cacheControl", String(opts.maxAge));

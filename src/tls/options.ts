@@ -19,7 +19,7 @@
 import * as tls from "node:tls";
 import * as fs from "node:fs";
 import * as crypto from "node:crypto";
-import { describeType } from "../validate.js";
+import { describeType, argRangeError, argTypeError } from "../validate.js";
 
 /** asyncio's defaults (constants.SSL_HANDSHAKE_TIMEOUT, SSL_SHUTDOWN_TIMEOUT), in ms. */
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 60_000;
@@ -94,8 +94,8 @@ function clientDefaultContext(): tls.SecureContext {
 
 function checkTimeout(value: unknown, name: string, dflt: number): number {
   if (value === undefined || value === null) return dflt;
-  if (typeof value !== "number" || Number.isNaN(value)) throw new TypeError(`The "opts.${name}" option must be a number of ms. Received ${describeType(value)}`);
-  if (!(value > 0) || !Number.isFinite(value) || value > 2 ** 31 - 1) throw new RangeError(`The "opts.${name}" option must be a positive number of ms (at most 2147483647). Received ${value}`);
+  if (typeof value !== "number" || Number.isNaN(value)) throw argTypeError(`The "opts.${name}" option must be a number of ms. Received ${describeType(value)}`);
+  if (!(value > 0) || !Number.isFinite(value) || value > 2 ** 31 - 1) throw argRangeError(`The "opts.${name}" option must be a positive number of ms (at most 2147483647). Received ${value}`);
   return value;
 }
 
@@ -104,12 +104,12 @@ export function checkTimeouts(opts: TlsTimeoutOptions, tlsWanted: boolean): { ha
   const given = (v: unknown): boolean => v !== undefined && v !== null;
   if (!tlsWanted) {
     for (const name of ["handshakeTimeout", "sslHandshakeTimeout", "sslShutdownTimeout"] as const) {
-      if (given(opts[name])) throw new TypeError(`The "opts.${name}" option is only meaningful with ssl`);
+      if (given(opts[name])) throw argTypeError(`The "opts.${name}" option is only meaningful with ssl`, "ERR_INVALID_ARG_VALUE");
     }
     return { handshakeTimeoutMs: DEFAULT_HANDSHAKE_TIMEOUT_MS, shutdownTimeoutMs: DEFAULT_SHUTDOWN_TIMEOUT_MS };
   }
   if (given(opts.handshakeTimeout) && given(opts.sslHandshakeTimeout) && opts.handshakeTimeout !== opts.sslHandshakeTimeout) {
-    throw new TypeError(`The "opts.handshakeTimeout" and "opts.sslHandshakeTimeout" options name the same timeout; give one`);
+    throw argTypeError(`The "opts.handshakeTimeout" and "opts.sslHandshakeTimeout" options name the same timeout; give one`, "ERR_INVALID_ARG_VALUE");
   }
   const handshake = given(opts.handshakeTimeout) ? "handshakeTimeout" : "sslHandshakeTimeout";
   return {
@@ -121,8 +121,8 @@ export function checkTimeouts(opts: TlsTimeoutOptions, tlsWanted: boolean): { ha
 /** Checks `serverHostname` (a string, only meaningful with ssl). */
 export function checkServerHostname(value: unknown, tlsWanted: boolean, name = "opts.serverHostname"): string | null {
   if (value === undefined || value === null) return null;
-  if (!tlsWanted) throw new TypeError(`The "${name}" option is only meaningful with ssl`);
-  if (typeof value !== "string") throw new TypeError(`The "${name}" option must be a string. Received ${describeType(value)}`);
+  if (!tlsWanted) throw argTypeError(`The "${name}" option is only meaningful with ssl`, "ERR_INVALID_ARG_VALUE");
+  if (typeof value !== "string") throw argTypeError(`The "${name}" option must be a string. Received ${describeType(value)}`);
   return value;
 }
 
@@ -140,7 +140,7 @@ export function tlsSettings(
   let secureContext: tls.SecureContext;
   let nodeOptions: Record<string, unknown>;
   if (ssl === true) {
-    if (serverSide) throw new TypeError(`The "${name}" option of a server must be a tls.SecureContext or tls.SecureContextOptions with key and cert (true is for clients)`);
+    if (serverSide) throw argTypeError(`The "${name}" option of a server must be a tls.SecureContext or tls.SecureContextOptions with key and cert (true is for clients)`, "ERR_INVALID_ARG_VALUE");
     secureContext = clientDefaultContext();
     nodeOptions = {};
   } else if (isSecureContext(ssl)) {
@@ -150,7 +150,7 @@ export function tlsSettings(
     nodeOptions = { ...(ssl as Record<string, unknown>) };
     const given = nodeOptions.secureContext;
     if (given !== undefined && given !== null) {
-      if (!isSecureContext(given)) throw new TypeError(`The "${name}.secureContext" option must be a tls.SecureContext. Received ${describeType(given)}`);
+      if (!isSecureContext(given)) throw argTypeError(`The "${name}.secureContext" option must be a tls.SecureContext. Received ${describeType(given)}`);
       secureContext = given;
     } else {
       const secureOptions = typeof nodeOptions.secureOptions === "number" ? nodeOptions.secureOptions : 0;
@@ -158,7 +158,7 @@ export function tlsSettings(
       secureContext = tls.createSecureContext({ ...nodeOptions, secureOptions: secureOptions | crypto.constants.SSL_OP_NO_RENEGOTIATION } as tls.SecureContextOptions);
     }
   } else {
-    throw new TypeError(`The "${name}" option must be true, a tls.SecureContext or tls.SecureContextOptions. Received ${describeType(ssl)}`);
+    throw argTypeError(`The "${name}" option must be true, a tls.SecureContext or tls.SecureContextOptions. Received ${describeType(ssl)}`);
   }
   nodeOptions.secureContext = secureContext;
   return { serverSide, secureContext, nodeOptions, serverHostname, ...timeouts };

@@ -3,7 +3,7 @@
 // live transport (loop.startTls, asyncio's start_tls).
 import type { StreamEndpoint } from "../proactor.js";
 import { StreamTransport, type TransportOwner } from "../transports/stream.js";
-import { describeType } from "../validate.js";
+import { describeType, argTypeError } from "../validate.js";
 import { TlsLayer, type TlsLoop } from "./layer.js";
 import { checkServerHostname, checkTimeouts, tlsSettings, type TlsSettings, type TlsTimeoutOptions } from "./options.js";
 
@@ -35,20 +35,20 @@ export interface StartTlsOptions extends TlsTimeoutOptions {
  */
 export async function startTls(loop: TlsLoop, transport: unknown, protocol: unknown, sslContext: unknown, optsIn?: StartTlsOptions): Promise<StreamTransport> {
   if (!(transport instanceof StreamTransport)) {
-    throw new TypeError(`The "transport" argument must be a stream transport (createConnection, createServer, startTls). Received ${describeType(transport)}`);
+    throw argTypeError(`The "transport" argument must be a stream transport (createConnection, createServer, startTls). Received ${describeType(transport)}`);
   }
-  if (protocol === null || typeof protocol !== "object") throw new TypeError(`The "protocol" argument must be a protocol object. Received ${describeType(protocol)}`);
-  if (optsIn !== undefined && (optsIn === null || typeof optsIn !== "object")) throw new TypeError(`The "opts" argument must be an object. Received ${describeType(optsIn)}`);
+  if (protocol === null || typeof protocol !== "object") throw argTypeError(`The "protocol" argument must be a protocol object. Received ${describeType(protocol)}`);
+  if (optsIn !== undefined && (optsIn === null || typeof optsIn !== "object")) throw argTypeError(`The "opts" argument must be an object. Received ${describeType(optsIn)}`);
   const opts = optsIn ?? {};
   const serverSide = opts.serverSide ?? false;
-  if (typeof serverSide !== "boolean") throw new TypeError(`The "opts.serverSide" option must be a boolean. Received ${describeType(serverSide)}`);
+  if (typeof serverSide !== "boolean") throw argTypeError(`The "opts.serverSide" option must be a boolean. Received ${describeType(serverSide)}`);
   if (sslContext === undefined || sslContext === null || sslContext === false) {
-    throw new TypeError(`The "sslContext" argument must be true, a tls.SecureContext or tls.SecureContextOptions. Received ${describeType(sslContext)}`);
+    throw argTypeError(`The "sslContext" argument must be true, a tls.SecureContext or tls.SecureContextOptions. Received ${describeType(sslContext)}`);
   }
   const serverHostname = checkServerHostname(opts.serverHostname, true);
-  if (serverSide && serverHostname !== null) throw new TypeError(`The "opts.serverHostname" option is only meaningful with serverSide false`);
+  if (serverSide && serverHostname !== null) throw argTypeError(`The "opts.serverHostname" option is only meaningful with serverSide false`, "ERR_INVALID_ARG_VALUE");
   if (!serverSide && serverHostname === null) {
-    throw new TypeError(`The "opts.serverHostname" option is required for a client-side startTls (the name checked against the certificate; "" checks none)`);
+    throw argTypeError(`The "opts.serverHostname" option is required for a client-side startTls (the name checked against the certificate; "" checks none)`, "ERR_MISSING_ARGS");
   }
   const settings = tlsSettings(sslContext, serverSide, serverHostname, checkTimeouts(opts, true), "sslContext");
   if (transport.isClosing()) throw Object.assign(new Error(`startTls: ${transport} is closing`), { code: "ERR_TRANSPORT_CLOSED" });

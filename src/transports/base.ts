@@ -5,7 +5,7 @@
 //   Closing (the endpoint is closing; the sink hears nothing more but onClosed) --onClosed-->
 //   Closed (connectionLost once). abort() and fatal errors skip Draining.
 import type { BaseProtocol } from "../protocols.js";
-import { describeType } from "../validate.js";
+import { describeType, argTypeError } from "../validate.js";
 
 export const enum Phase {
   Open,
@@ -17,7 +17,7 @@ export const enum Phase {
 /** A protocol is any object (its methods are optional, as asyncio's defaults do nothing). */
 export function validateProtocol(protocol: unknown): asserts protocol is BaseProtocol {
   if (protocol === null || typeof protocol !== "object") {
-    throw new TypeError(`The "protocol" argument must be a protocol object. Received ${describeType(protocol)}`);
+    throw argTypeError(`The "protocol" argument must be a protocol object. Received ${describeType(protocol)}`);
   }
 }
 

@@ -38,7 +38,7 @@ import type { DatagramTransport } from "../transports.js";
 import type { BaseProtocol } from "../protocols.js";
 import { captureStack, type SockAddr, type SockAddrInput } from "../events.js";
 import { logger } from "../log.js";
-import { describeType } from "../validate.js";
+import { describeType, argTypeError } from "../validate.js";
 import { TransportSocket } from "./socket.js";
 import { HeldWeakly } from "./held-weakly.js";
 import type { TransportLoop } from "./stream.js";
@@ -253,18 +253,16 @@ export class DatagramTransportImpl extends TransportBase<DatagramProtocolLike> i
 
   sendto(data: Uint8Array, addr?: SockAddrInput | null): void {
     if (!(data instanceof Uint8Array)) {
-      throw new TypeError(`The "data" argument must be a Buffer or Uint8Array. Received ${describeType(data)}`);
+      throw argTypeError(`The "data" argument must be a Buffer or Uint8Array. Received ${describeType(data)}`);
     }
     let to: SockAddr | null;
     if (this.remote !== null) {
       if (addr !== undefined && addr !== null && !sameAddr(addr, this.remote)) {
-        const err = new TypeError(`The "addr" argument must be omitted or the connected address ${formatAddr(this.remote)} on a connected endpoint. Received ${formatAddr(addr)}`) as TypeError & { code: string };
-        err.code = "ERR_INVALID_ARG_VALUE";
-        throw err;
+        throw argTypeError(`The "addr" argument must be omitted or the connected address ${formatAddr(this.remote)} on a connected endpoint. Received ${formatAddr(addr)}`, "ERR_INVALID_ARG_VALUE");
       }
       to = this.defaultTarget;
     } else {
-      if (addr === undefined || addr === null) throw new TypeError(`The "addr" argument is required: the endpoint is not connected (no remoteAddr)`);
+      if (addr === undefined || addr === null) throw argTypeError(`The "addr" argument is required: the endpoint is not connected (no remoteAddr)`, "ERR_MISSING_ARGS");
       to = this.resolve(addr, "addr");
     }
     if (this.phase >= Phase.Closing) {

@@ -74,6 +74,7 @@ import { trackUnclosed, untrack, type ResourceState } from "../resource-warnings
 import { DEFAULT_HIGH_WATER, WriteFlow } from "./write-limits.js";
 import { Phase, TransportBase } from "./base.js";
 import { systemError, errno } from "../system-error.js";
+import { argRangeError, argTypeError } from "../validate.js";
 
 /** What the transport needs from its loop (BaseEventLoop has all of it). */
 export interface TransportLoop {
@@ -154,7 +155,7 @@ function isBuffered(p: StreamProtocol): boolean {
 
 function validateData(data: unknown, name: string): asserts data is Uint8Array {
   if (!(data instanceof Uint8Array)) {
-    throw new TypeError(`The "${name}" argument must be a Buffer or Uint8Array. Received ${data === null ? "null" : typeof data}`);
+    throw argTypeError(`The "${name}" argument must be a Buffer or Uint8Array. Received ${data === null ? "null" : typeof data}`);
   }
 }
 
@@ -311,8 +312,8 @@ export class StreamTransport extends TransportBase<StreamProtocol> implements Tr
     let buf: Uint8Array;
     try {
       buf = this.protocol.getBuffer!(BUFFERED_SIZE_HINT);
-      if (!(buf instanceof Uint8Array)) throw new TypeError(`getBuffer() must return a Uint8Array. Received ${typeof buf}`);
-      if (buf.length === 0) throw new RangeError("getBuffer() returned an empty buffer");
+      if (!(buf instanceof Uint8Array)) throw argTypeError(`getBuffer() must return a Uint8Array. Received ${typeof buf}`, "ERR_INVALID_RETURN_VALUE");
+      if (buf.length === 0) throw argRangeError("getBuffer() returned an empty buffer", "ERR_INVALID_RETURN_VALUE");
     } catch (exc) {
       this.endpointReading = false;
       this.fatal(exc, "Fatal error: protocol.getBuffer() call failed.");
@@ -416,7 +417,7 @@ export class StreamTransport extends TransportBase<StreamProtocol> implements Tr
     let off = 0;
     while (off < data.length) {
       const buf = p.getBuffer!(data.length - off);
-      if (!(buf instanceof Uint8Array) || buf.length === 0) throw new RangeError("getBuffer() returned an empty buffer");
+      if (!(buf instanceof Uint8Array) || buf.length === 0) throw argRangeError("getBuffer() returned an empty buffer", "ERR_INVALID_RETURN_VALUE");
       const n = Math.min(buf.length, data.length - off);
       buf.set(data.subarray(off, off + n));
       off += n;
@@ -460,7 +461,7 @@ export class StreamTransport extends TransportBase<StreamProtocol> implements Tr
 
   writelines(list: Iterable<Uint8Array>): void {
     if (list === null || typeof (list as Iterable<Uint8Array>)?.[Symbol.iterator] !== "function") {
-      throw new TypeError(`The "list" argument must be an iterable of Buffers. Received ${list === null ? "null" : typeof list}`);
+      throw argTypeError(`The "list" argument must be an iterable of Buffers. Received ${list === null ? "null" : typeof list}`);
     }
     for (const data of list) this.write(data);
   }

@@ -32,7 +32,7 @@ import type { ReadTransport, SubprocessTransport, WriteTransport } from "../tran
 import type { BaseProtocol } from "../protocols.js";
 import { captureStack } from "../events.js";
 import { logger } from "../log.js";
-import { describeType } from "../validate.js";
+import { describeType, argRangeError, argTypeError } from "../validate.js";
 import { systemError, errno } from "../system-error.js";
 import { StreamTransport, READ_PIPE_KIND, WRITE_PIPE_KIND, type TransportLoop } from "./stream.js";
 import { HeldWeakly } from "./held-weakly.js";
@@ -62,14 +62,14 @@ export function signalNumber(signal: unknown): number {
   if (typeof signal === "string") {
     const n = Object.prototype.hasOwnProperty.call(SIGNALS, signal) ? SIGNALS[signal] : undefined;
     if (n === undefined) {
-      const err = new TypeError(`The "signal" argument is not a known signal. Received ${describeType(signal)}`) as TypeError & { code: string };
+      const err = argTypeError(`The "signal" argument is not a known signal. Received ${describeType(signal)}`) as TypeError & { code: string };
       err.code = "ERR_UNKNOWN_SIGNAL";
       throw err;
     }
     return n;
   }
-  if (typeof signal !== "number" || !Number.isInteger(signal)) throw new TypeError(`The "signal" argument must be a signal name or number. Received ${describeType(signal)}`);
-  if (signal < 0 || signal > MAX_SIGNAL) throw new RangeError(`The "signal" argument must be a signal number from 0 to ${MAX_SIGNAL}. Received ${signal}`);
+  if (typeof signal !== "number" || !Number.isInteger(signal)) throw argTypeError(`The "signal" argument must be a signal name or number. Received ${describeType(signal)}`);
+  if (signal < 0 || signal > MAX_SIGNAL) throw argRangeError(`The "signal" argument must be a signal number from 0 to ${MAX_SIGNAL}. Received ${signal}`);
   return signal;
 }
 
@@ -251,7 +251,7 @@ export class BaseSubprocessTransport implements SubprocessTransport, ChildSink {
   }
 
   setProtocol(protocol: BaseProtocol): void {
-    if (protocol === null || typeof protocol !== "object") throw new TypeError(`The "protocol" argument must be a protocol object. Received ${describeType(protocol)}`);
+    if (protocol === null || typeof protocol !== "object") throw argTypeError(`The "protocol" argument must be a protocol object. Received ${describeType(protocol)}`);
     this._protocol = protocol;
   }
 

@@ -5,7 +5,7 @@
 // reported to the exception handler ("protocol.pauseWriting() failed"), never raised.
 import type { BaseProtocol } from "../protocols.js";
 import type { ExceptionContext } from "../events.js";
-import { describeType } from "../validate.js";
+import { describeType, argRangeError, argTypeError } from "../validate.js";
 
 export const DEFAULT_HIGH_WATER = 64 * 1024;
 
@@ -15,7 +15,7 @@ export function writeBufferLimits(high?: number | null, low?: number | null): [h
   if (low !== undefined && low !== null) checkLimit(low, "low");
   if (high === undefined || high === null) high = low === undefined || low === null ? DEFAULT_HIGH_WATER : 4 * low;
   if (low === undefined || low === null) low = Math.floor(high / 4);
-  if (!(high >= low && low >= 0)) throw new RangeError(`high (${high}) must be >= low (${low}) must be >= 0`);
+  if (!(high >= low && low >= 0)) throw argRangeError(`high (${high}) must be >= low (${low}) must be >= 0`);
   return [high, low];
 }
 
@@ -63,7 +63,7 @@ export class WriteFlow {
 
 function checkLimit(value: unknown, name: string): asserts value is number {
   if (typeof value !== "number" || Number.isNaN(value)) {
-    throw new TypeError(`The "${name}" argument must be a number. Received ${describeType(value)}`);
+    throw argTypeError(`The "${name}" argument must be a number. Received ${describeType(value)}`);
   }
-  if (value < 0) throw new RangeError(`The "${name}" argument must be >= 0. Received ${value}`);
+  if (value < 0) throw argRangeError(`The "${name}" argument must be >= 0. Received ${value}`);
 }

@@ -5,6 +5,7 @@ import { UringProactor } from "./proactor.js";
 import { DEFAULT_RING_CONFIG } from "./ring.js";
 import { DEFAULT_DGRAM_BUF_COUNT, DEFAULT_DGRAM_BUF_SIZE, RECV_HEADER_BYTES } from "./datagram.js";
 import { DEFAULT_ZERO_COPY_MIN } from "./stream.js";
+import { argRangeError, argTypeError } from "../validate.js";
 
 /** Largest busyPollUs (the native Ring checks the same bound, kMaxBusyPollUs in ring_object.cc). */
 const BUSY_POLL_MAX_US = 1000;
@@ -49,29 +50,29 @@ export class UringEventLoop extends BaseEventLoop {
   /** @internal */ declare readonly _proactor: UringProactor;
 
   constructor(opts: UringLoopOptions = {}) {
-    if (opts === null || typeof opts !== "object") throw new TypeError("The \"opts\" argument must be an object");
+    if (opts === null || typeof opts !== "object") throw argTypeError("The \"opts\" argument must be an object");
     const { bufCount = DEFAULT_RING_CONFIG.bufCount, bufSize = DEFAULT_RING_CONFIG.bufSize, busyPollUs = defaultBusyPollUs() } = opts;
     const { dgramBufCount = DEFAULT_DGRAM_BUF_COUNT, dgramBufSize = DEFAULT_DGRAM_BUF_SIZE, zeroCopyMin = DEFAULT_ZERO_COPY_MIN } = opts;
     for (const [name, v] of [["bufCount", bufCount], ["bufSize", bufSize], ["busyPollUs", busyPollUs], ["dgramBufCount", dgramBufCount], ["dgramBufSize", dgramBufSize], ["zeroCopyMin", zeroCopyMin]] as const) {
-      if (typeof v !== "number") throw new TypeError(`The "opts.${name}" property must be of type number. Received type ${typeof v}`);
+      if (typeof v !== "number") throw argTypeError(`The "opts.${name}" property must be of type number. Received type ${typeof v}`);
     }
     if (!Number.isInteger(bufCount) || bufCount < 1 || bufCount > 32768 || (bufCount & (bufCount - 1)) !== 0) {
-      throw new RangeError(`The "opts.bufCount" property must be a power of two >= 1 and <= 32768. Received ${String(bufCount)}`);
+      throw argRangeError(`The "opts.bufCount" property must be a power of two >= 1 and <= 32768. Received ${String(bufCount)}`);
     }
     if (!Number.isInteger(bufSize) || bufSize < 1 || bufSize > 1 << 24) {
-      throw new RangeError(`The "opts.bufSize" property must be an integer >= 1 and <= 16777216. Received ${String(bufSize)}`);
+      throw argRangeError(`The "opts.bufSize" property must be an integer >= 1 and <= 16777216. Received ${String(bufSize)}`);
     }
     if (!Number.isInteger(dgramBufCount) || dgramBufCount < 1 || dgramBufCount > 32768 || (dgramBufCount & (dgramBufCount - 1)) !== 0) {
-      throw new RangeError(`The "opts.dgramBufCount" property must be a power of two >= 1 and <= 32768. Received ${String(dgramBufCount)}`);
+      throw argRangeError(`The "opts.dgramBufCount" property must be a power of two >= 1 and <= 32768. Received ${String(dgramBufCount)}`);
     }
     if (!Number.isInteger(dgramBufSize) || dgramBufSize < 1 || dgramBufSize > (1 << 24) - RECV_HEADER_BYTES) {
-      throw new RangeError(`The "opts.dgramBufSize" property must be an integer >= 1 and <= ${(1 << 24) - RECV_HEADER_BYTES}. Received ${String(dgramBufSize)}`);
+      throw argRangeError(`The "opts.dgramBufSize" property must be an integer >= 1 and <= ${(1 << 24) - RECV_HEADER_BYTES}. Received ${String(dgramBufSize)}`);
     }
     if (!Number.isInteger(zeroCopyMin) || zeroCopyMin < 0) {
-      throw new RangeError(`The "opts.zeroCopyMin" property must be an integer >= 0 (bytes; 0 = never). Received ${String(zeroCopyMin)}`);
+      throw argRangeError(`The "opts.zeroCopyMin" property must be an integer >= 0 (bytes; 0 = never). Received ${String(zeroCopyMin)}`);
     }
     if (!Number.isInteger(busyPollUs) || busyPollUs < 0 || busyPollUs > BUSY_POLL_MAX_US) {
-      throw new RangeError(`The "opts.busyPollUs" property must be an integer >= 0 and <= ${BUSY_POLL_MAX_US}. Received ${String(busyPollUs)}`);
+      throw argRangeError(`The "opts.busyPollUs" property must be an integer >= 0 and <= ${BUSY_POLL_MAX_US}. Received ${String(busyPollUs)}`);
     }
     super(
       new UringProactor({
@@ -106,7 +107,7 @@ function defaultBusyPollUs(): number {
   const env = process.env.RINGLOOP_BUSY_POLL_US;
   if (env !== undefined && env !== "") {
     if (!/^\d{1,4}$/.test(env) || Number(env) > BUSY_POLL_MAX_US) {
-      throw new RangeError(`RINGLOOP_BUSY_POLL_US must be an integer >= 0 and <= ${BUSY_POLL_MAX_US}. Received "${env}"`);
+      throw argRangeError(`RINGLOOP_BUSY_POLL_US must be an integer >= 0 and <= ${BUSY_POLL_MAX_US}. Received "${env}"`);
     }
     return Number(env);
   }

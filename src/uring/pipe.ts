@@ -44,6 +44,7 @@ import { check, nativeFds, nativeSockets } from "../addon.js";
 import type { OpHandler } from "./ring.js";
 import type { BufRing } from "./bufring.js";
 import { dropBytes, mergeTail, type StreamContext } from "./stream.js";
+import { argRangeError, argTypeError } from "../validate.js";
 
 const { ENOBUFS, ECANCELED, EAGAIN, EINVAL } = errno;
 /** Linux's EBADFD (not in os.constants.errno): READ_MULTISHOT of a file it cannot poll. */
@@ -143,8 +144,8 @@ export class UringPipeEndpoint implements StreamEndpoint, OpHandler {
   }
 
   readInto(buf: Uint8Array): void {
-    if (!(buf instanceof Uint8Array)) throw new TypeError('The "buf" argument must be an instance of Uint8Array');
-    if (buf.byteLength === 0) throw new RangeError('The "buf" argument must not be empty');
+    if (!(buf instanceof Uint8Array)) throw argTypeError('The "buf" argument must be an instance of Uint8Array');
+    if (buf.byteLength === 0) throw argRangeError('The "buf" argument must not be empty', "ERR_INVALID_ARG_VALUE");
     if (this.mode !== "read") throw new Error("readInto: a write pipe has nothing to read");
     if (this.readSlot >= 0) throw new Error("readInto: a read is already in flight");
     if (this.state !== State.Open) return;

@@ -12,6 +12,7 @@ import { errorExtra, resolveAddr, type FamilyCode, type ResolvedAddr } from "../
 import type { OpHandler } from "./ring.js";
 import { UringStreamEndpoint, type StreamContext } from "./stream.js";
 import { UringListener } from "./listener.js";
+import { argRangeError, argTypeError } from "../validate.js";
 
 function openSocket(a: ResolvedAddr, syscallAddr: ResolvedAddr): number {
   return check(nativeSockets().socket(a.family), "socket", syscallAddr);
@@ -77,11 +78,11 @@ export function connectStream(ctx: StreamContext, addr: SockAddr, opts: ConnectO
   return new Promise<StreamEndpoint>((resolve, reject) => {
     const a = resolveAddr(addr, "addr");
     const signal = opts?.signal;
-    if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('The "opts.signal" property must be an instance of AbortSignal');
+    if (signal !== undefined && !(signal instanceof AbortSignal)) throw argTypeError('The "opts.signal" property must be an instance of AbortSignal');
     if (signal?.aborted) throw abortReason(signal);
     const local = opts?.localAddr !== undefined ? resolveAddr(opts.localAddr, "opts.localAddr") : null;
     if (local !== null && local.family !== a.family) {
-      throw new TypeError(`The "opts.localAddr" family (${local.family || "unix"}) does not match the address family (${a.family || "unix"})`);
+      throw argTypeError(`The "opts.localAddr" family (${local.family || "unix"}) does not match the address family (${a.family || "unix"})`, "ERR_INVALID_ARG_VALUE");
     }
     const fd = openSocket(a, a);
     guarded(fd, () => {
@@ -94,7 +95,7 @@ export function connectStream(ctx: StreamContext, addr: SockAddr, opts: ConnectO
 export function listenStream(ctx: StreamContext, addr: SockAddr, opts: ListenOptions): Listener {
   const a = resolveAddr(addr, "addr");
   const backlog = opts?.backlog ?? 511;
-  if (!Number.isInteger(backlog) || backlog < 0) throw new RangeError(`The "opts.backlog" property must be an integer >= 0. Received ${String(backlog)}`);
+  if (!Number.isInteger(backlog) || backlog < 0) throw argRangeError(`The "opts.backlog" property must be an integer >= 0. Received ${String(backlog)}`);
   const s = nativeSockets();
   const fd = openSocket(a, a);
   return guarded(fd, () => {
@@ -110,14 +111,14 @@ export function listenStream(ctx: StreamContext, addr: SockAddr, opts: ListenOpt
 }
 
 function inspectFd(fd: number, listening: boolean): FamilyCode {
-  if (!Number.isInteger(fd) || fd < 0) throw new RangeError(`The "fd" argument must be an integer >= 0. Received ${String(fd)}`);
+  if (!Number.isInteger(fd) || fd < 0) throw argRangeError(`The "fd" argument must be an integer >= 0. Received ${String(fd)}`);
   const r = nativeSockets().inspect(fd);
   if (typeof r === "number") throw systemError(r, "getsockopt");
   const [family, type, acc] = r;
-  if (type !== SOCK_STREAM) throw new TypeError(`The "fd" argument must be a stream socket (SOCK_STREAM); fd ${fd} has type ${type}`);
-  if (family < 0) throw new TypeError(`The "fd" argument must be an AF_INET, AF_INET6 or AF_UNIX socket`);
+  if (type !== SOCK_STREAM) throw argTypeError(`The "fd" argument must be a stream socket (SOCK_STREAM); fd ${fd} has type ${type}`, "ERR_INVALID_ARG_VALUE");
+  if (family < 0) throw argTypeError(`The "fd" argument must be an AF_INET, AF_INET6 or AF_UNIX socket`, "ERR_INVALID_ARG_VALUE");
   if ((acc === 1) !== listening) {
-    throw new TypeError(`The "fd" argument must be a ${listening ? "listening" : "connected (not listening)"} socket`);
+    throw argTypeError(`The "fd" argument must be a ${listening ? "listening" : "connected (not listening)"} socket`);
   }
   return family as FamilyCode;
 }

@@ -38,6 +38,7 @@ import type { OpHandler, Ring } from "./ring.js";
 import type { BufRing } from "./bufring.js";
 import { startFileSend, type FileSend } from "./sendfile.js";
 import type { PipePool } from "./sendfile-pipes.js";
+import { argRangeError, argTypeError } from "../validate.js";
 
 const { ENOBUFS, ECANCELED, ENOTCONN, EAGAIN, EOPNOTSUPP } = errno;
 
@@ -156,8 +157,8 @@ export class UringStreamEndpoint implements StreamEndpoint, OpHandler {
   }
 
   readInto(buf: Uint8Array): void {
-    if (!(buf instanceof Uint8Array)) throw new TypeError('The "buf" argument must be an instance of Uint8Array');
-    if (buf.byteLength === 0) throw new RangeError('The "buf" argument must not be empty');
+    if (!(buf instanceof Uint8Array)) throw argTypeError('The "buf" argument must be an instance of Uint8Array');
+    if (buf.byteLength === 0) throw argRangeError('The "buf" argument must not be empty', "ERR_INVALID_ARG_VALUE");
     if (this.readSlot >= 0) throw new Error("readInto: a read is already in flight");
     if (this.state !== State.Open) return;
     const ring = this.ctx.ring;
@@ -207,7 +208,7 @@ export class UringStreamEndpoint implements StreamEndpoint, OpHandler {
   sendfile(fd: number, offset: number, count: number): void {
     if (this.sendSlot >= 0 || this.fileSend !== null) throw new Error("sendfile: a write is already in flight");
     if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(count) || count <= 0) {
-      throw new RangeError(`sendfile: offset (${offset}) must be >= 0 and count (${count}) > 0`);
+      throw argRangeError(`sendfile: offset (${offset}) must be >= 0 and count (${count}) > 0`);
     }
     if (this.state !== State.Open) return;
     this.fileSend = startFileSend(this.ctx, this.fd, fd, offset, count, this.onFileSent);
