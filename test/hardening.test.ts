@@ -56,7 +56,10 @@ uringTest("hardened ring: a setuid process gets no ring: the policy falls back n
   `;
   // Real uid nobody, effective uid root (what a setuid-root program runs as), then node.
   const launcher = `import os, sys; os.setresuid(65534, 0, 0); os.execv(sys.argv[1], sys.argv[1:])`;
-  const r = spawnSync("python3", ["-c", launcher, process.execPath, "-e", script], { encoding: "utf8", timeout: 30_000, env: { ...process.env, RINGLOOP_BACKEND: "" } });
+  // The addon by its path: the search (pkg-prebuilds) tests candidates with access(), which
+  // checks the real uid, and nobody may not enter a checkout under a 0700 directory.
+  const env = { ...process.env, RINGLOOP_BACKEND: "", RINGLOOP_ADDON: loadAddon().path };
+  const r = spawnSync("python3", ["-c", launcher, process.execPath, "-e", script], { encoding: "utf8", timeout: 30_000, env });
   t.is(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout) as { ruid: number; euid: number; backend: string; reason: string; thrown: { code: string; message: string } | null };
   t.is(out.ruid, 65534);
