@@ -243,20 +243,28 @@ export interface AbstractServer {
   abortClients(): void;
 }
 
-export interface CreateConnectionOptions {
+/** The TLS handshake and shutdown timeouts every TLS-capable entry point takes. */
+export interface TlsTimeoutOptions {
+  /** ms to finish the TLS handshake (default 60000, asyncio's); alias sslHandshakeTimeout. */
+  handshakeTimeout?: number | null;
+  sslHandshakeTimeout?: number | null;
+  /** ms to wait for the peer's close_notify after ours before aborting (default 30000). */
+  sslShutdownTimeout?: number | null;
+}
+
+/** TLS (asyncio's ssl=) and its timeouts, for the connection and server entry points. */
+export interface TlsOptions extends TlsTimeoutOptions {
   /**
    * TLS: true (a client verifying against the system CAs), a tls.SecureContext, or
    * tls.SecureContextOptions plus tls.connect's per-connection options (ALPNProtocols,
    * rejectUnauthorized, requestCert, ...); see src/tls/options.ts.
    */
   ssl?: unknown;
+}
+
+export interface CreateConnectionOptions extends TlsOptions {
   /** The name sent as SNI and checked against the certificate (default: host; "" checks none). */
   serverHostname?: string;
-  /** ms to finish the TLS handshake (default 60000, asyncio's); alias sslHandshakeTimeout. */
-  handshakeTimeout?: number | null;
-  sslHandshakeTimeout?: number | null;
-  /** ms to wait for the peer's close_notify after ours before aborting (default 30000). */
-  sslShutdownTimeout?: number | null;
   family?: 0 | 4 | 6;
   localAddr?: { host: string | null; port?: number } | null;
   happyEyeballsDelay?: number | null;
@@ -267,81 +275,36 @@ export interface CreateConnectionOptions {
   signal?: AbortSignal;
 }
 
-export interface CreateServerOptions {
+export interface CreateServerOptions extends TlsOptions {
   family?: 0 | 4 | 6;
   backlog?: number;
   reuseAddress?: boolean;
   reusePort?: boolean;
-  /**
-   * TLS: true (a client verifying against the system CAs), a tls.SecureContext, or
-   * tls.SecureContextOptions plus tls.connect's per-connection options (ALPNProtocols,
-   * rejectUnauthorized, requestCert, ...); see src/tls/options.ts.
-   */
-  ssl?: unknown;
-  /** ms to finish the TLS handshake (default 60000, asyncio's); alias sslHandshakeTimeout. */
-  handshakeTimeout?: number | null;
-  sslHandshakeTimeout?: number | null;
-  /** ms to wait for the peer's close_notify after ours before aborting (default 30000). */
-  sslShutdownTimeout?: number | null;
   /** A listening stream socket's fd; the server owns it from then on. */
   sock?: number;
   startServing?: boolean;
 }
 
-export interface CreateUnixConnectionOptions {
-  /**
-   * TLS: true (a client verifying against the system CAs), a tls.SecureContext, or
-   * tls.SecureContextOptions plus tls.connect's per-connection options (ALPNProtocols,
-   * rejectUnauthorized, requestCert, ...); see src/tls/options.ts.
-   */
-  ssl?: unknown;
+export interface CreateUnixConnectionOptions extends TlsOptions {
   serverHostname?: string;
-  /** ms to finish the TLS handshake (default 60000, asyncio's); alias sslHandshakeTimeout. */
-  handshakeTimeout?: number | null;
-  sslHandshakeTimeout?: number | null;
-  /** ms to wait for the peer's close_notify after ours before aborting (default 30000). */
-  sslShutdownTimeout?: number | null;
   sock?: number;
   signal?: AbortSignal;
 }
 
-export interface CreateUnixServerOptions {
+export interface CreateUnixServerOptions extends TlsOptions {
   backlog?: number;
-  /**
-   * TLS: true (a client verifying against the system CAs), a tls.SecureContext, or
-   * tls.SecureContextOptions plus tls.connect's per-connection options (ALPNProtocols,
-   * rejectUnauthorized, requestCert, ...); see src/tls/options.ts.
-   */
-  ssl?: unknown;
-  /** ms to finish the TLS handshake (default 60000, asyncio's); alias sslHandshakeTimeout. */
-  handshakeTimeout?: number | null;
-  sslHandshakeTimeout?: number | null;
-  /** ms to wait for the peer's close_notify after ours before aborting (default 30000). */
-  sslShutdownTimeout?: number | null;
   sock?: number;
   startServing?: boolean;
 }
 
-export interface ConnectAcceptedSocketOptions {
-  /** The server side of a TLS connection, as asyncio's connect_accepted_socket. */
-  ssl?: unknown;
-  /** ms to finish the TLS handshake (default 60000, asyncio's); alias sslHandshakeTimeout. */
-  handshakeTimeout?: number | null;
-  sslHandshakeTimeout?: number | null;
-  /** ms to wait for the peer's close_notify after ours before aborting (default 30000). */
-  sslShutdownTimeout?: number | null;
-}
+/** ssl: the server side of a TLS connection, as asyncio's connect_accepted_socket. */
+export type ConnectAcceptedSocketOptions = TlsOptions;
 
 /** loop.startTls options (asyncio's start_tls). */
-export interface StartTlsOptions {
+export interface StartTlsOptions extends TlsTimeoutOptions {
   serverSide?: boolean;
   /** Client side: required (the name sent as SNI and checked; "" checks none). */
   serverHostname?: string | null;
-  /** ms to finish the TLS handshake (default 60000, asyncio's); alias sslHandshakeTimeout. */
-  handshakeTimeout?: number | null;
-  sslHandshakeTimeout?: number | null;
-  /** ms to wait for the peer's close_notify after ours before aborting (default 30000). */
-  sslShutdownTimeout?: number | null;
 }
 
 export interface CreateDatagramEndpointOptions {

@@ -53,6 +53,8 @@ export {
   type ConnectAcceptedSocketOptions,
   type CreateDatagramEndpointOptions,
   type StartTlsOptions,
+  type TlsOptions,
+  type TlsTimeoutOptions,
   type SendfileSource,
   type SendfileOptions,
   type PipeSource,
