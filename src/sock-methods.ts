@@ -97,13 +97,42 @@ export function closedError(loop: SockLoop, fallback: Error): unknown {
  * between. A negative result becomes a system error naming `syscall`.
  */
 async function retry<T>(loop: SockLoop, sock: Socket, events: number, syscall: string, signal: AbortSignal | undefined, attempt: (fd: number) => T | number, a?: ResolvedAddr): Promise<T> {
-  for (;;) {
+  for (let eagains = 1; ; eagains++) {
     checkAborted(signal);
     const r = attempt(sock._checkOpen(syscall));
     if (typeof r !== "number" || r >= 0) return r as T;
     if (r !== EAGAIN) throw systemError(r, syscall, a ? errorExtra(a) : undefined);
-    await waitReady(loop, sock, events, signal);
+    await waitAgain(loop, sock, events, signal, eagains);
   }
+}
+
+/** The longest pause between two attempts that readiness did not tell apart (ms). */
+const MAX_BACKOFF_MS = 64;
+
+/**
+ * Waits for readiness before attempt number `eagains + 1`. Readiness does not always
+ * explain an EAGAIN: a Unix stream socket whose listener's backlog is full, or an
+ * unconnected Unix datagram socket whose receiver's queue is full, polls writable at once
+ * (the kernel cannot tell which peer is full), so waiting for readiness alone would spin.
+ * From the second EAGAIN in a row on, a pause follows the wait: 1, 2, 4 ... 64 ms. The pause
+ * is a Node timer, not a loop timer, so that a loop closed meanwhile is seen by the next
+ * wait (it rejects with the closed-loop error) instead of a timer that never fires.
+ */
+async function waitAgain(loop: SockLoop, sock: Socket, events: number, signal: AbortSignal | undefined, eagains: number): Promise<void> {
+  await waitReady(loop, sock, events, signal);
+  if (eagains < 2) return;
+  const ms = Math.min(MAX_BACKOFF_MS, 2 ** (eagains - 2));
+  await new Promise<void>((resolve, reject) => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(abortReason(signal!));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
 }
 
 function toBytes(data: unknown, name: string): Uint8Array {
@@ -181,13 +210,13 @@ export async function sockConnect(loop: SockLoop, sock: Socket, addr: SockAddrIn
   const signal = begin(loop, sock, "connect", opts);
   const a = sock._resolve(addr, "addr");
   const s = nativeSockets();
-  for (;;) {
+  for (let eagains = 1; ; eagains++) {
     checkAborted(signal);
     const r = s.connect(sock._checkOpen("connect"), a.family, a.host, a.port);
     if (r === 0) return;
     if (r === EAGAIN) {
       // A Unix socket whose listener's backlog is full: wait, then connect again.
-      await waitReady(loop, sock, WATCH_WRITE, signal);
+      await waitAgain(loop, sock, WATCH_WRITE, signal, eagains);
       continue;
     }
     if (r !== -errno.EINPROGRESS && r !== -errno.EALREADY) throw systemError(r, "connect", errorExtra(a));
