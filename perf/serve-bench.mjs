@@ -35,14 +35,13 @@
 // the on-the-fly row only), nginx = Debian nginx (worker_processes 1, sendfile
 // on, access_log off), node = perf/servers/static-node.mjs, bun = perf/servers/static-bun.mjs
 // under a bun binary installed with npm into a temp dir (never into the repo).
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync, mkdtempSync, mkdirSync, chmodSync, openSync, writeSync, closeSync, rmSync } from "node:fs";
 import * as zlib from "node:zlib";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { benchArgs, median } from "./bench-util.mjs";
+import { benchArgs, median, have, freePort, startPinned, stopServer, parseWrk, nginxConf as nginxStaticConf } from "./bench-util.mjs";
 import { writeSection } from "./results-writer.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -74,12 +73,7 @@ const LABEL = {
 const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
 const WORK = mkdtempSync(path.join(os.tmpdir(), "serve-bench-"));
 const DOCROOT = path.join(WORK, "www");
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const notes = [];
-
-function have(cmd) {
-  return spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
-}
 
 function makeDocroot() {
   mkdirSync(DOCROOT, { recursive: true });
@@ -127,17 +121,6 @@ function benchText(size) {
   return Buffer.from(out.slice(0, size));
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 /** A bun binary: on PATH, or installed with npm into a temp dir (kept for later runs). */
 function findBun() {
   if (have("bun")) return "bun";
@@ -161,47 +144,21 @@ function findBun() {
 const NGINX_BROTLI_STATIC = "/usr/lib/nginx/modules/ngx_http_brotli_static_module.so";
 
 function nginxConf(port) {
-  const dir = path.join(WORK, "nginx");
-  mkdirSync(dir, { recursive: true });
-  const conf = path.join(dir, "nginx.conf");
   const brotli = existsSync(NGINX_BROTLI_STATIC);
   if (!brotli) notes.push(`nginx: no brotli_static (apt-get install -y libnginx-mod-http-brotli-static); not measured on the br row`);
-  writeFileSync(
-    conf,
-    `${brotli ? `load_module ${NGINX_BROTLI_STATIC};\n` : ""}worker_processes 1;
-daemon off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  sendfile on;
-  keepalive_requests 1000000;
-  default_type application/octet-stream;
-  types { text/plain txt; }
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  gzip_static on;
-  ${brotli ? "brotli_static on;" : ""}
-  gzip_vary on;
-  server {
-    listen 127.0.0.1:${port} reuseport backlog=4096;
-    root ${DOCROOT};
-    location /otf/ {
+  return nginxStaticConf(path.join(WORK, "nginx"), {
+    port,
+    root: DOCROOT,
+    main: brotli ? `load_module ${NGINX_BROTLI_STATIC};\n` : "",
+    http: `  gzip_static on;\n  ${brotli ? "brotli_static on;" : ""}\n  gzip_vary on;`,
+    server: `    location /otf/ {
       gzip_static off;
       ${brotli ? "brotli_static off;" : ""}
       gzip on;
       gzip_types text/plain;
       gzip_min_length 256;
-    }
-  }
-}
-`,
-  );
-  return conf;
+    }`,
+  });
 }
 
 /** Starts one server pinned to CPU 0; resolves { child, port }. */
@@ -220,47 +177,7 @@ async function startServer(variant, bunBin) {
     port = await freePort();
     cmd = ["nginx", "-c", nginxConf(port)];
   } else throw new Error(`unknown variant ${variant}`);
-  const child = spawn("taskset", ["-c", "0", ...cmd], { stdio: ["ignore", "pipe", "pipe"] });
-  let err = "";
-  child.stderr.on("data", (d) => (err += d));
-  if (port === null) {
-    port = await new Promise((resolve, reject) => {
-      let out = "";
-      const timer = setTimeout(() => reject(new Error(`${LABEL[variant]}: no port within 10 s: ${err}`)), 10_000);
-      child.stdout.on("data", (d) => {
-        out += d;
-        const m = /"port":(\d+)/.exec(out) ?? /http:\/\/127\.0\.0\.1:(\d+)\//.exec(out);
-        if (m) {
-          clearTimeout(timer);
-          resolve(Number(m[1]));
-        }
-      });
-      child.once("exit", (code) => reject(new Error(`${LABEL[variant]} exited (${code}): ${err}`)));
-    });
-  } else {
-    for (let i = 0; ; i++) {
-      const ok = await new Promise((r) => {
-        const s = net.connect(port, "127.0.0.1", () => {
-          s.destroy();
-          r(true);
-        });
-        s.on("error", () => r(false));
-      });
-      if (ok) break;
-      if (i > 100 || child.exitCode !== null) throw new Error(`nginx did not start: ${err}`);
-      await sleep(50);
-    }
-  }
-  return { child, port };
-}
-
-async function stopServer(s) {
-  if (s.child.exitCode !== null) return;
-  const done = new Promise((r) => s.child.once("exit", r));
-  s.child.kill("SIGTERM");
-  const t = setTimeout(() => s.child.kill("SIGKILL"), 5000);
-  await done;
-  clearTimeout(t);
+  return startPinned(cmd, { port, label: LABEL[variant] });
 }
 
 /** CPU time (µs) of a process and its descendants (nginx's worker is a child of taskset's exec). */
@@ -312,27 +229,10 @@ function measured(pid, fn) {
   }];
 }
 
-function parseDuration(s) {
-  const m = /^([\d.]+)(us|ms|s)$/.exec(s);
-  if (!m) return NaN;
-  return Number(m[1]) * (m[2] === "us" ? 1e-3 : m[2] === "ms" ? 1 : 1000);
-}
-
-function parseSize(s) {
-  const m = /^([\d.]+)([KMG]?B)$/.exec(s);
-  if (!m) return NaN;
-  return Number(m[1]) * { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3 }[m[2]];
-}
-
 function wrk(port, file, secs, header = null) {
   const extra = header === null ? [] : ["-H", header];
   const r = spawnSync("taskset", ["-c", "1", "wrk", "-t1", "-c16", `-d${secs}s`, "--latency", ...extra, `http://127.0.0.1:${port}/${file}`], { encoding: "utf8", timeout: (secs + 30) * 1000 });
-  const out = r.stdout ?? "";
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
-  const bytes = parseSize(/Transfer\/sec:\s+(\S+)/.exec(out)?.[1] ?? "");
-  const p99 = parseDuration(/\s99%\s+(\S+)/.exec(out)?.[1] ?? "");
-  const errors = /Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)/.exec(out)?.[0] ?? null;
-  return { rps, mbps: bytes / 1e6, p99, errors };
+  return parseWrk(r.stdout ?? "");
 }
 
 /** The workloads (wrk); `variants` is filled with the servers that answer each as asked. */

@@ -15,7 +15,7 @@ import { existsSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { benchArgs, median } from "./bench-util.mjs";
+import { benchArgs, median, stopServer } from "./bench-util.mjs";
 import { writeSection } from "./results-writer.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -56,15 +56,6 @@ async function startServer(variant) {
   return { child, port };
 }
 
-async function stopServer(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once("exit", r));
-  child.kill("SIGTERM");
-  const t = setTimeout(() => child.kill("SIGKILL"), 3000);
-  await exited;
-  clearTimeout(t);
-}
-
 function load(port, senders, pid) {
   const args = ["-c", "1", LOAD, "--port", String(port), "--senders", String(senders), "--size", "64", "--duration", String(SECS), "--warmup", "1", "--stat-pid", String(pid)];
   const r = spawnSync("taskset", args, { encoding: "utf8", timeout: (SECS + 20) * 1000 });
@@ -80,7 +71,7 @@ for (let round = 0; round < ROUNDS; round++) {
       const srv = await startServer(variant);
       // The server process is taskset's child exec: same pid.
       const r = load(srv.port, senders, srv.child.pid);
-      await stopServer(srv.child);
+      await stopServer(srv, 3000);
       (results[`${variant}|${senders}`] ??= []).push({ pps: r.pps, us: r.server_us_per_dgram, lost: r.lost });
       process.stderr.write(`round ${round + 1}/${ROUNDS} ${senders} sender(s) ${LABEL[variant]}: ${Math.round(r.pps)} echoes/s, ${r.server_us_per_dgram.toFixed(2)} us CPU/datagram, lost ${r.lost}\n`);
     }

@@ -6,6 +6,8 @@
 //   https  a "hello world" keep-alive HTTP answer over TLS: ringloop's TLS feeding a node:http
 //          server (feedNodeServer), or node:https.
 //   http   the same without TLS: node:http fed by a ringloop Server, or plain node:http.
+//   echo   TLS; every byte received is written back (a Protocol's dataReceived, or
+//          node:tls's 'data').
 // Prints {"port":P} once listening on 127.0.0.1.
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -26,7 +28,13 @@ function hello(_req, res) {
 const ready = (port) => process.stdout.write(JSON.stringify({ port }) + "\n");
 
 if (variant === "node") {
-  if (workload === "bulk") {
+  if (workload === "echo") {
+    const server = tls.createServer(ssl, (sock) => {
+      sock.on("error", () => {});
+      sock.on("data", (d) => sock.write(d));
+    });
+    server.listen({ host: "127.0.0.1", port: 0, backlog: 4096 }, () => ready(server.address().port));
+  } else if (workload === "bulk") {
     const server = tls.createServer(ssl, (sock) => {
       let head = Buffer.alloc(0);
       let left = -1;
@@ -100,11 +108,20 @@ if (variant === "node") {
       this.pump();
     }
   }
+  class Echo extends Protocol {
+    connectionMade(t) {
+      this.t = t;
+    }
+    dataReceived(d) {
+      this.t.write(d);
+    }
+  }
+  const PROTOCOLS = { bulk: Bulk, echo: Echo };
   await run(async () => {
     const loop = getRunningLoop();
     const app = http.createServer(hello);
     app.keepAliveTimeout = 60_000;
-    const factory = workload === "bulk" ? () => new Bulk() : feedNodeServer(app);
+    const factory = PROTOCOLS[workload] ? () => new PROTOCOLS[workload]() : feedNodeServer(app);
     const server = await loop.createServer(factory, "127.0.0.1", 0, { backlog: 4096, ...(workload === "http" ? {} : { ssl }) });
     ready(server.sockets[0].getsockname().port);
     await server.serveForever();
