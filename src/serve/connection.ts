@@ -50,6 +50,7 @@ import { ENCODINGS, pickEncoding, type Encoding } from "./encoding.js";
 import { readListing, renderHtml, renderJson, wantsJson } from "./listing.js";
 import { preflightFields, type ResponseFields } from "./response-fields.js";
 import { head, errorResponse, notModified, parseRanges, multipartLayout, KEEP_ALIVE_10, KEEP_ALIVE_11, CLOSE, type ByteRange, type Validators } from "./response.js";
+import { IdleList, type IdleLinks } from "./idle-list.js";
 
 export interface ServeContext {
   time(): number;
@@ -77,7 +78,7 @@ export interface ServeContext {
   shuttingDown: boolean;
   readonly connections: Set<HttpConnection>;
   /** Connections waiting for a request with nothing of it buffered, idle longest first. */
-  readonly idle: Set<HttpConnection>;
+  readonly idle: IdleList<HttpConnection>;
   /** A connection was refused at the limit / one was admitted (ends a refusal episode). */
   refused(): void;
   admitted(): void;
@@ -116,7 +117,13 @@ function noExtension(urlPath: string): boolean {
   return path.posix.extname(urlPath.slice(urlPath.lastIndexOf("/") + 1)) === "";
 }
 
-export class HttpConnection extends Protocol {
+export class HttpConnection extends Protocol implements IdleLinks<HttpConnection> {
+  /** @internal ctx.idle's links. */
+  idlePrev: HttpConnection | null = null;
+  /** @internal */
+  idleNext: HttpConnection | null = null;
+  /** @internal */
+  idleListed = false;
   private readonly ctx: ServeContext;
   private readonly parser: RequestParser;
   private transport: Transport | null = null;
@@ -172,12 +179,11 @@ export class HttpConnection extends Protocol {
 
   /** Closes the connection idle longest to make room; false when none is idle. */
   private evictIdle(): boolean {
-    for (const c of this.ctx.idle) {
-      debugLog("serve: connection limit (%d): closing the connection idle longest", this.ctx.maxConnections);
-      c.closeFlushing();
-      return true;
-    }
-    return false;
+    const c = this.ctx.idle.oldest();
+    if (c === null) return false;
+    debugLog("serve: connection limit (%d): closing the connection idle longest", this.ctx.maxConnections);
+    c.closeFlushing();
+    return true;
   }
 
   override dataReceived(data: Buffer): void {
@@ -279,12 +285,8 @@ export class HttpConnection extends Protocol {
   }
 
   private armWait(): void {
-    if (this.parser.hasPartial()) {
-      this.ctx.idle.delete(this);
-    } else {
-      this.ctx.idle.delete(this);
-      this.ctx.idle.add(this);
-    }
+    if (this.parser.hasPartial()) this.ctx.idle.delete(this);
+    else this.ctx.idle.touch(this);
     if (this.parser.hasPartial() || this.firstRequest) {
       if (this.waitKind !== WAIT_HEADER || this.deadline === 0) {
         this.waitKind = WAIT_HEADER;

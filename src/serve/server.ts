@@ -25,6 +25,7 @@ import { resolveOptions, type ServeOptions } from "./options.js";
 import { fdBudget, openFileLimit, openFdCount } from "./fd-budget.js";
 import { CompressCache } from "./compress-cache.js";
 import { responseFields } from "./response-fields.js";
+import { IdleList } from "./idle-list.js";
 
 /** Memory for bodies compressed on the fly, per server. */
 export const COMPRESS_CACHE_BYTES = 64 * 1024 * 1024;
@@ -118,7 +119,7 @@ export async function startServe(loop: AbstractEventLoop, options: ServeOptions 
     boundary: () => `ringloop-${boundaryBase}-${(boundaries++).toString(36)}`,
     shuttingDown: false,
     connections: new Set(),
-    idle: new Set(),
+    idle: new IdleList<HttpConnection>(),
     refused: () => {
       if (refusing) return;
       refusing = true;
