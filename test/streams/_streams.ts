@@ -302,6 +302,15 @@ export async function connectToSink(loop: AbstractEventLoop, sink: BaseProtocol)
   return { server, client, tr };
 }
 
+/** A server on 127.0.0.1 whose connection gets `reader` with reading paused from the start: a slow reader. */
+export function pausedReaderServer(loop: AbstractEventLoop, reader: Collector, opts?: { ssl?: unknown }): Promise<StreamServer> {
+  const factory = (): Collector => {
+    reader.made.promise.then(() => reader.transport.pauseReading());
+    return reader;
+  };
+  return opts === undefined ? loop.createServer(factory, "127.0.0.1", 0) : loop.createServer(factory, "127.0.0.1", 0, opts);
+}
+
 /** Closes `server` and waits for it (bounded). */
 export async function shutdown(server: StreamServer): Promise<void> {
   server.close();

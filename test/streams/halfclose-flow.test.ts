@@ -4,7 +4,7 @@
 // dataReceived until resumeReading).
 import * as crypto from "node:crypto";
 import { backendTest, sleep } from "../helpers/backends.js";
-import { inLoop, within, sha256, serverPort, shutdown, deferred, Collector, ReplyAfterEof } from "./_streams.js";
+import { inLoop, within, sha256, serverPort, shutdown, deferred, Collector, ReplyAfterEof, pausedReaderServer } from "./_streams.js";
 
 backendTest("streams: client writeEof, the server reads to the end and still sends", async (t, { loop }) => {
   const payload = crypto.randomBytes(300_000);
@@ -78,14 +78,7 @@ class Writer extends Collector {
 backendTest("streams: a slow reader makes pauseWriting fire; resumeWriting after it drains", async (t, { loop }) => {
   await inLoop(loop, async () => {
     const reader = new Collector();
-    const server = await loop.createServer(
-      () => {
-        reader.made.promise.then(() => reader.transport.pauseReading());
-        return reader;
-      },
-      "127.0.0.1",
-      0,
-    );
+    const server = await pausedReaderServer(loop, reader);
     const w = new Writer();
     const [tr] = await loop.createConnection(() => w, "127.0.0.1", serverPort(server));
     await within(5000, reader.made.promise, "accepted");

@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { backendTest } from "../helpers/backends.js";
-import { inLoop, within, sha256, serverPort, shutdown, Collector, EchoProtocol, TransferClient, ReplyAfterEof, deferred } from "../streams/_streams.js";
+import { inLoop, within, sha256, serverPort, shutdown, Collector, EchoProtocol, TransferClient, ReplyAfterEof, deferred, pausedReaderServer } from "../streams/_streams.js";
 import { serverOptions, clientOptions } from "./_tls.js";
 
 backendTest("tls: 64 MiB both ways through TLS, checked by hash", async (t, { loop }) => {
@@ -41,15 +41,7 @@ class Writer extends Collector {
 backendTest("tls: a slow reader pauses the writer (pauseReading passes through); all data arrives after it resumes", async (t, { loop }) => {
   await inLoop(loop, async () => {
     const reader = new Collector();
-    const server = await loop.createServer(
-      () => {
-        reader.made.promise.then(() => reader.transport.pauseReading());
-        return reader;
-      },
-      "127.0.0.1",
-      0,
-      { ssl: serverOptions() },
-    );
+    const server = await pausedReaderServer(loop, reader, { ssl: serverOptions() });
     const w = new Writer();
     const [tr] = await loop.createConnection(() => w, "localhost", serverPort(server), { ssl: clientOptions() });
     await within(10_000, reader.made.promise, "accepted");
