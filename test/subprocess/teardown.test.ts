@@ -12,6 +12,7 @@ for (const mode of ["exit", "terminate"]) {
     const exited = new Promise<number>((r) => worker.once("exit", r));
     t.true(isOurChild(pid), "the child runs");
     if (mode === "terminate") await worker.terminate();
+    else worker.postMessage("exit");
     t.is(await exited, mode === "exit" ? 3 : 1);
     for (let i = 0; i < 100 && isOurChild(pid); i++) await sleep(10);
     t.false(isOurChild(pid), "killed and reaped by the ring's env cleanup");
