@@ -72,16 +72,22 @@ class Writer extends Protocol {
   }
 }
 
+/** Connects a Writer to a peer that never reads and writes until its window is full (pauseWriting). */
+async function fillDeafPeer(loop: UringEventLoop, port: number): Promise<{ w: Writer; tr: Transport }> {
+  const w = new Writer();
+  const [tr] = await loop.createConnection(() => w, "127.0.0.1", port);
+  for (let i = 0; i < 128; i++) tr.write(Buffer.alloc(64 * 1024, i));
+  await within(10_000, w.paused.promise, "the peer's window filled (pauseWriting)");
+  return { w, tr };
+}
+
 zcTest("zero copy: abort() with a send whose peer never reads ends at once, nothing left in flight", async (t) => {
   const fds = openFds();
   const deaf = await deafServer();
   const loop = new UringEventLoop({ zeroCopyMin: 4096 });
   try {
     await inLoop(loop, async () => {
-      const w = new Writer();
-      const [tr] = await loop.createConnection(() => w, "127.0.0.1", deaf.port);
-      for (let i = 0; i < 128; i++) tr.write(Buffer.alloc(64 * 1024, i));
-      await within(10_000, w.paused.promise, "the peer's window filled (pauseWriting)");
+      const { w, tr } = await fillDeafPeer(loop, deaf.port);
       tr.abort();
       t.is(await within(10_000, w.lost.promise, "connectionLost after abort"), null);
     });
@@ -99,10 +105,7 @@ zcTest("zero copy: loop.close() with a send whose peer never reads does not wait
   const loop = new UringEventLoop({ zeroCopyMin: 4096 });
   try {
     await inLoop(loop, async () => {
-      const w = new Writer();
-      const [tr] = await loop.createConnection(() => w, "127.0.0.1", deaf.port);
-      for (let i = 0; i < 128; i++) tr.write(Buffer.alloc(64 * 1024, i));
-      await within(10_000, w.paused.promise, "the peer's window filled (pauseWriting)");
+      await fillDeafPeer(loop, deaf.port);
     });
     t.true(zeroCopySends(loop) > 0 || loop.pendingOps() > 0, "a zero-copy send is under way");
   } finally {
